@@ -1,0 +1,230 @@
+"""The consumer runner: applies events exactly once in effect, then commits the offset.
+
+One ``EventConsumer`` is one thread owning one ``KafkaConsumer`` (they are not
+thread-safe). For each message it opens a database transaction, skips events it
+has already applied (the ``processed_events`` table), runs the handler, records the
+event id, and commits; only then does it commit the Kafka offset. A handler error is
+retried a few times and then the message goes to ``crm.dlq.<service>.v1`` with the
+error, so one bad message cannot block a partition. When the database itself is
+unreachable nothing is dead-lettered: the consumer rewinds and waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.structs import OffsetAndMetadata
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db import ProcessedEvent, transaction, utcnow
+from shared.envelope import CloudEvent, EnvelopeError, parse_event
+from shared.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as a handler sees it: the event, or ``None`` for a tombstone."""
+
+    topic: str
+    key: str
+    event: CloudEvent | None
+
+
+Handler = Callable[[Session, Delivery], None]
+
+
+class Unavailable(Exception):
+    """The database or the dead-letter topic cannot be reached: retry later, do not skip."""
+
+
+def already_processed(session: Session, consumer: str, event_id: str) -> bool:
+    found = session.scalar(
+        select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event_id)
+    )
+    return found is not None
+
+
+def apply_once(session: Session, consumer: str, delivery: Delivery, handle: Handler) -> bool:
+    """Apply a delivery inside the caller's transaction unless it was applied before."""
+    if delivery.event is not None:
+        if already_processed(session, consumer, delivery.event.id):
+            return False
+        session.add(ProcessedEvent(consumer=consumer, event_id=delivery.event.id, processed_at=utcnow()))
+    handle(session, delivery)
+    return True
+
+
+class EventConsumer(threading.Thread):
+    def __init__(
+        self,
+        *,
+        name: str,
+        service: str,
+        topics: list[str],
+        group_id: str,
+        bootstrap_servers: str,
+        sessions: sessionmaker[Session],
+        handle: Handler,
+        producer_factory: Callable[[], KafkaProducer],
+        dead_letter_topic: str,
+        metrics: ServiceMetrics,
+        max_attempts: int = 3,
+        accepts_tombstones: bool = False,
+    ) -> None:
+        super().__init__(name=f"{service}-{name}-consumer", daemon=True)
+        self.consumer_name = name
+        self._topics = topics
+        self._group_id = group_id
+        self._bootstrap = bootstrap_servers
+        self._sessions = sessions
+        self._handle = handle
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._dead_letter_topic = dead_letter_topic
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._accepts_tombstones = accepts_tombstones
+        self._stopping = threading.Event()
+        self.healthy = False
+        self.assigned = threading.Event()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the thread to finish its current message and close its consumer."""
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._consume()
+            except Exception:  # noqa: BLE001 - reconnect on any broker trouble
+                log.exception("consumer %s crashed; restarting", self.name)
+                self.healthy = False
+                self._stopping.wait(2.0)
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+
+    def _consume(self) -> None:
+        consumer = KafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            partition_assignment_strategy=(CooperativeStickyAssignor,),
+            max_poll_records=500,
+            key_deserializer=lambda k: k.decode() if k is not None else "",
+        )
+        try:
+            while not self._stopping.is_set():
+                batches = consumer.poll(timeout_ms=300)
+                self.healthy = True
+                if consumer.assignment():
+                    self.assigned.set()
+                offsets = self._process_batches(consumer, batches)
+                if offsets:
+                    consumer.commit(offsets)
+        finally:
+            # Closed from the thread that owns it, as kafka-python requires.
+            consumer.close()
+
+    def _process_batches(
+        self, consumer: KafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for partition, records in batches.items():
+            for record in records:
+                if self._stopping.is_set():
+                    consumer.seek(partition, record.offset)
+                    return offsets
+                try:
+                    self._process(record)
+                except Unavailable:
+                    log.warning("%s: dependency unavailable, will retry offset %s", self.name, record.offset)
+                    consumer.seek(partition, record.offset)
+                    self._stopping.wait(1.0)
+                    break
+                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        return offsets
+
+    def _process(self, record: ConsumerRecord) -> None:
+        try:
+            delivery = self._delivery(record)
+        except EnvelopeError as exc:
+            self._dead_letter(record, f"unreadable event: {exc}")
+            return
+        if delivery is None:
+            return
+        error: Exception | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                with transaction(self._sessions) as session:
+                    applied = apply_once(session, self.consumer_name, delivery, self._handle)
+                if applied:
+                    self._metrics.consumed.labels(self.consumer_name).inc()
+                return
+            except IntegrityError as exc:
+                # Usually a concurrent duplicate of the same event; the next attempt sees it as processed.
+                error = exc
+            except (OperationalError, DBAPIError) as exc:
+                if _is_connection_problem(exc):
+                    raise Unavailable(str(exc)) from exc
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
+                error = exc
+            log.warning("%s: attempt %d of %s failed: %s", self.name, attempt, _where(record), error)
+            time.sleep(0.05 * attempt)
+        self._dead_letter(record, f"{type(error).__name__}: {error}")
+
+    def _delivery(self, record: ConsumerRecord) -> Delivery | None:
+        if record.value is None:
+            if not self._accepts_tombstones:
+                return None
+            return Delivery(topic=record.topic, key=record.key, event=None)
+        return Delivery(topic=record.topic, key=record.key, event=parse_event(record.value))
+
+    def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+        log.error("%s: dead-lettering %s: %s", self.name, _where(record), error)
+        headers = [
+            ("dlq_error", error[:2000].encode()),
+            ("dlq_consumer", self.consumer_name.encode()),
+            ("dlq_topic", record.topic.encode()),
+            ("dlq_partition", str(record.partition).encode()),
+            ("dlq_offset", str(record.offset).encode()),
+        ]
+        try:
+            if self._producer is None:
+                self._producer = self._producer_factory()
+            self._producer.send(
+                self._dead_letter_topic,
+                key=record.key or "",
+                value=record.value,
+                headers=headers,
+            ).get(timeout=30)
+        except Exception as exc:  # noqa: BLE001 - without the DLQ we must not skip the message
+            self._producer = None
+            raise Unavailable(f"dead-letter topic unreachable: {exc}") from exc
+        self._metrics.dead_lettered.labels(self.consumer_name).inc()
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    return bool(getattr(exc, "connection_invalidated", False)) or isinstance(exc, OperationalError) and (
+        "could not connect" in str(exc) or "server closed" in str(exc) or "connection" in str(exc).lower()
+    )
+
+
+def _where(record: ConsumerRecord) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"

@@ -1,0 +1,257 @@
+"""HTTP conventions of the public contract, shared by every service's routes.
+
+Cursor pagination, ETag / ``If-Match``, ``Idempotency-Key`` replay, the
+``CRM-Consistency-Token`` of writes, and ``commit_write``: the one place a
+request's transaction is committed, so that the response a client sees always
+describes something durable (and its events are in the outbox).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.auth import CurrentPrincipal
+from shared.db import IdempotencyRecord, utcnow
+from shared.outbox import appended_in
+from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed
+
+T = TypeVar("T")
+
+CONSISTENCY_HEADER = "CRM-Consistency-Token"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def get_session(request: Request):  # type: ignore[no-untyped-def]
+    """The request's database session; whatever was not committed is rolled back."""
+    session: Session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+# --- pagination -------------------------------------------------------------------------
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: uuid.UUID | None
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size (max 500).")] = 50,
+    cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page.")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+Paging = Annotated[PageRequest, Depends(page_request)]
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": str(last_id)}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return uuid.UUID(json.loads(base64.urlsafe_b64decode(padded))["after"])
+    except (binascii.Error, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise BadRequest("The cursor is not one this service issued.") from exc
+
+
+def next_cursor(ids: list[uuid.UUID], limit: int) -> str | None:
+    """Callers fetch ``limit + 1`` rows; a cursor exists only if that extra row came back."""
+    return encode_cursor(ids[limit - 1]) if len(ids) > limit else None
+
+
+# --- optimistic concurrency -------------------------------------------------------------
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(request: Request, current_version: int) -> None:
+    """Honour ``If-Match``: a stale version is a 412, the client re-reads and retries."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    if etag(current_version) not in wanted:
+        raise PreconditionFailed(
+            f"The resource is at version {current_version}; If-Match asked for {header}. Re-read and retry."
+        )
+
+
+# --- read-your-writes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsistencyToken:
+    """Which service's outbox sequence a write produced, and which customers it touched."""
+
+    service: str
+    sequence: int
+    subjects: tuple[str, ...]
+
+    def encode(self) -> str:
+        raw = json.dumps({"src": self.service, "seq": self.sequence, "sub": list(self.subjects)}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> ConsistencyToken:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            raw = json.loads(base64.urlsafe_b64decode(padded))
+            return cls(service=str(raw["src"]), sequence=int(raw["seq"]), subjects=tuple(str(s) for s in raw["sub"]))
+        except (binascii.Error, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"The {CONSISTENCY_HEADER} header is not one this system issued.") from exc
+
+
+def consistency_token(session: Session, service: str) -> ConsistencyToken | None:
+    appended = appended_in(session)
+    if not appended:
+        return None
+    return ConsistencyToken(
+        service=service,
+        sequence=max(a.sequence for a in appended),
+        subjects=tuple(dict.fromkeys(a.subject for a in appended)),
+    )
+
+
+# --- idempotency ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    tenant: str
+    key: str
+    digest: str
+
+
+class Replay(Exception):
+    """Raised by the idempotency guard to answer with a stored response."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _request_digest(request: Request) -> str:
+    body = await request.body()
+    return hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+
+
+RequestDigest = Annotated[str, Depends(_request_digest)]
+
+
+def idempotency_guard(request: Request, db: DbSession, principal: CurrentPrincipal, digest: RequestDigest) -> None:
+    """Router dependency: replays the stored answer of a repeated ``Idempotency-Key``."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if request.method != "POST" or key is None:
+        return
+    if not 1 <= len(key) <= 255:
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters.")
+    stored = _stored(db, principal.tenant, key)
+    if stored is not None:
+        raise Replay(_replayed(stored, digest))
+    request.state.idempotency = IdempotencyKey(tenant=principal.tenant, key=key, digest=digest)
+
+
+def _stored(db: Session, tenant: str, key: str) -> IdempotencyRecord | None:
+    return db.scalar(select(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant, IdempotencyRecord.key == key))
+
+
+def _replayed(stored: IdempotencyRecord, digest: str) -> Response:
+    if stored.request_digest != digest:
+        raise IdempotencyKeyReused(
+            f"The {IDEMPOTENCY_HEADER} was first used with a different request; use a new key for a new request."
+        )
+    headers = dict(stored.headers)
+    headers["Idempotent-Replayed"] = "true"
+    return Response(stored.body, status_code=stored.status_code, headers=headers, media_type="application/json")
+
+
+async def on_replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    return exc.response
+
+
+# --- committing a write -----------------------------------------------------------------
+
+
+def commit_write(
+    db: Session,
+    request: Request,
+    body: BaseModel | dict[str, Any] | None,
+    *,
+    status: int = 200,
+    version: int | None = None,
+    location: str | None = None,
+) -> Response:
+    """Commit the request's transaction and answer it, with ETag, Location and consistency token.
+
+    The idempotency record (if the request carried a key) is written in the same
+    transaction, so a retried request either sees the whole effect or none of it.
+    """
+    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    content = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+    headers: dict[str, str] = {}
+    if version is not None:
+        headers["ETag"] = etag(version)
+    if location is not None:
+        headers["Location"] = location
+    token = consistency_token(db, request.app.state.settings.service)
+    if token is not None:
+        headers[CONSISTENCY_HEADER] = token.encode()
+    key: IdempotencyKey | None = getattr(request.state, "idempotency", None)
+    if key is not None:
+        db.add(
+            IdempotencyRecord(
+                tenant_id=key.tenant,
+                key=key.key,
+                request_digest=key.digest,
+                status_code=status,
+                body=content,
+                headers=headers,
+                created_at=utcnow(),
+            )
+        )
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        if key is None:
+            raise
+        # A concurrent request with the same key won the race: answer as it did.
+        stored = _stored(db, key.tenant, key.key)
+        if stored is None:
+            raise
+        return _replayed(stored, key.digest)
+    if token is not None:
+        request.app.state.relay.wake()
+    if payload is None:
+        return Response(status_code=status, headers=headers)
+    return Response(content, status_code=status, headers=headers, media_type="application/json")

@@ -1,0 +1,99 @@
+"""Alembic, per service: each service keeps its own migration history in ``services/<name>/migrations``.
+
+``upgrade`` is what ``crm migrate`` and ``crm run`` call. The platform tables every
+service has (outbox, processed events, idempotency keys, and the customer-view
+replica of the non-customer services) are created by the helpers below, called from
+each service's first revision, so their definition exists once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData
+
+from shared.db import JsonType, UtcDateTime, make_engine
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    # Passed as an attribute, not an ini option, so '%' in passwords needs no escaping.
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def run_migrations(metadata: MetaData) -> None:
+    """The body of every service's ``migrations/env.py``."""
+    url = context.config.attributes.get("database_url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+def create_platform_tables() -> None:
+    """Outbox, processed events and idempotency keys: identical in every service."""
+    op.create_table(
+        "outbox",
+        sa.Column("sequence", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("type", sa.String(200), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
+        sa.Column("data", JsonType, nullable=True),
+        sa.Column("published_at", UtcDateTime(), nullable=True),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "sequence"])
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.String(100), primary_key=True),
+        sa.Column("processed_at", UtcDateTime(), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("tenant_id", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_digest", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", JsonType, nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+    )
+
+
+def create_customer_replica_table() -> None:
+    """The unified-view replica kept by sales, service desk and campaign."""
+    op.create_table(
+        "customer_replicas",
+        sa.Column("customer_id", sa.Uuid(), primary_key=True),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("view_version", sa.Integer(), nullable=False),
+        sa.Column("display_name", sa.String(300), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("view", JsonType, nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    op.create_index("ix_customer_replicas_tenant", "customer_replicas", ["tenant_id", "customer_id"])

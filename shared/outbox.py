@@ -1,0 +1,214 @@
+"""The transactional outbox: events are written with the change, then relayed to Kafka.
+
+``append_event`` adds an event to the caller's open transaction, so it commits or
+rolls back with the change it describes. ``OutboxRelay`` is a background thread that
+publishes committed rows in sequence order with an idempotent producer
+(``acks=all``) and marks them published only once Kafka has acknowledged them:
+a crash anywhere means a row is sent again, never lost; consumers drop the repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaProducer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db import OutboxRecord, utcnow
+from shared.envelope import CloudEvent, dumps
+from shared.ids import new_id
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "outbox.appended"
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What a write produced, for the consistency token of its response."""
+
+    sequence: int
+    subject: str
+
+
+def append_event(
+    session: Session,
+    *,
+    topic: str,
+    event_type: str,
+    subject: str,
+    tenant: str,
+    data: dict[str, Any] | None,
+) -> OutboxRecord:
+    """Add an event to the open transaction; ``data=None`` appends a tombstone."""
+    record = OutboxRecord(
+        event_id=new_id(),
+        tenant_id=tenant,
+        topic=topic,
+        key=subject,
+        type=event_type,
+        occurred_at=utcnow(),
+        data=None if data is None else _jsonable(data),
+    )
+    session.add(record)
+    session.flush()  # assigns the sequence
+    session.info.setdefault(SESSION_KEY, []).append(Appended(record.sequence, subject))
+    return record
+
+
+def appended_in(session: Session) -> list[Appended]:
+    return list(session.info.get(SESSION_KEY, []))
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    # Round-trip through canonical JSON so Decimals, UUIDs and datetimes are stored as text.
+    return json.loads(dumps(data))
+
+
+def to_cloud_event(record: OutboxRecord, service: str) -> CloudEvent:
+    return CloudEvent(
+        id=str(record.event_id),
+        source=f"/crm/{service}",
+        type=record.type,
+        subject=record.key,
+        time=record.occurred_at,
+        data=record.data or {},
+        tenant=record.tenant_id,
+        sequence=record.sequence,
+    )
+
+
+def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
+    """The producer every service publishes with: idempotent, acks from all replicas, ordered."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        # Said explicitly: a conflicting setting would otherwise silently disable it.
+        enable_idempotence=True,
+        acks="all",
+        max_in_flight_requests_per_connection=5,
+        linger_ms=2,
+        retries=2**31 - 1,
+        request_timeout_ms=15000,
+        delivery_timeout_ms=60000,
+        key_serializer=str.encode,
+    )
+
+
+def pending_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxRecord).where(OutboxRecord.published_at.is_(None))) or 0
+
+
+class OutboxRelay(threading.Thread):
+    """Publishes committed outbox rows to Kafka, oldest first, and marks them published."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        sessions: sessionmaker[Session],
+        producer_factory: Callable[[], KafkaProducer],
+        batch_size: int = 500,
+        idle_poll_seconds: float = 0.5,
+        on_published: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(name=f"{service}-outbox-relay", daemon=True)
+        self.service = service
+        self._sessions = sessions
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._batch_size = batch_size
+        self._idle_poll_seconds = idle_poll_seconds
+        self._on_published = on_published or (lambda n: None)
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self.healthy = False
+
+    def wake(self) -> None:
+        """Called after a commit that appended events, so they go out without waiting for the poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                sent = self.publish_batch()
+                self.healthy = True
+                backoff = 0.2
+            except Exception:  # noqa: BLE001 - the relay must survive any outage and retry
+                log.exception("outbox relay of %s failed; retrying", self.service)
+                self.healthy = False
+                self._drop_producer()
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent < self._batch_size:
+                self._wake.wait(self._idle_poll_seconds)
+                self._wake.clear()
+        self._drop_producer()
+
+    def publish_batch(self) -> int:
+        """Send one batch of unpublished rows; returns how many were published."""
+        with self._sessions() as session:
+            rows = self._claim(session)
+            if not rows:
+                session.rollback()
+                return 0
+            producer = self._ensure_producer()
+            futures = [
+                producer.send(
+                    row.topic,
+                    key=row.key,
+                    value=None if row.data is None else to_cloud_event(row, self.service).to_bytes(),
+                    headers=[("ce_type", row.type.encode()), ("ce_tenant", row.tenant_id.encode())],
+                )
+                for row in rows
+            ]
+            for future in futures:
+                future.get(timeout=60)  # raises if Kafka did not take it
+            sequences = [row.sequence for row in rows]
+            session.execute(
+                update(OutboxRecord).where(OutboxRecord.sequence.in_(sequences)).values(published_at=utcnow())
+            )
+            session.commit()
+        self._on_published(len(rows))
+        return len(rows)
+
+    def _claim(self, session: Session) -> list[OutboxRecord]:
+        query = (
+            select(OutboxRecord)
+            .where(OutboxRecord.published_at.is_(None))
+            .order_by(OutboxRecord.sequence)
+            .limit(self._batch_size)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            # Several replicas of a service may run a relay: the row locks make them take turns,
+            # which keeps publication in sequence order.
+            query = query.with_for_update()
+        return list(session.scalars(query))
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = self._producer_factory()
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=5)
+            except Exception:  # noqa: BLE001 - closing a broken producer may fail too
+                log.debug("closing the producer failed", exc_info=True)
+            self._producer = None
+

@@ -1,0 +1,106 @@
+"""The unified-view replica that sales, service desk and campaign keep.
+
+They build it only from the compacted topic ``crm.customer_view.v1``, so every
+contact point shows the customer exactly as the customer service published it,
+and says which view version it holds. A new replica bootstraps from that topic alone.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.consumer import Delivery
+from shared.db import Base, utcnow
+from shared.errors import InvalidInput
+
+VIEW_UPDATED = "crm.customer.view.updated.v1"
+
+
+class CustomerReplica(Base):
+    __tablename__ = "customer_replicas"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    view_version: Mapped[int]
+    display_name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    view: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class EmbeddedCustomer(BaseModel):
+    """How another service shows the customer a record belongs to."""
+
+    id: uuid.UUID
+    display_name: str
+    view_version: int
+
+
+def embedded(replica: CustomerReplica | None, customer_id: uuid.UUID) -> EmbeddedCustomer:
+    if replica is None:
+        # Erased or not yet replicated: still name the id, with no personal data.
+        return EmbeddedCustomer(id=customer_id, display_name="(unavailable)", view_version=0)
+    return EmbeddedCustomer(id=replica.customer_id, display_name=replica.display_name, view_version=replica.view_version)
+
+
+def apply_view(session: Session, delivery: Delivery) -> None:
+    """Consumer handler: keep the newest published version of each customer's view."""
+    customer_id = uuid.UUID(delivery.key)
+    if delivery.event is None:
+        session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
+        return
+    if delivery.event.type != VIEW_UPDATED:
+        return
+    view = delivery.event.data
+    current = session.get(CustomerReplica, customer_id)
+    if current is not None and current.view_version >= view["version"]:
+        return  # an older version arriving late must not win
+    profile = view.get("profile") or {}
+    if current is None:
+        current = CustomerReplica(customer_id=customer_id, tenant_id=delivery.event.tenant)
+        session.add(current)
+    current.view_version = view["version"]
+    current.display_name = profile.get("display_name", "")
+    current.kind = profile.get("kind", "")
+    current.view = view
+    current.updated_at = utcnow()
+
+
+def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
+    return session.scalar(
+        select(CustomerReplica).where(CustomerReplica.tenant_id == tenant, CustomerReplica.customer_id == customer_id)
+    )
+
+
+def find_customers(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, CustomerReplica]:
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(CustomerReplica).where(CustomerReplica.tenant_id == tenant, CustomerReplica.customer_id.in_(ids))
+    )
+    return {row.customer_id: row for row in rows}
+
+
+def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, wait_seconds: float = 0.0) -> CustomerReplica:
+    """The customer a new record is for; unknown customers are a 422, never a silent orphan.
+
+    With ``wait_seconds`` (the client sent the consistency token of its customer write)
+    the replica gets that long to catch up before the request is refused. Call it before
+    the request writes anything: waiting ends the session's transaction to see new rows.
+    """
+    found = find_customer(session, tenant, customer_id)
+    deadline = time.monotonic() + wait_seconds
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        session.rollback()
+        found = find_customer(session, tenant, customer_id)
+    if found is None:
+        raise InvalidInput.on("customer_id", f"no customer {customer_id} is known to this service")
+    return found

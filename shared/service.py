@@ -1,0 +1,191 @@
+"""The app factory every service is built with: one lifespan, one set of conventions.
+
+A service hands over its settings, its router and the consumers it runs; this module
+adds the problem handlers, the ops endpoints (``/healthz``, ``/readyz``, ``/metrics``),
+request metrics, and a lifespan that opens the database, provisions the topics and
+starts the outbox relay and the consumers (Kafka clients are created here, never at
+import time) and stops them again on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from shared.consumer import EventConsumer, Handler
+from shared.db import make_engine, make_sessions
+from shared.http import Replay, idempotency_guard, on_replay
+from shared.metrics import ServiceMetrics
+from shared.outbox import OutboxRelay, make_producer, pending_count
+from shared.problems import install_problem_handlers
+from shared.settings import Settings
+from shared.topics import dead_letter_topic, ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer a service runs: its name (also its dedupe namespace), topics and handler."""
+
+    name: str
+    topics: list[str]
+    handle: Handler
+    accepts_tombstones: bool = False
+
+
+@dataclass
+class Workers:
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+    topics_ready: threading.Event = field(default_factory=threading.Event)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for consumer in self.consumers:
+            consumer.stop()
+        self.relay.stop()
+
+
+def create_service_app(
+    *, settings: Settings, title: str, description: str, router: APIRouter, consumers: list[ConsumerSpec]
+) -> FastAPI:
+    metrics = ServiceMetrics(settings.service)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.sessions = make_sessions(engine)
+        workers = _start_workers(app, settings, metrics, consumers)
+        app.state.relay = workers.relay
+        app.state.workers = workers
+        try:
+            yield
+        finally:
+            workers.stop()
+            engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_exception_handler(Replay, on_replay)
+    _install_request_metrics(app, metrics)
+    app.include_router(_ops_router())
+    app.include_router(router, prefix="/v1", dependencies=[Depends(idempotency_guard)])
+    return app
+
+
+def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec]) -> Workers:
+    def producer() -> object:
+        return make_producer(settings.kafka_bootstrap_servers, f"crm-{settings.service}")
+
+    relay = OutboxRelay(
+        service=settings.service,
+        sessions=app.state.sessions,
+        producer_factory=producer,  # type: ignore[arg-type]
+        batch_size=settings.relay_batch_size,
+        idle_poll_seconds=settings.relay_idle_poll_seconds,
+        on_published=metrics.published.inc,
+    )
+    workers = Workers(relay=relay)
+    workers.consumers = [
+        EventConsumer(
+            name=spec.name,
+            service=settings.service,
+            topics=spec.topics,
+            group_id=f"{settings.consumer_group_prefix}.{settings.service}.{spec.name}",
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            sessions=app.state.sessions,
+            handle=spec.handle,
+            producer_factory=producer,  # type: ignore[arg-type]
+            dead_letter_topic=dead_letter_topic(settings.service),
+            metrics=metrics,
+            max_attempts=settings.consumer_max_attempts,
+            accepts_tombstones=spec.accepts_tombstones,
+        )
+        for spec in specs
+    ]
+    # Topics come first (the view topic must be created compacted, not auto-created);
+    # until Kafka answers, writes still commit to the outbox and wait there.
+    threading.Thread(
+        target=_provision_then_start, args=(settings, workers), name=f"{settings.service}-startup", daemon=True
+    ).start()
+    return workers
+
+
+def _provision_then_start(settings: Settings, workers: Workers) -> None:
+    delay = 0.5
+    while not workers.stopping.is_set():
+        try:
+            ensure_topics(settings.kafka_bootstrap_servers, settings.topic_partitions)
+            break
+        except Exception as exc:  # noqa: BLE001 - Kafka may come up after us
+            log.warning("Kafka not ready for %s (%s); retrying", settings.service, exc)
+            workers.stopping.wait(delay)
+            delay = min(delay * 2, 5.0)
+    if workers.stopping.is_set():
+        return
+    workers.topics_ready.set()
+    workers.relay.start()
+    for consumer in workers.consumers:
+        consumer.start()
+
+
+def _install_request_metrics(app: FastAPI, metrics: ServiceMetrics) -> None:
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.latency.labels(request.method, template).observe(time.perf_counter() - started)
+        metrics.requests.labels(request.method, template, str(response.status_code)).inc()
+        return response
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="The database and Kafka are reachable", response_model=None)
+    def readyz(request: Request) -> JSONResponse:
+        checks = _readiness(request.app)
+        ready = all(checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    def prometheus(request: Request) -> Response:
+        app = request.app
+        try:
+            with app.state.sessions() as session:
+                app.state.metrics.outbox_pending.set(pending_count(session))
+        except Exception:  # noqa: BLE001 - metrics must render even with the database down
+            log.debug("could not count the outbox", exc_info=True)
+        return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return router
+
+
+def _readiness(app: FastAPI) -> dict[str, bool]:
+    workers: Workers = app.state.workers
+    try:
+        with app.state.sessions() as session:
+            session.execute(text("SELECT 1"))
+        database = True
+    except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+        database = False
+    kafka = workers.topics_ready.is_set() and workers.relay.healthy and all(c.healthy for c in workers.consumers)
+    return {"database": database, "kafka": kafka}

@@ -1,0 +1,70 @@
+"""Process settings, read once from environment variables.
+
+Each process (one service, the gateway, the command line) builds exactly one
+``Settings`` object and passes it down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("customer", "sales", "service_desk", "campaign")
+
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 8000,
+    "customer": 8001,
+    "sales": 8002,
+    "service_desk": 8003,
+    "campaign": 8004,
+}
+
+DEV_JWT_SECRET = "oneview-dev-secret-change-me-in-production"
+
+
+class Settings(BaseSettings):
+    """Everything a service process can be configured with.
+
+    ``database_url`` defaults to a SQLite file per service under ``CRM_VAR_DIR``;
+    ``<SERVICE>_DATABASE_URL`` (e.g. ``SALES_DATABASE_URL``) points a service at PostgreSQL.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    service: str = "customer"
+    database_url: str = ""
+    var_dir: Path = Path("var")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CRM_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "oneview-crm"
+    # Consumers of one service share a group, so replicas of a service split partitions.
+    consumer_group_prefix: str = "crm"
+    consumer_max_attempts: int = 3
+    relay_batch_size: int = 500
+    relay_idle_poll_seconds: float = 0.5
+    consistency_wait_seconds: float = 5.0
+    idempotency_retention_hours: int = 24
+    topic_partitions: int = 3
+    service_urls: dict[str, str] = Field(default_factory=dict)
+
+    def url_of(self, service: str) -> str:
+        """Base URL of a service, for the gateway and the command line."""
+        return self.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+
+
+def load_settings(service: str = "customer") -> Settings:
+    """Read the settings of one service process from the environment."""
+    settings = Settings(service=service)
+    explicit = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if explicit:
+        return settings.model_copy(update={"database_url": explicit})
+    var_dir = settings.var_dir.resolve()
+    return settings.model_copy(
+        update={"var_dir": var_dir, "database_url": f"sqlite:///{var_dir / service}.db"}
+    )
