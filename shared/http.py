@@ -255,3 +255,11 @@ def commit_write(
     if payload is None:
         return Response(status_code=status, headers=headers)
     return Response(content, status_code=status, headers=headers, media_type="application/json")
+
+
+def patience(request: Request) -> float:
+    """How long a write may wait for a replica: only when the client sent a consistency token."""
+    if request.headers.get(CONSISTENCY_HEADER) is None:
+        return 0.0
+    ConsistencyToken.decode(request.headers[CONSISTENCY_HEADER])  # a malformed token is a 400
+    return float(request.app.state.settings.consistency_wait_seconds)

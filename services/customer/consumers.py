@@ -25,22 +25,50 @@ log = logging.getLogger(__name__)
 def apply_to_view(session: Session, delivery: Delivery) -> None:
     event = delivery.event
     assert event is not None  # this consumer does not take tombstones
-    customer_id = uuid.UUID(event.subject)
-    view = repository.get_view(session, customer_id)
-    if view is not None and view.tenant_id != event.tenant:
-        log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
+    if event.service == "customer":
+        _apply_customer_event(session, event)
+        return
+    fact = domain.fact_from_event(event)
+    if fact is None:
+        return  # e.g. a campaign was created: nothing about any one customer
+    view = _view_for(session, event)
+    if view is None or not domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
+        return
+    repository.save_fact(session, event.tenant, fact)
+    _publish(session, view, event)
+
+
+def _apply_customer_event(session: Session, event: CloudEvent) -> None:
+    view = _view_for(session, event)
+    if view is None:
         return
     if event.type == events.DELETED:
-        if view is not None:
-            repository.forget_view(session, customer_id)
-            events.view_removed(session, event.tenant, str(customer_id))
+        repository.forget_view(session, view.customer_id)
+        events.view_removed(session, event.tenant, str(view.customer_id))
         return
+    if event.type in (events.CREATED, events.UPDATED) and domain.is_newer(
+        event.sequence, view.source_sequences.get("customer")
+    ):
+        view.profile = _profile(event.data["customer"])
+        _publish(session, view, event)
+
+
+def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
+    """The view the event belongs to (created empty if new); None if another tenant owns it."""
+    customer_id = uuid.UUID(event.subject)
+    view = repository.get_view(session, customer_id)
     if view is None:
         view = CustomerView(customer_id=customer_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
                             source_sequences={}, updated_at=event.time)
         session.add(view)
-    if not _apply(session, view, event):
-        return
+    elif view.tenant_id != event.tenant:
+        log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
+        return None
+    return view
+
+
+def _publish(session: Session, view: CustomerView, event: CloudEvent) -> None:
+    """Record that the event was applied and, once the customer is known, publish the new version."""
     sequences = dict(view.source_sequences)
     sequences[event.service] = max(sequences.get(event.service, 0), event.sequence)
     view.source_sequences = sequences
@@ -49,25 +77,8 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
         return  # facts that arrived before the customer itself: published once the profile is known
     view.version += 1
     session.flush()
-    view.kpis = domain.compute_kpis(repository.facts_of(session, customer_id))
+    view.kpis = domain.compute_kpis(repository.facts_of(session, view.customer_id))
     events.view_published(session, event.tenant, view_document(view))
-
-
-def _apply(session: Session, view: CustomerView, event: CloudEvent) -> bool:
-    """Record what the event says; False when it says nothing new about the customer."""
-    if event.type in (events.CREATED, events.UPDATED):
-        known = view.source_sequences.get("customer")
-        if not domain.is_newer(event.sequence, known):
-            return False
-        view.profile = _profile(event.data["customer"])
-        return True
-    fact = domain.fact_from_event(event)
-    if fact is None:
-        return False
-    if not domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
-        return False
-    repository.save_fact(session, event.tenant, fact)
-    return True
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:

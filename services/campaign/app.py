@@ -1,0 +1,22 @@
+"""The campaign service: campaigns and their members (audiences, sends and ROI grow here next)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.campaign.consumers import apply_view
+from services.campaign.routes import router
+from shared.service import ConsumerSpec, create_service_app
+from shared.settings import load_settings
+from shared.topics import CUSTOMER_VIEW
+
+
+def create_app() -> FastAPI:
+    settings = load_settings("campaign")
+    return create_service_app(
+        settings=settings,
+        title="OneView CRM: campaign service",
+        description="Marketing campaigns and the customers they target, from the unified view.",
+        router=router,
+        consumers=[ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True)],
+    )

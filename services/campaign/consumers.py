@@ -1,0 +1,7 @@
+"""Events the campaign service consumes: the unified customer view, into its replica."""
+
+from __future__ import annotations
+
+from shared.replica import apply_view
+
+__all__ = ["apply_view"]

@@ -1,0 +1,22 @@
+"""The sales service: opportunities (leads, orders and receivables grow here next)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.sales.consumers import apply_view
+from services.sales.routes import router
+from shared.service import ConsumerSpec, create_service_app
+from shared.settings import load_settings
+from shared.topics import CUSTOMER_VIEW
+
+
+def create_app() -> FastAPI:
+    settings = load_settings("sales")
+    return create_service_app(
+        settings=settings,
+        title="OneView CRM: sales service",
+        description="Opportunities and the sales pipeline, for customers known from the unified view.",
+        router=router,
+        consumers=[ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True)],
+    )

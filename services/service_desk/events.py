@@ -1,0 +1,34 @@
+"""Events the service desk publishes on ``crm.service_desk.v1``, keyed by customer id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.outbox import append_event
+from shared.topics import SERVICE_DESK
+
+
+def ticket_type(action: str) -> str:
+    """``crm.service_desk.ticket.<created|updated|solved|closed|reopened>.v1``."""
+    return f"crm.service_desk.ticket.{action}.v1"
+
+
+def ticket_changed(
+    session: Session, tenant: str, action: str, ticket: dict[str, Any], changes: dict[str, Any] | None = None
+) -> None:
+    data = {
+        "ticket_id": ticket["id"],
+        "customer_id": ticket["customer_id"],
+        "subject": ticket["subject"],
+        "type": ticket["type"],
+        "priority": ticket["priority"],
+        "channel": ticket["channel"],
+        "status": ticket["status"],
+        "version": ticket["version"],
+    }
+    if changes is not None:
+        data["changes"] = changes
+    append_event(session, topic=SERVICE_DESK, event_type=ticket_type(action), subject=ticket["customer_id"],
+                 tenant=tenant, data=data)
