@@ -86,7 +86,7 @@ class EventConsumer(threading.Thread):
         self.consumer_name = name
         self._topics = topics
         self._group_id = group_id
-        self._bootstrap = bootstrap_servers
+        self._bootstrap_servers = bootstrap_servers
         self._sessions = sessions
         self._handle = handle
         self._producer_factory = producer_factory
@@ -119,7 +119,7 @@ class EventConsumer(threading.Thread):
     def _consume(self) -> None:
         consumer = KafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._bootstrap,
+            bootstrap_servers=self._bootstrap_servers,
             group_id=self._group_id,
             client_id=self.name,
             enable_auto_commit=False,

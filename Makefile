@@ -1,0 +1,23 @@
+# The two commands of the README: `make run` (the whole system) and `make test` (every test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench bench-quick install clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/crm run
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,473 @@
+"""The ``crm`` command line for operators: run everything locally, migrate, mint dev tokens, manage Kafka.
+
+One small function per sub-command (``cmd_<name>``) plus ``build_parser``; adding a
+command means adding one of each. ``crm run`` is the one-machine mode: a local Kafka
+(unless one is configured), the four services and the gateway as child processes,
+all stopped again, in order, on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import httpx
+
+from shared.auth import ALL_SCOPES, mint_token
+from shared.settings import DEFAULT_PORTS, SERVICES, Settings, load_settings
+
+if TYPE_CHECKING:
+    # Imported lazily below: `crm token` and `crm migrate` need no Kafka client.
+    from shared.localkafka import LocalKafka
+
+HOST = "127.0.0.1"
+DEV_TENANT = "demo"
+DEFAULT_KAFKA_PORT = 9092
+STARTUP_TIMEOUT_SECONDS = 90.0
+# Services stop their relay and consumers on shutdown; give them time before SIGKILL.
+STOP_TIMEOUT_SECONDS = 15.0
+POLL_SECONDS = 0.25
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args))
+    except CommandFailed as exc:
+        print(f"crm {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+class CommandFailed(Exception):
+    """A failure the operator can act on: printed as one message, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm", description="OneView CRM operator command line.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_migrate(commands)
+    _add_token(commands)
+    _add_kafka(commands)
+    _add_run(commands)
+    return parser
+
+
+# --- crm migrate ------------------------------------------------------------------------
+
+
+def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("migrate", help="Upgrade each service's database to the newest schema.")
+    sub.add_argument("--service", choices=SERVICES, help="Only this service (default: all of them).")
+    sub.set_defaults(handler=cmd_migrate)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    services = [args.service] if args.service else list(SERVICES)
+    require_services(services)
+    migrate(services)
+    return 0
+
+
+def migrate(services: Sequence[str]) -> None:
+    # Imported here: Alembic is only needed by the commands that migrate.
+    from shared.migrate import upgrade
+
+    for service in services:
+        settings = load_settings(service)
+        try:
+            upgrade(service, settings.database_url)
+        except Exception as exc:  # noqa: BLE001 - reported as one line per service
+            raise CommandFailed(f"migrating the {service} database failed: {type(exc).__name__}: {exc}") from exc
+        print(f"migrated {service}: {_redacted(settings.database_url)}")
+
+
+def _redacted(database_url: str) -> str:
+    """The URL without its password, fit for a terminal."""
+    scheme, sep, rest = database_url.partition("://")
+    credentials, at, location = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return database_url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
+
+
+def require_services(services: Sequence[str]) -> None:
+    """Fail clearly, before anything starts, if a service has not been written yet."""
+    missing = [s for s in services if importlib.util.find_spec(f"services.{s}.app") is None]
+    if missing:
+        found = ", ".join(f"services/{s}/app.py" for s in missing)
+        raise CommandFailed(f"missing service code: {found} (each needs create_app())")
+
+
+# --- crm token --------------------------------------------------------------------------
+
+
+def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("token", help="Print a development bearer token (JWT).")
+    sub.add_argument("--tenant", required=True, help="Tenant the token acts for.")
+    sub.add_argument(
+        "--scopes", nargs="+", choices=ALL_SCOPES, default=list(ALL_SCOPES), metavar="SCOPE",
+        help=f"Scopes to grant (default: all of {', '.join(ALL_SCOPES)}).",
+    )
+    sub.add_argument("--subject", default="dev", help="Who the token is for (default: dev).")
+    sub.add_argument("--hours", type=_positive_float, default=12.0, help="Lifetime in hours (default: 12).")
+    sub.set_defaults(handler=cmd_token)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    print(dev_token(load_settings(), tenant=args.tenant, scopes=args.scopes, subject=args.subject, hours=args.hours))
+    return 0
+
+
+def dev_token(settings: Settings, *, tenant: str, scopes: Sequence[str], subject: str = "dev", hours: float = 12.0) -> str:
+    return mint_token(
+        secret=settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        tenant=tenant,
+        scopes=list(scopes),
+        subject=subject,
+        ttl=timedelta(hours=hours),
+    )
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+# --- crm kafka --------------------------------------------------------------------------
+
+
+def _add_kafka(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("kafka", help="Start or stop a local single-node Kafka broker in the background.")
+    sub.add_argument("action", choices=("start", "stop", "status"))
+    sub.add_argument("--data-dir", type=Path, help="Broker data folder (default: <CRM_VAR_DIR or var>/kafka).")
+    sub.add_argument("--port", type=int, default=DEFAULT_KAFKA_PORT, help="Client port (default: 9092).")
+    sub.add_argument("--controller-port", type=int, help="KRaft controller port (default: port + 1).")
+    sub.set_defaults(handler=cmd_kafka)
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    from shared import localkafka
+
+    data_dir = args.data_dir or default_kafka_dir(load_settings())
+    if args.action == "stop":
+        stopped = localkafka.stop_from_pidfile(data_dir)
+        print(f"stopped the Kafka broker on {data_dir}" if stopped else f"no Kafka broker was running on {data_dir}")
+        return 0
+    pid = localkafka.read_pid(data_dir)
+    if args.action == "status":
+        print(f"running (pid {pid}) on {data_dir}" if pid else f"not running on {data_dir}")
+        return 0 if pid else 3
+    if pid is not None:
+        print(f"a Kafka broker is already running on {data_dir} (pid {pid})")
+        return 0
+    kafka = new_local_kafka(data_dir, args.port, args.controller_port)
+    start_kafka(kafka)
+    # The broker runs in its own session, so it outlives this command; stop it with `crm kafka stop`.
+    print(f"Kafka is running at {kafka.bootstrap_servers} (pid {kafka.pid}, log {kafka.log_file})")
+    return 0
+
+
+def default_kafka_dir(settings: Settings) -> Path:
+    return settings.var_dir / "kafka"
+
+
+def new_local_kafka(data_dir: Path, port: int, controller_port: int | None = None) -> LocalKafka:
+    from shared.localkafka import LocalKafka
+
+    return LocalKafka(data_dir=data_dir, port=port, controller_port=controller_port or port + 1)
+
+
+def start_kafka(kafka: LocalKafka) -> None:
+    from shared.localkafka import ensure_kafka
+
+    # The first run downloads Kafka's jars; say so, or the pause looks like a hang.
+    print("preparing Kafka (the first run downloads it, which can take a few minutes)...", flush=True)
+    try:
+        ensure_kafka(kafka.version, kafka.cache_dir)
+        kafka.start()
+    except RuntimeError as exc:
+        raise CommandFailed(f"Kafka did not start: {exc}") from exc
+
+
+# --- crm run ----------------------------------------------------------------------------
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("run", help="Run Kafka, every service and the gateway on this machine.")
+    sub.add_argument(
+        "--port-base", type=int, default=_env_int("CRM_PORT_BASE", DEFAULT_PORTS["gateway"]),
+        help="Gateway port; the services take the next ones in order (default: $CRM_PORT_BASE or 8000).",
+    )
+    sub.add_argument(
+        "--kafka-port", type=int, default=DEFAULT_KAFKA_PORT,
+        help="Port of the local Kafka started when KAFKA_BOOTSTRAP_SERVERS is not set (default: 9092).",
+    )
+    sub.set_defaults(handler=cmd_run)
+
+
+def _env_int(name: str, default: int) -> int:
+    # The one place the CLI reads the environment itself: ports are the runner's business,
+    # not a setting any service process has.
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Interrupted(Exception):
+    """Raised in the main thread by SIGINT / SIGTERM, so every step unwinds through its cleanup."""
+
+
+@dataclass
+class Child:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class Stack:
+    """What ``crm run`` started, so that it can stop exactly that, in reverse order."""
+
+    children: list[Child] = field(default_factory=list)
+    kafka: LocalKafka | None = None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    require_services(SERVICES)
+    ports = run_ports(args.port_base)
+    _require_free_ports(ports.values())
+    stack = Stack()
+    with _signals_interrupt():
+        try:
+            env = child_environment(settings, ports, stack, args.kafka_port)
+            migrate(SERVICES)
+            start_children(stack, ports, env)
+            wait_until_healthy(stack.children)
+            print_banner(settings, ports, env)
+            supervise(stack.children)
+        except Interrupted as exc:
+            print(f"\n{exc}: stopping...", flush=True)
+            return 0
+        except CommandFailed as exc:
+            # Said before the shutdown messages, so the cause is not buried under them.
+            print(f"crm run: {exc}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            shut_down(stack)
+
+
+def run_ports(port_base: int) -> dict[str, int]:
+    """Gateway on ``port_base``, each service at its usual distance from it (8001 -> base + 1)."""
+    offset = port_base - DEFAULT_PORTS["gateway"]
+    return {name: port + offset for name, port in DEFAULT_PORTS.items()}
+
+
+def _require_free_ports(ports: Iterable[int]) -> None:
+    taken = [port for port in ports if _port_in_use(port)]
+    if taken:
+        raise CommandFailed(
+            f"port(s) {', '.join(map(str, taken))} on {HOST} are in use (another `crm run`?); "
+            "stop it or pass --port-base"
+        )
+
+
+def _port_in_use(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+        return True
+    return False
+
+
+def child_environment(settings: Settings, ports: dict[str, int], stack: Stack, kafka_port: int) -> dict[str, str]:
+    """The environment every child runs with; starts a local Kafka if none is configured."""
+    env = dict(os.environ)
+    env["CRM_VAR_DIR"] = str(settings.var_dir)
+    env["CRM_SERVICE_URLS"] = json.dumps({s: f"http://{HOST}:{ports[s]}" for s in SERVICES})
+    if "kafka_bootstrap_servers" not in settings.model_fields_set:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = local_kafka_for_run(settings, stack, kafka_port)
+    return env
+
+
+def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
+    """Bootstrap address of the local broker: one ``crm kafka start`` left running, or a new one."""
+    from shared.localkafka import read_pid
+
+    data_dir = default_kafka_dir(settings)
+    kafka = new_local_kafka(data_dir, port)
+    pid = read_pid(data_dir)
+    if pid is not None:
+        # Not ours to stop: whoever started it will.
+        print(f"using the Kafka broker already running on {data_dir} (pid {pid})")
+        return kafka.bootstrap_servers
+    stack.kafka = kafka
+    start_kafka(kafka)
+    print(f"Kafka is running at {kafka.bootstrap_servers} (log {kafka.log_file})", flush=True)
+    return kafka.bootstrap_servers
+
+
+def start_children(stack: Stack, ports: dict[str, int], env: dict[str, str]) -> None:
+    for service in SERVICES:
+        stack.children.append(_spawn(service, f"services.{service}.app:create_app", ports[service], env))
+    stack.children.append(_spawn("gateway", "shared.gateway:create_gateway_from_env", ports["gateway"], env))
+
+
+def _spawn(name: str, factory: str, port: int, env: dict[str, str]) -> Child:
+    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST, "--port", str(port)]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        # Own process group: Ctrl-C in the terminal reaches only `crm run`, which then
+        # stops the children in order instead of all of them racing at once.
+        process_group=0,
+        preexec_fn=partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
+    )
+    return Child(name=name, url=f"http://{HOST}:{port}", process=process)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """In the child before exec: have the kernel SIGTERM it if `crm run` itself is killed (-9)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+    if os.getppid() != parent_pid:
+        # The parent died before prctl took effect; nobody would ever stop us.
+        os._exit(1)
+
+
+def wait_until_healthy(children: list[Child]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    pending = list(children)
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            _fail_if_any_died(children, "while starting")
+            pending = [c for c in pending if not _healthy(client, c)]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(c.name for c in pending)
+                raise CommandFailed(f"{names} did not answer /healthz within {STARTUP_TIMEOUT_SECONDS:g}s")
+            if pending:
+                time.sleep(POLL_SECONDS)
+
+
+def _healthy(client: httpx.Client, child: Child) -> bool:
+    try:
+        return client.get(f"{child.url}/healthz").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def print_banner(settings: Settings, ports: dict[str, int], env: dict[str, str]) -> None:
+    token = dev_token(settings, tenant=DEV_TENANT, scopes=ALL_SCOPES)
+    kafka = env.get("KAFKA_BOOTSTRAP_SERVERS") or settings.kafka_bootstrap_servers
+    lines = [
+        "",
+        f"OneView CRM is running. Gateway: http://{HOST}:{ports['gateway']}  (Kafka: {kafka})",
+        *(f"  {s:<13} docs: http://{HOST}:{ports[s]}/docs" for s in SERVICES),
+        f"Development token (tenant '{DEV_TENANT}', all scopes, 12 h):",
+        token,
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def supervise(children: list[Child]) -> None:
+    """Wait until interrupted; a child that exits on its own brings everything down."""
+    while True:
+        _fail_if_any_died(children, "unexpectedly")
+        time.sleep(POLL_SECONDS)
+
+
+def _fail_if_any_died(children: list[Child], when: str) -> None:
+    for child in children:
+        code = child.process.poll()
+        if code is not None:
+            raise CommandFailed(f"{child.name} exited {when} with code {code}; stopping everything (see its output above)")
+
+
+def shut_down(stack: Stack) -> None:
+    """Stop the gateway first (no new requests), then the services, then the Kafka we started."""
+    # A second Ctrl-C must not cut the clean-up short and leave processes behind;
+    # every step below is bounded by a timeout instead.
+    with _signals_ignored():
+        gateway = [c for c in stack.children if c.name == "gateway"]
+        stop_children(gateway)
+        stop_children([c for c in stack.children if c.name != "gateway"])
+        if stack.kafka is not None:
+            print("stopping Kafka...", flush=True)
+            stack.kafka.stop()  # type: ignore[attr-defined]
+
+
+def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM all at once (they stop in parallel), then SIGKILL whoever outlives ``timeout``."""
+    running = [c for c in children if c.process.poll() is None]
+    for child in running:
+        _signal_group(child.process, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in running:
+        try:
+            child.process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{child.name} did not stop within {timeout:g}s; killing it", file=sys.stderr, flush=True)
+            _signal_group(child.process, signal.SIGKILL)
+            child.process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        # Disarmed at once: a second signal must not abort the clean-up the first one started.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signal.Signals(signum).name)
+
+    with _signal_handlers(interrupt):
+        yield
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    with _signal_handlers(signal.SIG_IGN):
+        yield
+
+
+@contextlib.contextmanager
+def _signal_handlers(handler: Callable[[int, FrameType | None], None] | signal.Handlers) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Fixtures shared by every test: whole systems on SQLite and on PostgreSQL, each with its own Kafka.
+
+Systems are started once per test session (starting Kafka and five processes takes
+seconds); every test isolates itself by using a fresh tenant.
+Set ``CRM_REQUIRE_POSTGRES=1`` (CI does) to fail, rather than skip, when no
+PostgreSQL server is reachable at ``CRM_TEST_POSTGRES_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import postgres_admin_url
+from tests.support.system import System
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _admin_url_or_skip() -> str:
+    url = postgres_admin_url()
+    if url is None:
+        if os.environ.get("CRM_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CRM_REQUIRE_POSTGRES=1 but no PostgreSQL answers at CRM_TEST_POSTGRES_URL")
+        pytest.skip("no PostgreSQL server reachable (set CRM_TEST_POSTGRES_URL)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return _admin_url_or_skip()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """A running system (Kafka, four services, gateway) on one database backend."""
+    backend: str = request.param
+    admin_url = _admin_url_or_skip() if backend == "postgresql" else None
+    root: Path = tmp_path_factory.mktemp(f"system-{backend}")
+    running = System(root, backend, admin_url)
+    try:
+        running.start()
+    except BaseException:
+        running.stop()
+        raise
+    yield running
+    running.stop()

@@ -1,0 +1,1 @@
+"""Test support: a whole OneView CRM system (real Kafka, real databases, real processes)."""

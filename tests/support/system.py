@@ -1,0 +1,196 @@
+"""A complete OneView CRM for integration tests: its own Kafka broker, databases and service processes.
+
+Services run as real child processes (uvicorn), exactly as ``crm run`` starts them,
+so tests can SIGKILL one, restart it, or stop the broker under it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from sqlalchemy import create_engine, text
+
+from shared.auth import ALL_SCOPES, mint_token
+from shared.localkafka import LocalKafka
+from shared.migrate import upgrade
+from shared.settings import DEV_JWT_SECRET, SERVICES
+from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
+from tests.support.waiting import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class System:
+    def __init__(self, root: Path, backend: str, postgres_admin_url: str | None = None) -> None:
+        self.root = root
+        self.backend = backend
+        self.postgres_admin_url = postgres_admin_url
+        self.kafka = LocalKafka(data_dir=root / "kafka", port=free_port(), controller_port=free_port())
+        self.ports = {name: free_port() for name in (*SERVICES, "gateway")}
+        self.database_urls: dict[str, str] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.kafka.start()
+        for service in SERVICES:
+            self.database_urls[service] = self._new_database(service)
+            upgrade(service, self.database_urls[service])
+        for name in (*SERVICES, "gateway"):
+            self.start_process(name)
+        for service in SERVICES:
+            self.wait_ready(service)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        self.kafka.stop()
+        if self.postgres_admin_url:
+            for url in self.database_urls.values():
+                drop_postgres_database(self.postgres_admin_url, url)
+
+    def _new_database(self, service: str) -> str:
+        if self.backend == "postgresql":
+            assert self.postgres_admin_url
+            return create_postgres_database(self.postgres_admin_url, f"crm_test_{service}")
+        return sqlite_url(self.root, service)
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env.update({
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "CRM_VAR_DIR": str(self.root),
+            "CRM_JWT_SECRET": DEV_JWT_SECRET,
+            "CRM_SERVICE_URLS": json.dumps({name: self.url(name) for name in self.ports}),
+            "CRM_RELAY_IDLE_POLL_SECONDS": "0.2",
+            "CRM_CONSISTENCY_WAIT_SECONDS": "10",
+            "PYTHONUNBUFFERED": "1",
+        })
+        for service, url in self.database_urls.items():
+            env[f"{service.upper()}_DATABASE_URL"] = url
+        return env
+
+    def start_process(self, name: str) -> None:
+        target = "shared.gateway:create_gateway_from_env" if name == "gateway" else f"services.{name}.app:create_app"
+        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
+             "--port", str(self.ports[name]), "--log-level", "warning"],
+            cwd=REPO, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        eventually(lambda: self._answers(name), timeout=30, what=f"{name} to answer /healthz")
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill_process(self, name: str) -> None:
+        """SIGKILL: no shutdown hook runs, exactly like a crash."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def restart_process(self, name: str) -> None:
+        self.stop_process(name)
+        self.start_process(name)
+
+    def _answers(self, name: str) -> bool:
+        process = self.processes[name]
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited with {process.returncode}; see {self.root / name}.log:\n" + self.log_tail(name))
+        try:
+            return httpx.get(self.url(name) + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, service: str, timeout: float = 60) -> None:
+        def ready() -> bool:
+            try:
+                return httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        eventually(ready, timeout=timeout, what=f"{service} to be ready")
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.root / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # --- clients ------------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def token(self, tenant: str, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+        return mint_token(secret=DEV_JWT_SECRET, issuer="oneview-crm", tenant=tenant, scopes=list(scopes))
+
+    @contextmanager
+    def client(self, tenant: str | None = None, *, service: str = "gateway",
+               scopes: tuple[str, ...] = ALL_SCOPES) -> Iterator[httpx.Client]:
+        """An HTTP client for one tenant (a fresh random one by default), through the gateway."""
+        tenant = tenant or f"t-{uuid.uuid4().hex[:12]}"
+        headers = {"Authorization": f"Bearer {self.token(tenant, scopes)}"}
+        with httpx.Client(base_url=self.url(service), headers=headers, timeout=30) as client:
+            client.tenant = tenant  # type: ignore[attr-defined]
+            yield client
+
+    def sql(self, service: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Read a service's own database directly, to check what was (not) written."""
+        engine = create_engine(self.database_urls[service])
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(statement), params)]
+        finally:
+            engine.dispose()
+
+    # --- Kafka --------------------------------------------------------------------------
+
+    def producer(self) -> KafkaProducer:
+        return KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, enable_idempotence=True, acks="all")
+
+    def read_topic(self, topic: str, *, timeout_ms: int = 3000) -> list[Any]:
+        """Every record currently on a topic, from offset zero (a throwaway reader, no group)."""
+        consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers, enable_auto_commit=False,
+                                 consumer_timeout_ms=timeout_ms)
+        try:
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+            if not partitions:
+                return []
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            end = consumer.end_offsets(partitions)
+            records: list[Any] = []
+            deadline = time.monotonic() + timeout_ms / 1000 + 10
+            while any(consumer.position(p) < end[p] for p in partitions) and time.monotonic() < deadline:
+                for batch in consumer.poll(timeout_ms=500).values():
+                    records.extend(batch)
+            return records
+        finally:
+            consumer.close()
