@@ -81,6 +81,7 @@ class EventConsumer(threading.Thread):
         metrics: ServiceMetrics,
         max_attempts: int = 3,
         accepts_tombstones: bool = False,
+        session_timeout_ms: int = 10000,
     ) -> None:
         super().__init__(name=f"{service}-{name}-consumer", daemon=True)
         self.consumer_name = name
@@ -95,6 +96,7 @@ class EventConsumer(threading.Thread):
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._accepts_tombstones = accepts_tombstones
+        self._session_timeout_ms = session_timeout_ms
         self._stopping = threading.Event()
         self.healthy = False
         self.assigned = threading.Event()
@@ -126,6 +128,8 @@ class EventConsumer(threading.Thread):
             auto_offset_reset="earliest",
             partition_assignment_strategy=(CooperativeStickyAssignor,),
             max_poll_records=500,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=max(self._session_timeout_ms // 4, 500),
             key_deserializer=lambda k: k.decode() if k is not None else "",
         )
         try:

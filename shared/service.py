@@ -112,6 +112,7 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             metrics=metrics,
             max_attempts=settings.consumer_max_attempts,
             accepts_tombstones=spec.accepts_tombstones,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
         )
         for spec in specs
     ]

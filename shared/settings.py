@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Consumers of one service share a group, so replicas of a service split partitions.
     consumer_group_prefix: str = "crm"
     consumer_max_attempts: int = 3
+    # How long a crashed consumer keeps its partitions before the group hands them on.
+    consumer_session_timeout_ms: int = 10000
     relay_batch_size: int = 500
     relay_idle_poll_seconds: float = 0.5
     consistency_wait_seconds: float = 5.0

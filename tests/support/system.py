@@ -84,6 +84,7 @@ class System:
             "CRM_SERVICE_URLS": json.dumps({name: self.url(name) for name in self.ports}),
             "CRM_RELAY_IDLE_POLL_SECONDS": "0.2",
             "CRM_CONSISTENCY_WAIT_SECONDS": "10",
+            "CRM_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():

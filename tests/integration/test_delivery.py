@@ -1,0 +1,132 @@
+"""Nothing acknowledged is lost, nothing redelivered counts twice, nothing unreadable blocks a partition."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shared.topics import SALES, SERVICE_DESK, dead_letter_topic
+from tests.support.events import opportunity_event, ticket_event
+from tests.support.system import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+GRACE = {"kind": "person", "given_name": "Grace", "family_name": "Hopper"}
+
+
+def _view(client, customer_id: str, predicate=lambda v: True) -> dict:  # type: ignore[no-untyped-def]
+    def probe() -> dict | None:
+        response = client.get(f"/v1/customers/{customer_id}/view")
+        return response.json() if response.status_code == 200 and predicate(response.json()) else None
+
+    return eventually(probe, timeout=60, what=f"the view of {customer_id}")
+
+
+def _unpublished(system: System, tenant: str) -> int:
+    rows = system.sql("customer", "SELECT count(*) FROM outbox WHERE tenant_id = :t AND published_at IS NULL", t=tenant)
+    return int(rows[0][0])
+
+
+def test_write_acknowledged_while_kafka_is_down_survives_a_service_crash(system: System) -> None:
+    system.kafka.kill()
+    try:
+        with system.client() as client:
+            created = client.post("/v1/customers", json=GRACE)
+            assert created.status_code == 201, created.text
+            assert _unpublished(system, client.tenant) == 1  # type: ignore[attr-defined]
+            system.kill_process("customer")
+    finally:
+        system.kafka.start()
+        system.start_process("customer")
+        for service in ("customer", "sales", "service_desk", "campaign"):
+            system.wait_ready(service)
+    with system.client(client.tenant) as client:  # type: ignore[attr-defined]
+        view = _view(client, created.json()["id"])
+        assert view["version"] == 1
+        assert view["profile"]["display_name"] == "Grace Hopper"
+        eventually(lambda: _unpublished(system, client.tenant) == 0, what="the outbox to drain")  # type: ignore[attr-defined]
+        opportunity = client.post("/v1/opportunities", headers={"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]},
+                                  json={"customer_id": created.json()["id"], "name": "COBOL",
+                                        "amount": {"amount": "5", "currency": "USD"}})
+        assert opportunity.status_code == 201, opportunity.text
+
+
+def test_write_acknowledged_just_before_sigkill_is_published_once(system: System) -> None:
+    with system.client() as client:
+        created = client.post("/v1/customers", json=GRACE)
+        assert created.status_code == 201
+        system.kill_process("customer")
+        system.start_process("customer")
+        system.wait_ready("customer")
+        view = _view(client, created.json()["id"])
+        assert view["version"] == 1
+
+
+def test_redelivered_event_is_applied_once(system: System) -> None:
+    with system.client() as client:
+        customer = client.post("/v1/customers", json=GRACE).json()
+        _view(client, customer["id"])
+        tenant = client.tenant  # type: ignore[attr-defined]
+        duplicate = opportunity_event(customer_id=customer["id"], tenant=tenant, amount="100.00", sequence=10)
+        marker = opportunity_event(customer_id=customer["id"], tenant=tenant, amount="1.00", sequence=11)
+        producer = system.producer()
+        for event in (duplicate, duplicate, duplicate, marker):
+            producer.send(SALES, key=customer["id"].encode(), value=event.to_bytes()).get(timeout=30)
+        producer.close()
+        view = _view(client, customer["id"], lambda v: v["kpis"]["open_opportunities"] == 2)
+        assert view["kpis"]["open_pipeline_value"] == [{"amount": "101.00", "currency": "EUR"}]
+        assert view["source_sequences"]["sales"] == 11
+        applied = system.sql("customer", "SELECT count(*) FROM processed_events WHERE event_id = :id", id=duplicate.id)
+        assert applied == [(1,)]
+
+
+def test_an_older_state_arriving_late_does_not_overwrite_a_newer_one(system: System) -> None:
+    with system.client() as client:
+        customer = client.post("/v1/customers", json=GRACE).json()
+        _view(client, customer["id"])
+        tenant = client.tenant  # type: ignore[attr-defined]
+        won = opportunity_event(customer_id=customer["id"], tenant=tenant, amount="7.00", sequence=21,
+                                status="won", opportunity_id="opp-late")
+        stale_open = opportunity_event(customer_id=customer["id"], tenant=tenant, amount="7.00", sequence=20,
+                                       status="open", opportunity_id="opp-late")
+        marker = ticket_event(customer_id=customer["id"], tenant=tenant, sequence=22)
+        producer = system.producer()
+        producer.send(SALES, key=customer["id"].encode(), value=won.to_bytes()).get(timeout=30)
+        producer.send(SALES, key=customer["id"].encode(), value=stale_open.to_bytes()).get(timeout=30)
+        producer.send(SERVICE_DESK, key=customer["id"].encode(), value=marker.to_bytes()).get(timeout=30)
+        producer.close()
+        view = _view(client, customer["id"], lambda v: v["kpis"]["open_tickets"] == 1 and v["kpis"]["won_deals"] == 1)
+        time.sleep(0.5)  # the stale event is on the same partition as "won", so it has been applied by now
+        view = client.get(f"/v1/customers/{customer['id']}/view").json()
+        assert view["kpis"]["won_deals"] == 1
+        assert view["kpis"]["open_opportunities"] == 0
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(system: System) -> None:
+    with system.client() as client:
+        customer = client.post("/v1/customers", json=GRACE).json()
+        _view(client, customer["id"])
+        tenant = client.tenant  # type: ignore[attr-defined]
+        key = customer["id"].encode()
+        producer = system.producer()
+        producer.send(SERVICE_DESK, key=key, value=b"{this is not json").get(timeout=30)
+        broken = ticket_event(customer_id=customer["id"], tenant=tenant, sequence=30, status=None)
+        producer.send(SERVICE_DESK, key=key, value=broken.to_bytes()).get(timeout=30)
+        good = ticket_event(customer_id=customer["id"], tenant=tenant, sequence=31)
+        producer.send(SERVICE_DESK, key=key, value=good.to_bytes()).get(timeout=30)
+        producer.close()
+
+        view = _view(client, customer["id"], lambda v: v["kpis"]["open_tickets"] == 1)
+        assert view["source_sequences"]["service_desk"] == 31
+
+        def dead_letters() -> list:  # type: ignore[type-arg]
+            return [r for r in system.read_topic(dead_letter_topic("customer")) if r.key == key]
+
+        records = eventually(lambda: (found := dead_letters()) and len(found) >= 2 and found, what="two dead letters")
+        assert [r.value for r in records] == [b"{this is not json", broken.to_bytes()]
+        errors = [dict(r.headers)["dlq_error"].decode() for r in records]
+        assert errors[0].startswith("unreadable event")
+        assert "status" in errors[1]
+        assert all(dict(r.headers)["dlq_topic"] == SERVICE_DESK.encode() for r in records)
