@@ -51,8 +51,8 @@ def _found(db: DbSession, tenant: str, opportunity_id: uuid.UUID) -> Opportunity
 
 @router.post("/opportunities", status_code=201, response_model=OpportunityOut, summary="Open an opportunity")
 def create_opportunity(body: OpportunityCreate, request: Request, db: DbSession, who: Writer) -> Response:
-    customer = require_customer(db, who.tenant, body.customer_id, wait_seconds=patience(request))
     amount = domain.check_amount(body.amount.amount, body.amount.currency)
+    customer = require_customer(db, who.tenant, body.customer_id, wait_seconds=patience(request))
     now = utcnow()
     status = domain.status_of(body.stage)
     opportunity = Opportunity(
