@@ -1,0 +1,78 @@
+"""The shared library's plain parts: envelope, identifiers, value types, tokens, cursors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from shared.auth import mint_token, read_token
+from shared.envelope import CloudEvent, EnvelopeError, parse_event
+from shared.errors import BadRequest, Unauthorized
+from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
+from shared.ids import new_id
+from shared.types import CountryCode, Money, PhoneNumber, normalise_phone
+
+
+def test_ids_are_uuid7_and_time_ordered() -> None:
+    first = new_id()
+    assert first.version == 7
+    later = [new_id() for _ in range(3)]
+    assert all(first.int >> 80 <= other.int >> 80 for other in later)
+
+
+def test_event_round_trips_and_rejects_what_is_not_an_event() -> None:
+    event = CloudEvent(id="1", source="/crm/sales", type="crm.sales.opportunity.won.v1", subject=str(uuid.uuid4()),
+                       time=datetime.now(timezone.utc), data={"x": 1}, tenant="acme", sequence=3)
+    assert parse_event(event.to_bytes()) == event
+    assert event.service == "sales"
+    for raw in (b"{", b'{"id": "1"}', event.to_bytes().replace(b".v1", b".one"), None):
+        with pytest.raises(EnvelopeError):
+            parse_event(raw)
+
+
+def test_phone_numbers_are_normalised_to_e164() -> None:
+    assert normalise_phone("+1 (650) 253-0000") == "+16502530000"
+    assert normalise_phone("0049 30 123456") == "+4930123456"
+    with pytest.raises(ValueError):
+        normalise_phone("030 123456")
+
+
+class _Contact(BaseModel):
+    country: CountryCode
+    phone: PhoneNumber
+
+
+def test_countries_and_currencies_are_iso_codes() -> None:
+    assert _Contact(country="de", phone="+4930123456").country == "DE"
+    with pytest.raises(ValidationError):
+        _Contact(country="Germany", phone="+4930123456")
+    assert Money(amount="1.50", currency="eur").model_dump(mode="json") == {"amount": "1.50", "currency": "EUR"}
+    with pytest.raises(ValidationError):
+        Money(amount=1.5, currency="EUR")
+
+
+def test_tokens_carry_tenant_and_scopes_and_are_checked() -> None:
+    token = mint_token(secret="s", issuer="i", tenant="acme", scopes=["sales:read"])
+    principal = read_token(token, secret="s", issuer="i")
+    assert principal.tenant == "acme" and principal.allows("sales:read") and not principal.allows("sales:write")
+    with pytest.raises(Unauthorized):
+        read_token(token, secret="other", issuer="i")
+    admin = read_token(mint_token(secret="s", issuer="i", tenant="acme", scopes=["admin"]), secret="s", issuer="i")
+    assert admin.allows("anything:at-all")
+
+
+def test_cursors_and_consistency_tokens_round_trip_and_reject_garbage() -> None:
+    ident = new_id()
+    assert decode_cursor(encode_cursor(ident)) == ident
+    assert next_cursor([ident, new_id()], 1) == encode_cursor(ident)
+    assert next_cursor([ident], 1) is None
+    token = ConsistencyToken(service="sales", sequence=42, subjects=("c1",))
+    assert ConsistencyToken.decode(token.encode()) == token
+    for garbage in ("", "%%%", "bm90IGpzb24"):
+        with pytest.raises(BadRequest):
+            decode_cursor(garbage)
+        with pytest.raises(BadRequest):
+            ConsistencyToken.decode(garbage)
