@@ -24,7 +24,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 
@@ -111,10 +111,18 @@ def _redacted(database_url: str) -> str:
 
 def require_services(services: Sequence[str]) -> None:
     """Fail clearly, before anything starts, if a service has not been written yet."""
-    missing = [s for s in services if importlib.util.find_spec(f"services.{s}.app") is None]
+    missing = [s for s in services if not _has_app(s)]
     if missing:
         found = ", ".join(f"services/{s}/app.py" for s in missing)
         raise CommandFailed(f"missing service code: {found} (each needs create_app())")
+
+
+def _has_app(service: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"services.{service}.app") is not None
+    except ModuleNotFoundError:
+        # find_spec imports the parent package, and services/<name>/ may not exist at all.
+        return False
 
 
 # --- crm token --------------------------------------------------------------------------
@@ -124,7 +132,11 @@ def _add_token(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = commands.add_parser("token", help="Print a development bearer token (JWT).")
     sub.add_argument("--tenant", required=True, help="Tenant the token acts for.")
     sub.add_argument(
-        "--scopes", nargs="+", choices=ALL_SCOPES, default=list(ALL_SCOPES), metavar="SCOPE",
+        "--scopes",
+        nargs="+",
+        choices=ALL_SCOPES,
+        default=list(ALL_SCOPES),
+        metavar="SCOPE",
         help=f"Scopes to grant (default: all of {', '.join(ALL_SCOPES)}).",
     )
     sub.add_argument("--subject", default="dev", help="Who the token is for (default: dev).")
@@ -137,7 +149,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def dev_token(settings: Settings, *, tenant: str, scopes: Sequence[str], subject: str = "dev", hours: float = 12.0) -> str:
+def dev_token(
+    settings: Settings, *, tenant: str, scopes: Sequence[str], subject: str = "dev", hours: float = 12.0
+) -> str:
     return mint_token(
         secret=settings.jwt_secret,
         issuer=settings.jwt_issuer,
@@ -217,11 +231,15 @@ def start_kafka(kafka: LocalKafka) -> None:
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub = commands.add_parser("run", help="Run Kafka, every service and the gateway on this machine.")
     sub.add_argument(
-        "--port-base", type=int, default=_env_int("CRM_PORT_BASE", DEFAULT_PORTS["gateway"]),
+        "--port-base",
+        type=int,
+        default=_env_int("CRM_PORT_BASE", DEFAULT_PORTS["gateway"]),
         help="Gateway port; the services take the next ones in order (default: $CRM_PORT_BASE or 8000).",
     )
     sub.add_argument(
-        "--kafka-port", type=int, default=DEFAULT_KAFKA_PORT,
+        "--kafka-port",
+        type=int,
+        default=DEFAULT_KAFKA_PORT,
         help="Port of the local Kafka started when KAFKA_BOOTSTRAP_SERVERS is not set (default: 9092).",
     )
     sub.set_defaults(handler=cmd_run)
@@ -321,7 +339,10 @@ def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
         print(f"using the Kafka broker already running on {data_dir} (pid {pid})")
         return kafka.bootstrap_servers
     stack.kafka = kafka
-    start_kafka(kafka)
+    try:
+        start_kafka(kafka)
+    except CommandFailed as exc:
+        raise CommandFailed(f"{exc}\n(set KAFKA_BOOTSTRAP_SERVERS to use a broker that is already running)") from exc
     print(f"Kafka is running at {kafka.bootstrap_servers} (log {kafka.log_file})", flush=True)
     return kafka.bootstrap_servers
 
@@ -394,7 +415,7 @@ def print_banner(settings: Settings, ports: dict[str, int], env: dict[str, str])
     print("\n".join(lines), flush=True)
 
 
-def supervise(children: list[Child]) -> None:
+def supervise(children: list[Child]) -> NoReturn:
     """Wait until interrupted; a child that exits on its own brings everything down."""
     while True:
         _fail_if_any_died(children, "unexpectedly")
@@ -405,7 +426,9 @@ def _fail_if_any_died(children: list[Child], when: str) -> None:
     for child in children:
         code = child.process.poll()
         if code is not None:
-            raise CommandFailed(f"{child.name} exited {when} with code {code}; stopping everything (see its output above)")
+            raise CommandFailed(
+                f"{child.name} exited {when} with code {code}; stopping everything (see its output above)"
+            )
 
 
 def shut_down(stack: Stack) -> None:
@@ -418,7 +441,7 @@ def shut_down(stack: Stack) -> None:
         stop_children([c for c in stack.children if c.name != "gateway"])
         if stack.kafka is not None:
             print("stopping Kafka...", flush=True)
-            stack.kafka.stop()  # type: ignore[attr-defined]
+            stack.kafka.stop()
 
 
 def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_SECONDS) -> None:

@@ -217,17 +217,18 @@ def _forwarded_headers(request: Request) -> list[tuple[bytes, bytes]]:
 def _end_to_end(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Drop hop-by-hop headers, including any the Connection header names."""
     named = {
-        token.strip().lower()
-        for name, value in raw
-        if name.lower() == b"connection"
-        for token in value.split(b",")
+        token.strip().lower() for name, value in raw if name.lower() == b"connection" for token in value.split(b",")
     }
     dropped = {h.encode() for h in HOP_BY_HOP_HEADERS} | named
     return [(name, value) for name, value in raw if name.lower() not in dropped]
 
 
+# The server running the gateway adds its own; passing the service's on would send both.
+_SERVER_HEADERS = (b"date", b"server")
+
+
 def _response_from(answer: httpx.Response, body: bytes, *, head: bool) -> Response:
-    headers = _end_to_end(answer.headers.raw)
+    headers = [(n, v) for n, v in _end_to_end(answer.headers.raw) if n.lower() not in _SERVER_HEADERS]
     if head:
         # A HEAD answer has no body but describes the length of the GET one.
         length = answer.headers.get("content-length")
