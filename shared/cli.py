@@ -233,7 +233,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sub.add_argument(
         "--port-base",
         type=int,
-        default=_env_int("CRM_PORT_BASE", DEFAULT_PORTS["gateway"]),
+        default=None,
         help="Gateway port; the services take the next ones in order (default: $CRM_PORT_BASE or 8000).",
     )
     sub.add_argument(
@@ -243,13 +243,6 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="Port of the local Kafka started when KAFKA_BOOTSTRAP_SERVERS is not set (default: 9092).",
     )
     sub.set_defaults(handler=cmd_run)
-
-
-def _env_int(name: str, default: int) -> int:
-    # The one place the CLI reads the environment itself: ports are the runner's business,
-    # not a setting any service process has.
-    value = os.environ.get(name)
-    return int(value) if value else default
 
 
 class Interrupted(Exception):
@@ -274,7 +267,7 @@ class Stack:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     require_services(SERVICES)
-    ports = run_ports(args.port_base)
+    ports = run_ports(args.port_base if args.port_base is not None else settings.port_base)
     _require_free_ports(ports.values())
     stack = Stack()
     with _signals_interrupt():

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = 24
     topic_partitions: int = 3
     service_urls: dict[str, str] = Field(default_factory=dict)
+    # Where `crm run` puts the gateway; the services take the next ports in order.
+    port_base: int = DEFAULT_PORTS["gateway"]
 
     def url_of(self, service: str) -> str:
         """Base URL of a service, for the gateway and the command line."""
