@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.customer import domain, events, repository
+from services.customer import events
+from services.customer.domain import customers as master
+from services.customer.domain import view as domain
+from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
 from shared.consumer import Delivery
 from shared.db import utcnow
@@ -82,7 +85,7 @@ def _publish(session: Session, view: CustomerView, event: CloudEvent) -> None:
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "kind", "display_name", *domain.PROFILE_FIELDS[1:])
+    keep = ("id", "kind", "display_name", *master.PROFILE_FIELDS[1:])
     return {name: customer.get(name) for name in keep}
 
 

@@ -1,33 +1,14 @@
-"""Every query of the customer service, and nothing else queries its tables."""
+"""Queries of the unified view: views and the facts they are computed from."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.customer.domain import Fact
-from services.customer.tables import Customer, CustomerView, ViewFact
-from shared.http import PageRequest
-
-
-def get_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Customer | None:
-    return session.scalar(
-        select(Customer).where(Customer.tenant_id == tenant, Customer.id == customer_id, Customer.deleted_at.is_(None))
-    )
-
-
-def list_customers(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Customer]:
-    """One page plus one row, in id (= creation) order; the extra row tells whether more exist."""
-    query = select(Customer).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None))
-    for name in ("kind", "country", "region"):
-        if filters.get(name) is not None:
-            query = query.where(getattr(Customer, name) == filters[name])
-    if page.after is not None:
-        query = query.where(Customer.id > page.after)
-    return list(session.scalars(query.order_by(Customer.id).limit(page.limit + 1)))
+from services.customer.domain.view import Fact
+from services.customer.tables import CustomerView, ViewFact
 
 
 def get_view(session: Session, customer_id: uuid.UUID) -> CustomerView | None:

@@ -1,4 +1,4 @@
-"""Request and response bodies of the customer service's HTTP API."""
+"""Request and response bodies of the customer master's HTTP API."""
 
 from __future__ import annotations
 
@@ -96,21 +96,3 @@ class CustomerOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class ConsistencyOut(BaseModel):
-    """Whether the view reflects the write named by the request's consistency token."""
-
-    requested: bool
-    satisfied: bool
-    waited_ms: int
-
-
-class CustomerViewOut(BaseModel):
-    customer_id: uuid.UUID
-    version: int
-    profile: dict[str, Any]
-    kpis: dict[str, Any]
-    source_sequences: dict[str, int]
-    updated_at: datetime
-    consistency: ConsistencyOut

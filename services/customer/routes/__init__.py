@@ -1,0 +1,11 @@
+"""HTTP edges of the customer service: the customer master and the unified view."""
+
+from fastapi import APIRouter
+
+from services.customer.routes import customers, view
+
+router = APIRouter()
+router.include_router(customers.router)
+router.include_router(view.router)
+
+__all__ = ["router"]

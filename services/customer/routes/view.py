@@ -1,0 +1,64 @@
+"""HTTP edges of the unified view: read it, optionally waiting for a write to show."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from services.customer.consumers import view_document
+from services.customer.repository import view as repository
+from services.customer.schemas.view import ConsistencyOut, CustomerViewOut
+from services.customer.tables import CustomerView
+from shared.auth import Principal, Scopes
+from shared.errors import NotFound
+from shared.http import CONSISTENCY_HEADER, ConsistencyToken, etag
+
+router = APIRouter(tags=["unified view"])
+
+Reader = Annotated[Principal, Depends(Scopes("customers:read"))]
+
+
+@router.get("/customers/{customer_id}/view", response_model=CustomerViewOut, summary="The unified customer view")
+async def get_view(
+    customer_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    who: Reader,
+    consistency_token: Annotated[str | None, Header(alias=CONSISTENCY_HEADER)] = None,
+) -> CustomerViewOut:
+    """With a ``CRM-Consistency-Token`` from any write, waits (bounded) until the view reflects it."""
+    token = ConsistencyToken.decode(consistency_token) if consistency_token else None
+    sessions = request.app.state.sessions
+    started = time.monotonic()
+    deadline = started + request.app.state.settings.consistency_wait_seconds
+    while True:
+        view = await run_in_threadpool(_read_view, sessions, who.tenant, customer_id)
+        satisfied = _reflects(view, token, customer_id)
+        if satisfied or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.01)
+    if view is None or not view.profile:
+        raise NotFound(f"No view of customer {customer_id}" + (" yet." if token else "."))
+    waited = int((time.monotonic() - started) * 1000)
+    response.headers["ETag"] = etag(view.version)
+    response.headers["CRM-Consistency"] = "satisfied" if satisfied else "stale"
+    return CustomerViewOut(**view_document(view), consistency=ConsistencyOut(
+        requested=token is not None, satisfied=satisfied, waited_ms=waited))
+
+
+def _read_view(sessions: Any, tenant: str, customer_id: uuid.UUID) -> CustomerView | None:
+    with sessions() as session:
+        return repository.get_view_of(session, tenant, customer_id)
+
+
+def _reflects(view: CustomerView | None, token: ConsistencyToken | None, customer_id: uuid.UUID) -> bool:
+    if token is None:
+        return view is not None
+    if str(customer_id) not in token.subjects:
+        return view is not None  # the write did not touch this customer
+    return view is not None and bool(view.profile) and view.source_sequences.get(token.service, 0) >= token.sequence
