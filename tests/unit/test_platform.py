@@ -15,6 +15,8 @@ from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cur
 from shared.ids import new_id
 from shared.types import CountryCode, Money, PhoneNumber, normalise_phone
 
+SECRET = "unit-test-secret-of-at-least-32-bytes"
+
 
 def test_ids_are_uuid7_and_time_ordered() -> None:
     first = new_id()
@@ -55,12 +57,12 @@ def test_countries_and_currencies_are_iso_codes() -> None:
 
 
 def test_tokens_carry_tenant_and_scopes_and_are_checked() -> None:
-    token = mint_token(secret="s", issuer="i", tenant="acme", scopes=["sales:read"])
-    principal = read_token(token, secret="s", issuer="i")
+    token = mint_token(secret=SECRET, issuer="i", tenant="acme", scopes=["sales:read"])
+    principal = read_token(token, secret=SECRET, issuer="i")
     assert principal.tenant == "acme" and principal.allows("sales:read") and not principal.allows("sales:write")
     with pytest.raises(Unauthorized):
-        read_token(token, secret="other", issuer="i")
-    admin = read_token(mint_token(secret="s", issuer="i", tenant="acme", scopes=["admin"]), secret="s", issuer="i")
+        read_token(token, secret=SECRET + "x", issuer="i")
+    admin = read_token(mint_token(secret=SECRET, issuer="i", tenant="acme", scopes=["admin"]), secret=SECRET, issuer="i")
     assert admin.allows("anything:at-all")
 
 
