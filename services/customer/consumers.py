@@ -1,8 +1,15 @@
 """The view builder: applies every domain event of every service to the unified customer view.
 
-Each applied event that touches a known customer produces a new view version,
-written to ``customer_views`` and appended to the outbox for the compacted view
-topic in the same transaction.
+For each event about a customer it records the fact the event states (if newer than
+what is known), adds the interaction to the timeline, recomputes the KPIs and, once
+the customer's profile is known, appends the new view version to the outbox of the
+compacted view topic, all in the consumer's transaction. Organizations above the
+customer get their group totals recomputed and republished too.
+
+Determinism is the point: the version counts applied events, ``as_of`` is the latest
+event time, and KPIs are functions of facts, so the final view does not depend on
+the order events from different topics arrived in, and a rebuild from Kafka comes
+out identical.
 """
 
 from __future__ import annotations
@@ -14,46 +21,43 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.customer import events
-from services.customer.domain import customers as master
 from services.customer.domain import view as domain
 from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
 from shared.consumer import Delivery
-from shared.db import utcnow
 from shared.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
+
+MAX_GROUP_DEPTH = 20
 
 
 def apply_to_view(session: Session, delivery: Delivery) -> None:
     event = delivery.event
     assert event is not None  # this consumer does not take tombstones
-    if event.service == "customer":
-        _apply_customer_event(session, event)
-        return
-    fact = domain.fact_from_event(event)
-    if fact is None:
-        return  # e.g. a campaign was created: nothing about any one customer
-    view = _view_for(session, event)
-    if view is None or not domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
-        return
-    repository.save_fact(session, event.tenant, fact)
-    _publish(session, view, event)
-
-
-def _apply_customer_event(session: Session, event: CloudEvent) -> None:
+    fact = None
+    if event.service != "customer":
+        fact = domain.fact_from_event(event)
+        if fact is None:
+            return  # e.g. a campaign was created: nothing about any one customer
     view = _view_for(session, event)
     if view is None:
         return
     if event.type == events.DELETED:
-        repository.forget_view(session, view.customer_id)
-        events.view_removed(session, event.tenant, str(view.customer_id))
+        _forget(session, view, event)
         return
-    if event.type in (events.CREATED, events.UPDATED) and domain.is_newer(
-        event.sequence, view.source_sequences.get("customer")
-    ):
+    if fact is not None:
+        if domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
+            repository.save_fact(session, event.tenant, fact)
+    elif _is_newer_profile(view, event):
         view.profile = _profile(event.data["customer"])
-        _publish(session, view, event)
+        view.parent_id = _parent_of(view.profile)
+    repository.add_timeline_entry(session, event.tenant, domain.timeline_entry(event))
+    _record(view, event)
+    _recompute(session, view, event.tenant)
+    for ancestor in _ancestors(session, view):
+        _record(ancestor, event, applied_here=False)
+        _recompute(session, ancestor, event.tenant)
 
 
 def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
@@ -62,7 +66,7 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     view = repository.get_view(session, customer_id)
     if view is None:
         view = CustomerView(customer_id=customer_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
-                            source_sequences={}, updated_at=event.time)
+                            source_sequences={}, updated_at=event.time, parent_id=None)
         session.add(view)
     elif view.tenant_id != event.tenant:
         log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
@@ -70,23 +74,80 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     return view
 
 
-def _publish(session: Session, view: CustomerView, event: CloudEvent) -> None:
-    """Record that the event was applied and, once the customer is known, publish the new version."""
-    sequences = dict(view.source_sequences)
-    sequences[event.service] = max(sequences.get(event.service, 0), event.sequence)
-    view.source_sequences = sequences
-    view.updated_at = utcnow()
-    if view.profile is None:
-        return  # facts that arrived before the customer itself: published once the profile is known
-    view.version += 1
-    session.flush()
-    view.kpis = domain.compute_kpis(repository.facts_of(session, view.customer_id))
-    events.view_published(session, event.tenant, view_document(view))
+def _is_newer_profile(view: CustomerView, event: CloudEvent) -> bool:
+    return "customer" in event.data and domain.is_newer(event.sequence, view.source_sequences.get("customer"))
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:
-    keep = ("id", "kind", "display_name", *master.PROFILE_FIELDS[1:])
-    return {name: customer.get(name) for name in keep}
+    return {name: value for name, value in customer.items() if name not in ("version", "created_at", "updated_at")} | {
+        "customer_since": customer.get("created_at"),
+    }
+
+
+def _parent_of(profile: dict[str, Any]) -> uuid.UUID | None:
+    parent = profile.get("parent_id")
+    return uuid.UUID(parent) if parent else None
+
+
+def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True) -> None:
+    """One more applied event: a new version, as of the latest event time."""
+    view.version += 1
+    view.updated_at = max(view.updated_at, event.time)
+    if applied_here:
+        sequences = dict(view.source_sequences)
+        sequences[event.service] = max(sequences.get(event.service, 0), event.sequence)
+        view.source_sequences = sequences
+
+
+def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
+    session.flush()
+    kpis = domain.compute_kpis(repository.facts_of(session, view.customer_id), view.updated_at)
+    subsidiaries = _descendants(session, view)
+    if subsidiaries:
+        kpis["group"] = domain.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
+    view.kpis = kpis
+    if view.profile is not None:
+        events.view_published(session, tenant, view_document(view))
+
+
+def _own(kpis: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in kpis.items() if name != "group"}
+
+
+def _descendants(session: Session, view: CustomerView) -> list[CustomerView]:
+    found: list[CustomerView] = []
+    frontier, seen = [view.customer_id], {view.customer_id}
+    for _ in range(MAX_GROUP_DEPTH):
+        children = [c for parent in frontier for c in repository.subsidiaries_of(session, parent) if c.customer_id not in seen]
+        if not children:
+            break
+        found += children
+        seen.update(c.customer_id for c in children)
+        frontier = [c.customer_id for c in children]
+    return found
+
+
+def _ancestors(session: Session, view: CustomerView) -> list[CustomerView]:
+    found: list[CustomerView] = []
+    seen = {view.customer_id}
+    parent_id = view.parent_id
+    while parent_id is not None and parent_id not in seen and len(found) < MAX_GROUP_DEPTH:
+        parent = repository.get_view(session, parent_id)
+        if parent is None or parent.tenant_id != view.tenant_id:
+            break
+        found.append(parent)
+        seen.add(parent_id)
+        parent_id = parent.parent_id
+    return found
+
+
+def _forget(session: Session, view: CustomerView, event: CloudEvent) -> None:
+    ancestors = _ancestors(session, view)
+    repository.forget_view(session, view.customer_id)
+    events.view_removed(session, event.tenant, str(view.customer_id))
+    for ancestor in ancestors:
+        _record(ancestor, event, applied_here=False)
+        _recompute(session, ancestor, event.tenant)
 
 
 def view_document(view: CustomerView) -> dict[str, Any]:
@@ -97,5 +158,7 @@ def view_document(view: CustomerView) -> dict[str, Any]:
         "profile": view.profile or {},
         "kpis": dict(view.kpis),
         "source_sequences": dict(view.source_sequences),
+        "as_of": view.updated_at.isoformat(),
         "updated_at": view.updated_at.isoformat(),
     }
+

@@ -27,6 +27,7 @@ def ticket_changed(
         "channel": ticket["channel"],
         "status": ticket["status"],
         "version": ticket["version"],
+        "created_at": ticket["created_at"],
     }
     if changes is not None:
         data["changes"] = changes

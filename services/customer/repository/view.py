@@ -1,14 +1,18 @@
-"""Queries of the unified view: views and the facts they are computed from."""
+"""Queries of the unified view: views, the facts they are computed from, and timelines."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterator
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from services.customer.domain.view import Fact
-from services.customer.tables import CustomerView, ViewFact
+from services.customer.domain.view import Fact, TimelineEntry
+from services.customer.tables import CustomerView, TimelineRecord, ViewFact
+from shared.envelope import dumps
+from shared.http import PageRequest
 
 
 def get_view(session: Session, customer_id: uuid.UUID) -> CustomerView | None:
@@ -19,6 +23,11 @@ def get_view_of(session: Session, tenant: str, customer_id: uuid.UUID) -> Custom
     return session.scalar(
         select(CustomerView).where(CustomerView.tenant_id == tenant, CustomerView.customer_id == customer_id)
     )
+
+
+def subsidiaries_of(session: Session, customer_id: uuid.UUID) -> list[CustomerView]:
+    return list(session.scalars(select(CustomerView).where(CustomerView.parent_id == customer_id)
+                                .order_by(CustomerView.customer_id)))
 
 
 def known_fact_sequence(session: Session, fact: Fact) -> int | None:
@@ -45,6 +54,45 @@ def facts_of(session: Session, customer_id: uuid.UUID) -> list[Fact]:
     return [Fact(r.source, r.entity, r.entity_id, r.customer_id, r.sequence, r.state) for r in rows]
 
 
+def add_timeline_entry(session: Session, tenant: str, entry: TimelineEntry) -> None:
+    if session.get(TimelineRecord, entry.event_id) is not None:
+        return
+    session.add(TimelineRecord(tenant_id=tenant, event_id=entry.event_id, customer_id=entry.customer_id,
+                               occurred_at=entry.occurred_at, source=entry.source, type=entry.type,
+                               summary=entry.summary, resource=entry.resource))
+
+
+def timeline(session: Session, tenant: str, customer_id: uuid.UUID, page: PageRequest,
+             source: str | None, type_prefix: str | None) -> list[TimelineRecord]:
+    """Newest first; event ids are time-ordered UUIDs, so id order is time order."""
+    query = select(TimelineRecord).where(TimelineRecord.tenant_id == tenant, TimelineRecord.customer_id == customer_id)
+    if source is not None:
+        query = query.where(TimelineRecord.source == source)
+    if type_prefix is not None:
+        query = query.where(TimelineRecord.type.startswith(type_prefix, autoescape=True))
+    if page.after is not None:
+        query = query.where(TimelineRecord.event_id < page.after)
+    return list(session.scalars(query.order_by(TimelineRecord.event_id.desc()).limit(page.limit + 1)))
+
+
 def forget_view(session: Session, customer_id: uuid.UUID) -> None:
     session.execute(delete(ViewFact).where(ViewFact.customer_id == customer_id))
+    session.execute(delete(TimelineRecord).where(TimelineRecord.customer_id == customer_id))
     session.execute(delete(CustomerView).where(CustomerView.customer_id == customer_id))
+
+
+def view_rows(session: Session) -> Iterator[CustomerView]:
+    yield from session.scalars(select(CustomerView).order_by(CustomerView.customer_id).execution_options(yield_per=1000))
+
+
+def digest(session: Session) -> str:
+    """A hash over every view and timeline entry, to prove a rebuild identical to the live view."""
+    hasher = hashlib.sha256()
+    for view in view_rows(session):
+        hasher.update(dumps([str(view.customer_id), view.tenant_id, view.version, view.profile, view.kpis,
+                             view.source_sequences, view.updated_at.isoformat()]).encode())
+    entries = session.scalars(select(TimelineRecord).order_by(TimelineRecord.event_id).execution_options(yield_per=1000))
+    for entry in entries:
+        hasher.update(dumps([str(entry.event_id), str(entry.customer_id), entry.occurred_at.isoformat(), entry.type,
+                             entry.summary, entry.resource]).encode())
+    return hasher.hexdigest()

@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from services.customer.consumers import view_document
 from services.customer.repository import view as repository
-from services.customer.schemas.view import ConsistencyOut, CustomerViewOut
+from services.customer.schemas.view import ConsistencyOut, CustomerViewOut, TimelineEntryOut
 from services.customer.tables import CustomerView
 from shared.auth import Principal, Scopes
 from shared.errors import NotFound
-from shared.http import CONSISTENCY_HEADER, ConsistencyToken, etag
+from shared.http import CONSISTENCY_HEADER, ConsistencyToken, DbSession, Page, Paging, etag, next_cursor
 
 router = APIRouter(tags=["unified view"])
 
@@ -62,3 +62,24 @@ def _reflects(view: CustomerView | None, token: ConsistencyToken | None, custome
     if str(customer_id) not in token.subjects:
         return view is not None  # the write did not touch this customer
     return view is not None and bool(view.profile) and view.source_sequences.get(token.service, 0) >= token.sequence
+
+
+Source = Literal["customer", "sales", "service_desk", "campaign"]
+
+
+@router.get("/customers/{customer_id}/timeline", response_model=Page[TimelineEntryOut],
+            summary="Every interaction with the customer, newest first")
+def get_timeline(
+    customer_id: uuid.UUID,
+    db: DbSession,
+    who: Reader,
+    paging: Paging,
+    source: Source | None = None,
+    type: Annotated[str | None, Query(max_length=200, description="Event type or type prefix, "
+                                      "e.g. crm.sales.opportunity")] = None,
+) -> Page[TimelineEntryOut]:
+    if repository.get_view_of(db, who.tenant, customer_id) is None:
+        raise NotFound(f"No customer {customer_id} in the unified view.")
+    rows = repository.timeline(db, who.tenant, customer_id, paging, source, type)
+    return Page(items=[TimelineEntryOut.model_validate(r, from_attributes=True) for r in rows[: paging.limit]],
+                next_cursor=next_cursor([r.event_id for r in rows], paging.limit))

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ConsistencyOut(BaseModel):
@@ -22,6 +22,16 @@ class CustomerViewOut(BaseModel):
     version: int
     profile: dict[str, Any]
     kpis: dict[str, Any]
-    source_sequences: dict[str, int]
+    source_sequences: dict[str, int] = Field(description="The last outbox sequence applied from each service.")
+    as_of: datetime = Field(description="Time of the latest event the view reflects.")
     updated_at: datetime
     consistency: ConsistencyOut
+
+
+class TimelineEntryOut(BaseModel):
+    event_id: uuid.UUID
+    occurred_at: datetime
+    source: str
+    type: str
+    summary: str
+    resource: str | None = Field(description="Path of the resource in the owning service, through the gateway.")

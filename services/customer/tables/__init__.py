@@ -1,7 +1,7 @@
 """Tables of the customer service: the customer master and the unified view."""
 
 from services.customer.tables.customers import Customer
-from services.customer.tables.view import CustomerView, ViewFact
+from services.customer.tables.view import CustomerView, TimelineRecord, ViewFact
 from shared.db import Base
 
-__all__ = ["Base", "Customer", "CustomerView", "ViewFact"]
+__all__ = ["Base", "Customer", "CustomerView", "TimelineRecord", "ViewFact"]

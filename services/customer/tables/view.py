@@ -24,7 +24,10 @@ class CustomerView(Base):
     kpis: Mapped[dict[str, Any]]
     # The last outbox sequence applied from each source service, for read-your-writes.
     source_sequences: Mapped[dict[str, Any]]
+    # The time of the latest event applied: the view is "as of" then, whatever the wall clock says.
     updated_at: Mapped[datetime]
+    # The organization this customer belongs to, for group roll-ups.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
 
 class ViewFact(Base):
@@ -45,3 +48,20 @@ class ViewFact(Base):
     state: Mapped[dict[str, Any]]
 
     __table_args__ = (Index("ix_view_facts_customer", "customer_id"),)
+
+
+class TimelineRecord(Base):
+    """One interaction of a customer with any service, linking to the resource it concerns."""
+
+    __tablename__ = "timeline_entries"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[uuid.UUID]
+    occurred_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500))
+    resource: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_timeline_customer", "customer_id", "event_id"),)

@@ -1,4 +1,4 @@
-"""The customer timeline: every interaction from every service, in time order.
+"""The customer timeline (every interaction from every service) and the view's group link.
 
 Revision ID: customer_0002
 Revises: customer_0001
@@ -31,7 +31,13 @@ def upgrade() -> None:
         sa.Column("resource", sa.String(300), nullable=True),
     )
     op.create_index("ix_timeline_customer", "timeline_entries", ["customer_id", "event_id"])
+    with op.batch_alter_table("customer_views") as batch:
+        batch.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
+        batch.create_index("ix_customer_views_parent_id", ["parent_id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("customer_views") as batch:
+        batch.drop_index("ix_customer_views_parent_id")
+        batch.drop_column("parent_id")
     op.drop_table("timeline_entries")
