@@ -44,6 +44,16 @@ class Delivery:
 Handler = Callable[[Session, Delivery], None]
 
 
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A consumer a service runs: its name (also its dedupe namespace), topics and handler."""
+
+    name: str
+    topics: list[str]
+    handle: Handler
+    accepts_tombstones: bool = False
+
+
 class Unavailable(Exception):
     """The database or the dead-letter topic cannot be reached: retry later, do not skip."""
 
@@ -194,11 +204,7 @@ class EventConsumer(threading.Thread):
         self._dead_letter(record, f"{type(error).__name__}: {error}")
 
     def _delivery(self, record: ConsumerRecord) -> Delivery | None:
-        if record.value is None:
-            if not self._accepts_tombstones:
-                return None
-            return Delivery(topic=record.topic, key=record.key, event=None)
-        return Delivery(topic=record.topic, key=record.key, event=parse_event(record.value))
+        return delivery_of(record, accepts_tombstones=self._accepts_tombstones)
 
     def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
         log.error("%s: dead-lettering %s: %s", self.name, _where(record), error)
@@ -222,6 +228,14 @@ class EventConsumer(threading.Thread):
             self._producer = None
             raise Unavailable(f"dead-letter topic unreachable: {exc}") from exc
         self._metrics.dead_lettered.labels(self.consumer_name).inc()
+
+
+def delivery_of(record: ConsumerRecord, *, accepts_tombstones: bool) -> Delivery | None:
+    """What a handler gets for a record; None for a tombstone it does not want; EnvelopeError if unreadable."""
+    key = record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
+    if record.value is None:
+        return Delivery(topic=record.topic, key=key, event=None) if accepts_tombstones else None
+    return Delivery(topic=record.topic, key=key, event=parse_event(record.value))
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:

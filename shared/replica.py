@@ -7,6 +7,7 @@ and says which view version it holds. A new replica bootstraps from that topic a
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from datetime import datetime
@@ -16,9 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.consumer import Delivery
+from shared.consumer import ConsumerSpec, Delivery
 from shared.db import Base, utcnow
+from shared.envelope import dumps
 from shared.errors import InvalidInput
+from shared.topics import CUSTOMER_VIEW
 
 VIEW_UPDATED = "crm.customer.view.updated.v1"
 
@@ -104,3 +107,24 @@ def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, w
     if found is None:
         raise InvalidInput.on("customer_id", f"no customer {customer_id} is known to this service")
     return found
+
+
+REPLICA_CONSUMER = ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True)
+
+
+def replica_states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
+    """Each replicated customer's view version and a hash of the view held, for drift checks."""
+    rows = session.scalars(select(CustomerReplica).order_by(CustomerReplica.customer_id).execution_options(yield_per=1000))
+    return {row.customer_id: (row.view_version, document_hash(row.view)) for row in rows}
+
+
+def replica_digest(session: Session) -> str:
+    """One hash over the whole replica, to prove a rebuild from the view topic identical."""
+    hasher = hashlib.sha256()
+    for customer_id, (version, doc_hash) in replica_states(session).items():
+        hasher.update(f"{customer_id}:{version}:{doc_hash};".encode())
+    return hasher.hexdigest()
+
+
+def document_hash(view: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(view).encode()).hexdigest()

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import ConsumerSpec, EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.http import Replay, idempotency_guard, on_replay
 from shared.metrics import ServiceMetrics
@@ -30,16 +30,6 @@ from shared.settings import Settings
 from shared.topics import dead_letter_topic, ensure_topics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ConsumerSpec:
-    """A consumer a service runs: its name (also its dedupe namespace), topics and handler."""
-
-    name: str
-    topics: list[str]
-    handle: Handler
-    accepts_tombstones: bool = False
 
 
 @dataclass

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.campaign.consumers import apply_view
+from services.campaign.consumers import CONSUMERS
 from services.campaign.routes import router
-from shared.service import ConsumerSpec, create_service_app
+from shared.service import create_service_app
 from shared.settings import load_settings
-from shared.topics import CUSTOMER_VIEW
 
 
 def create_app() -> FastAPI:
@@ -18,5 +17,5 @@ def create_app() -> FastAPI:
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
         router=router,
-        consumers=[ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True)],
+        consumers=CONSUMERS,
     )

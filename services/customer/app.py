@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.customer.consumers import apply_to_view
+from services.customer.consumers import CONSUMERS
 from services.customer.routes import router
-from shared.service import ConsumerSpec, create_service_app
+from shared.service import create_service_app
 from shared.settings import load_settings
-from shared.topics import DOMAIN_TOPICS
 
 
 def create_app() -> FastAPI:
@@ -18,5 +17,5 @@ def create_app() -> FastAPI:
         title="OneView CRM: customer service",
         description="The customer master (persons, organizations, contact points) and the unified customer view.",
         router=router,
-        consumers=[ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view)],
+        consumers=CONSUMERS,
     )

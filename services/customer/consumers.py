@@ -24,8 +24,10 @@ from services.customer import events
 from services.customer.domain import view as domain
 from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
-from shared.consumer import Delivery
+from shared.consumer import ConsumerSpec, Delivery
 from shared.envelope import CloudEvent
+from shared.replica import document_hash
+from shared.topics import DOMAIN_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -162,3 +164,20 @@ def view_document(view: CustomerView) -> dict[str, Any]:
         "updated_at": view.updated_at.isoformat(),
     }
 
+
+
+CONSUMERS = [ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view)]
+
+
+def digest(session: Session) -> str:
+    """One hash over every view and timeline entry, to prove a replay identical (``crm replay view``)."""
+    return repository.digest(session)
+
+
+def states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
+    """Each published view's version and a hash of its document, as the replicas should hold it."""
+    return {
+        view.customer_id: (view.version, document_hash(view_document(view)))
+        for view in repository.view_rows(session)
+        if view.profile is not None
+    }
