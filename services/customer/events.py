@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,19 @@ CREATED = "crm.customer.created.v1"
 UPDATED = "crm.customer.updated.v1"
 DELETED = "crm.customer.deleted.v1"
 VIEW_UPDATED = "crm.customer.view.updated.v1"
+CLASSIFIED = "crm.customer.classified.v1"
+CONSENT_CHANGED = "crm.customer.consent_changed.v1"
+# Tenant settings, not about one customer: keyed by the tenant's settings id (see settings_subject).
+CUSTOM_FIELD_CHANGED = "crm.customer.custom_field.changed.v1"
+CLASSIFICATION_CHANGED = "crm.customer.classification_rules.changed.v1"
+
+# Namespace of the ids tenant-level settings events are keyed by (a UUID, like every other subject).
+_SETTINGS_NAMESPACE = uuid.UUID("6f1d3c1e-7a52-4d1b-9a3e-0c6d2f7e5b10")
+
+
+def settings_subject(tenant: str) -> str:
+    """The stable key of a tenant's customer-master settings: all its settings events stay in order."""
+    return str(uuid.uuid5(_SETTINGS_NAMESPACE, tenant))
 
 
 def customer_created(session: Session, tenant: str, customer: dict[str, Any]) -> None:
@@ -28,6 +42,30 @@ def customer_updated(session: Session, tenant: str, customer: dict[str, Any], ch
 def customer_deleted(session: Session, tenant: str, customer_id: str) -> None:
     append_event(session, topic=CUSTOMER, event_type=DELETED, subject=customer_id, tenant=tenant,
                  data={"customer_id": customer_id})
+
+
+def customer_classified(session: Session, tenant: str, customer_id: str, classification: dict[str, Any],
+                        previous: dict[str, Any]) -> None:
+    """``classification`` and ``previous``: ``{"customer_group", "value_tier"}``."""
+    append_event(session, topic=CUSTOMER, event_type=CLASSIFIED, subject=customer_id, tenant=tenant,
+                 data={"customer_id": customer_id, **classification, "previous": previous})
+
+
+def consent_changed(session: Session, tenant: str, customer_id: str, consent: dict[str, Any]) -> None:
+    """``consent``: channel, status, previous_status, source, wording, recorded_at, recorded_by."""
+    append_event(session, topic=CUSTOMER, event_type=CONSENT_CHANGED, subject=customer_id, tenant=tenant,
+                 data={"customer_id": customer_id, **consent})
+
+
+def custom_field_changed(session: Session, tenant: str, definition: dict[str, Any] | None, name: str) -> None:
+    """A custom field was declared or changed (``definition``) or removed (``definition=None``)."""
+    append_event(session, topic=CUSTOMER, event_type=CUSTOM_FIELD_CHANGED, subject=settings_subject(tenant),
+                 tenant=tenant, data={"name": name, "definition": definition, "removed": definition is None})
+
+
+def classification_rules_changed(session: Session, tenant: str, settings: dict[str, Any]) -> None:
+    append_event(session, topic=CUSTOMER, event_type=CLASSIFICATION_CHANGED, subject=settings_subject(tenant),
+                 tenant=tenant, data=settings)
 
 
 def view_published(session: Session, tenant: str, view: dict[str, Any]) -> None:

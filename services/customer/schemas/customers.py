@@ -1,17 +1,21 @@
-"""Request and response bodies of the customer master's HTTP API."""
+"""Request and response bodies of the customer master's HTTP API (customers and custom fields)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from shared.types import CountryCode, PhoneNumber
+from services.customer.domain.customers import language_tag
+from shared.types import CountryCode, CurrencyCode, Money, PhoneNumber
 
 Kind = Literal["person", "organization"]
 Name = Field(default=None, min_length=1, max_length=200)
+LanguageTag = Annotated[str, AfterValidator(language_tag)]
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+Tag = Annotated[str, Field(min_length=1, max_length=60)]
 
 
 class EmailIn(BaseModel):
@@ -28,48 +32,72 @@ class PhoneIn(BaseModel):
     primary: bool = False
 
 
-def _one_primary(items: list[EmailIn] | list[PhoneIn] | None, field: str) -> None:
+class AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    region: str | None = Field(default=None, max_length=100)
+    country: CountryCode
+    primary: bool = False
+
+
+def _one_primary(items: list[Any] | None, field: str) -> None:
     if items and sum(1 for i in items if i.primary) > 1:
         raise ValueError(f"{field}: at most one entry may be primary")
 
 
-class CustomerCreate(BaseModel):
+class _ProfileIn(BaseModel):
+    """Fields a create and a change share."""
+
     model_config = ConfigDict(extra="forbid")
 
-    kind: Kind
     given_name: str | None = Name
     family_name: str | None = Name
     organization_name: str | None = Name
+    country: CountryCode | None = None
+    region: str | None = Field(default=None, min_length=1, max_length=100)
+    industry: ShortText | None = None
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_revenue: Money | None = None
+    preferred_language: LanguageTag | None = Field(default=None, description="BCP 47, e.g. 'en', 'de-CH'.")
+    preferred_currency: CurrencyCode | None = None
+    owner: str | None = Field(default=None, min_length=1, max_length=200, description="Who looks after this customer.")
+    credit_limit: Money | None = None
+    lifetime_value: Money | None = Field(
+        default=None, description="Value figure the value tiers rank by (later fed by sales events).")
+    parent_id: uuid.UUID | None = Field(default=None, description="Parent organization (organizations only).")
+    organization_id: uuid.UUID | None = Field(default=None, description="Organization a person belongs to.")
+    organization_role: ShortText | None = Field(default=None, description="The person's role there, e.g. 'CFO'.")
+    external_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                    description="Id in a source system; unique per tenant (imports match on it).")
+
+    @model_validator(mode="after")
+    def _contact_points(self) -> Any:
+        for name in ("emails", "phones", "addresses"):
+            _one_primary(getattr(self, name), name)
+        return self
+
+
+class CustomerCreate(_ProfileIn):
+    kind: Kind
     emails: list[EmailIn] = Field(default_factory=list, max_length=20)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
-    country: CountryCode | None = None
-    region: str | None = Field(default=None, min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _contact_points(self) -> CustomerCreate:
-        _one_primary(self.emails, "emails")
-        _one_primary(self.phones, "phones")
-        return self
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="Values of the tenant's custom fields.")
 
 
-class CustomerPatch(BaseModel):
-    """Only the fields sent change; ``null`` clears an optional field."""
+class CustomerPatch(_ProfileIn):
+    """Only the fields sent change; ``null`` clears an optional field. ``custom_fields`` merges by name."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    given_name: str | None = Name
-    family_name: str | None = Name
-    organization_name: str | None = Name
     emails: list[EmailIn] | None = Field(default=None, max_length=20)
     phones: list[PhoneIn] | None = Field(default=None, max_length=20)
-    country: CountryCode | None = None
-    region: str | None = Field(default=None, min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _contact_points(self) -> CustomerPatch:
-        _one_primary(self.emails, "emails")
-        _one_primary(self.phones, "phones")
-        return self
+    addresses: list[AddressIn] | None = Field(default=None, max_length=20)
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
 
 
 class EmailOut(BaseModel):
@@ -82,6 +110,21 @@ class PhoneOut(BaseModel):
     primary: bool
 
 
+class AddressOut(BaseModel):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    country: str | None
+    primary: bool
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
 class CustomerOut(BaseModel):
     id: uuid.UUID
     kind: Kind
@@ -91,8 +134,58 @@ class CustomerOut(BaseModel):
     organization_name: str | None
     emails: list[EmailOut]
     phones: list[PhoneOut]
+    addresses: list[AddressOut] = Field(default_factory=list)
     country: str | None
     region: str | None
+    industry: str | None = None
+    employees: int | None = None
+    annual_revenue: MoneyOut | None = None
+    preferred_language: str | None = None
+    preferred_currency: str | None = None
+    owner: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    credit_limit: MoneyOut | None = None
+    lifetime_value: MoneyOut | None = None
+    parent_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    organization_role: str | None = None
+    external_id: str | None = None
+    customer_group: str | None = None
+    value_tier: str | None = None
+    pii_masked: bool = Field(default=False, description="True when personal fields are hidden (no customers:pii scope).")
     version: int
     created_at: datetime
+    updated_at: datetime
+
+
+class HierarchyOut(BaseModel):
+    """An organization's place in its group: the parents above it and every subsidiary below."""
+
+    customer_id: uuid.UUID
+    ancestors: list[CustomerOut]
+    descendants: list[CustomerOut]
+
+
+# --- custom fields ------------------------------------------------------------------------------
+
+FieldType = Literal["text", "number", "date", "choice"]
+
+
+class CustomFieldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: FieldType
+    label: str | None = Field(default=None, min_length=1, max_length=200)
+    choices: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(default=None, max_length=200)
+    required: bool = False
+
+
+class CustomFieldOut(BaseModel):
+    name: str
+    type: FieldType
+    label: str
+    choices: list[str] | None
+    required: bool
+    version: int
     updated_at: datetime
