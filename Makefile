@@ -21,3 +21,15 @@ test: install
 
 clean:
 	rm -rf var .pytest_cache
+
+# Benchmarks (bench/, README "Benchmarks"): PostgreSQL as .ci/run sets it up, a local Kafka the
+# bench starts itself, and wrk as the load generator (installed here from Debian if missing).
+WRK_INSTALL := command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: install
+	@$(WRK_INSTALL)
+	$(BIN)/crm bench
+
+bench-quick: install
+	@$(WRK_INSTALL)
+	$(BIN)/crm bench --quick

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_replay(commands)
     _add_check_consistency(commands)
+    _add_bench(commands)
     return parser
 
 
@@ -548,6 +549,41 @@ def cmd_check_consistency(args: argparse.Namespace) -> int:
     print(f"all replicas match the master view ({len(master)} customers)")
     return 0
 
+
+# --- crm bench --------------------------------------------------------------------------
+
+
+def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser(
+        "bench",
+        help="Benchmark the system against the raw limits of its parts (PostgreSQL, its own Kafka, wrk).",
+    )
+    sub.add_argument(
+        "scenarios",
+        nargs="*",
+        metavar="SCENARIO",
+        help="view-read, customer-create, relay, convergence, import, replay, memory (default: all).",
+    )
+    sub.add_argument("--quick", action="store_true", help="Smaller data sets and shorter runs (under 3 minutes).")
+    sub.add_argument("--profile", action="store_true", help="Record the customer service with py-spy under load.")
+    sub.add_argument("--out", type=Path, help="Where to write the results (default: bench/results/latest.md).")
+    sub.set_defaults(handler=cmd_bench)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    # bench/ lives in the source tree beside shared/ and tests/ (whose system harness it reuses),
+    # not in the installed package: it runs from a checkout.
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "run.py").is_file() or not (root / "tests" / "support" / "system.py").is_file():
+        raise CommandFailed(f"the benchmarks run from a source checkout; {root} has no bench/ or tests/")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench.run import BenchError, run_bench
+
+    try:
+        return run_bench(args.scenarios, quick=args.quick, out=args.out, profile=args.profile)
+    except BenchError as exc:
+        raise CommandFailed(str(exc)) from exc
 
 if __name__ == "__main__":
     sys.exit(main())

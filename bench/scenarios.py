@@ -1,0 +1,510 @@
+"""The scenarios of issue 4. Each adds rows to the report: ours, the baseline of the same run, the target.
+
+Every number printed is measured here, in this run; a feature that has not landed
+yields ``not yet``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.context import TENANT, Context
+from bench.data import derived_uuid, psycopg_url
+from bench.loadgen import LoadResult, describe, run_wrk
+from bench.measure import RssSampler, percentile, profiled
+from bench.report import FAILED, INFO, MISS, NOT_YET, PASS, SKIPPED, Report, Row, ratio, verdict
+from shared.envelope import CloudEvent
+from shared.outbox import make_producer
+from shared.settings import Settings
+from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
+from tests.support.databases import create_postgres_database, drop_postgres_database
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    mode: str
+    sizes: tuple[int, ...]
+    read_seconds: float
+    rate_seconds: float
+    warmup_seconds: float
+    connections: int
+    read_rate: float
+    write_seconds: float
+    relay_events: int
+    convergence_seconds: float
+    convergence_rate: float
+    memory_seconds: float
+    replay_events: int
+    profile: bool = False
+
+    @property
+    def largest(self) -> int:
+        return self.sizes[-1]
+
+
+FULL = Plan("full", (10_000, 100_000, 1_000_000), read_seconds=15, rate_seconds=15, warmup_seconds=3, connections=16,
+            read_rate=1000, write_seconds=15, relay_events=100_000, convergence_seconds=30, convergence_rate=500,
+            memory_seconds=10, replay_events=100_000)
+QUICK = Plan("quick", (10_000, 100_000), read_seconds=5, rate_seconds=5, warmup_seconds=1, connections=16,
+             read_rate=1000, write_seconds=5, relay_events=20_000, convergence_seconds=8, convergence_rate=500,
+             memory_seconds=3, replay_events=10_000)
+# Enough connections that a fixed rate is held even when a response takes 30 ms.
+RATE_CONNECTIONS = 32
+
+
+def _n(size: int) -> str:
+    return f"{size // 1_000_000}M" if size >= 1_000_000 else f"{size // 1000}k"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _checked(result: LoadResult, what: str) -> LoadResult:
+    if not result.ok:
+        raise RuntimeError(f"{what}: {result.errors} of {result.requests} requests failed")
+    return result
+
+
+# --- 1 + 2: unified-view read and its scaling ------------------------------------------------
+
+
+def view_read(ctx: Context, report: Report, plan: Plan) -> None:
+    ours_url = ctx.url("customer") + "/v1/customers/{id}/view"
+    p99_at_rate: dict[int, LoadResult] = {}
+    for size in plan.sizes:
+        ctx.ensure_customers(size)
+        env = _read_env(ctx, size)
+        ctx.log(f"  view read at {_n(size)}: {plan.rate_seconds:g} s at {plan.read_rate:g} req/s")
+        run_wrk(ours_url, "read", seconds=plan.warmup_seconds, connections=plan.connections, env=env)
+        p99_at_rate[size] = _checked(run_wrk(ours_url, "read", seconds=plan.rate_seconds, connections=RATE_CONNECTIONS,
+                                             env=env, rate=plan.read_rate), "view read at a fixed rate")
+    size = plan.largest
+    env = _read_env(ctx, size)
+    base_url = ctx.baseline_url() + "/docs/{id}"
+    ctx.log(f"  view read at {_n(size)}: saturated, ours then the bare baseline, {plan.read_seconds:g} s each")
+    sampler = RssSampler(ctx.rss)
+    sampler.start()
+    with profiled(plan.profile, ctx.pids().get("customer"), plan.read_seconds, RESULTS / "profiles" / "view-read",
+                  ctx.profiles):
+        ours = _checked(run_wrk(ours_url, "read", seconds=plan.read_seconds, connections=plan.connections, env=env),
+                        "view read")
+    ctx.loaded_rss = sampler.stop()
+    run_wrk(base_url, "read", seconds=plan.warmup_seconds, connections=plan.connections, env=env)
+    base = _checked(run_wrk(base_url, "read", seconds=plan.read_seconds, connections=plan.connections, env=env),
+                    "baseline read")
+    base_rate = _checked(run_wrk(base_url, "read", seconds=plan.rate_seconds, connections=RATE_CONNECTIONS, env=env,
+                                 rate=plan.read_rate), "baseline read at a fixed rate")
+    scenario = f"unified-view read, {_n(size)} customers"
+    report.add(Row(scenario, "req/s (saturated)", f"{ours.rps:,.0f}", f"{base.rps:,.0f}", ratio(ours.rps, base.rps),
+                   ">= 60% of baseline", verdict(ours.rps >= 0.6 * base.rps), key="read-throughput"))
+    report.add(Row(scenario, "p50 / p99 ms (saturated)", f"{_ms(ours.p50_ms)} / {_ms(ours.p99_ms)}",
+                   f"{_ms(base.p50_ms)} / {_ms(base.p99_ms)}", ratio(base.p99_ms, ours.p99_ms), "—", INFO))
+    at = p99_at_rate[size]
+    held = at.rps >= 0.95 * plan.read_rate
+    report.add(Row(scenario, f"p99 ms at {plan.read_rate:,.0f} req/s", f"{_ms(at.p99_ms)} (held {at.rps:,.0f}/s)",
+                   f"{_ms(base_rate.p99_ms)} (held {base_rate.rps:,.0f}/s)", ratio(base_rate.p99_ms, at.p99_ms),
+                   "<= 15 ms", verdict(held and at.p99_ms <= 15), key="read-latency"))
+    measured = " / ".join(f"{_n(s)}: {_ms(r.p99_ms)}" for s, r in p99_at_rate.items())
+    if 1_000_000 in p99_at_rate:
+        growth = p99_at_rate[1_000_000].p99_ms / p99_at_rate[10_000].p99_ms
+        report.add(Row("view read scaling", f"p99 ms at {plan.read_rate:,.0f} req/s", measured, "—", f"{growth:.2f}x",
+                       "1M within 1.5x of 10k", verdict(growth <= 1.5), key="read-scaling"))
+    else:
+        growth = p99_at_rate[size].p99_ms / p99_at_rate[plan.sizes[0]].p99_ms
+        report.add(Row("view read scaling", f"p99 ms at {plan.read_rate:,.0f} req/s", measured, "—",
+                       f"{growth:.2f}x ({_n(size)}/10k)", "1M within 1.5x of 10k", f"{SKIPPED} (1M: full run only)"))
+    loader = ctx.data()
+    report.detail(
+        f"view read: `GET /v1/customers/{{id}}/view` straight to the customer service (no gateway hop), random ids "
+        f"among the loaded customers; baseline `GET /docs/{{id}}` of a bare FastAPI app (same uvicorn, same "
+        f"SQLAlchemy pool, psycopg 3) returning a stored jsonb document by primary key from the same PostgreSQL. "
+        f"Response size: ours {ours.bytes_per_response:,.0f} B, baseline {base.bytes_per_response:,.0f} B (incl. "
+        f"headers). Load: {describe(plan.connections)} for {plan.read_seconds:g} s saturated; fixed rate through "
+        f"wrk's delay() hook with {RATE_CONNECTIONS} connections for {plan.rate_seconds:g} s. Data loaded with COPY "
+        f"(seed 1): " + ", ".join(f"{_n(n)} in {s:.0f} s" for n, s in loader.load_seconds.items()) + "."
+    )
+
+
+def _read_env(ctx: Context, size: int) -> dict[str, str]:
+    return {"BENCH_IDS": str(ctx.data().ids_file), "BENCH_ID_COUNT": str(size), "BENCH_TOKEN": ctx.token}
+
+
+# --- 3: customer create through the outbox ----------------------------------------------------
+
+
+def customer_create(ctx: Context, report: Report, plan: Plan) -> None:
+    ctx.ensure_customers(plan.sizes[0])
+    ctx.settle()
+    ours_url = ctx.url("customer") + "/v1/customers"
+    base_url = ctx.baseline_url() + "/customers"
+    env = {"BENCH_TOKEN": ctx.token}
+    ctx.log(f"  customer create: saturated, ours then the bare baseline, {plan.write_seconds:g} s each")
+    run_wrk(ours_url, "write", seconds=plan.warmup_seconds, connections=plan.connections, env=env)
+    ctx.settle()
+    with profiled(plan.profile, ctx.pids().get("customer"), plan.write_seconds, RESULTS / "profiles" / "customer-create",
+                  ctx.profiles):
+        ours = _checked(run_wrk(ours_url, "write", seconds=plan.write_seconds, connections=plan.connections, env=env),
+                        "customer create")
+    started = time.monotonic()
+    settled = ctx.settle()
+    catch_up = time.monotonic() - started
+    run_wrk(base_url, "write", seconds=plan.warmup_seconds, connections=plan.connections, env=env)
+    base = _checked(run_wrk(base_url, "write", seconds=plan.write_seconds, connections=plan.connections, env=env),
+                    "baseline insert")
+    scenario = "customer create (POST /v1/customers)"
+    ok = ours.rps >= 0.5 * base.rps and ours.rps >= 1000
+    report.add(Row(scenario, "writes/s (saturated)", f"{ours.rps:,.0f}", f"{base.rps:,.0f}", ratio(ours.rps, base.rps),
+                   ">= 50% of baseline and >= 1,000/s", verdict(ok), key="write-throughput"))
+    report.add(Row(scenario, "p50 / p99 ms (saturated)", f"{_ms(ours.p50_ms)} / {_ms(ours.p99_ms)}",
+                   f"{_ms(base.p50_ms)} / {_ms(base.p99_ms)}", ratio(base.p99_ms, ours.p99_ms), "—", INFO))
+    report.detail(
+        f"customer create: `POST /v1/customers` straight to the customer service (validation, auth, customer row + "
+        f"outbox row in one transaction, relay and view consumer running in the same process); baseline `POST "
+        f"/customers` of the bare app inserting the same `customers` row (same migrations, same driver and pool), "
+        f"nothing else. Load: {describe(plan.connections)}, {plan.write_seconds:g} s each, a new person per request. "
+        f"After our run the view consumer needed {catch_up:.1f} s more to catch up"
+        f"{'' if settled else ' (and had not caught up when the bench moved on)'}."
+    )
+
+
+# --- 4: outbox relay draining a backlog -------------------------------------------------------
+
+
+def relay(ctx: Context, report: Report, plan: Plan) -> None:
+    n = plan.relay_events
+    ctx.ensure_customers(plan.sizes[0])
+    loader = ctx.data()
+    assert loader.template is not None
+    url = create_postgres_database(ctx.admin_url, "crm_bench_relay")
+    try:
+        from shared.migrate import upgrade
+
+        upgrade("customer", url)
+        ctx.ensure_topic("bench.relay.v1")
+        ctx.ensure_topic("bench.raw.v1")
+        ctx.log(f"  relay: {n:,} unpublished outbox rows, the relay drains them; then a raw producer sends the same")
+        with psycopg.connect(psycopg_url(ctx.system.database_urls["customer"])) as conn:
+            template = conn.execute("SELECT row_to_json(c)::jsonb FROM customers c WHERE id = %s",
+                                    (loader.template.customer_id,)).fetchone()[0]
+        with psycopg.connect(psycopg_url(url)) as conn:
+            conn.execute(
+                "INSERT INTO outbox (event_id, tenant_id, topic, key, type, occurred_at, data) "
+                "SELECT md5('1:' || i)::uuid, %(tenant)s, 'bench.relay.v1', md5('c:' || i)::uuid::text, "
+                "'crm.customer.created.v1', now(), "
+                "jsonb_build_object('customer', %(template)s::jsonb || jsonb_build_object('id', md5('c:' || i)::uuid)) "
+                "FROM generate_series(1, %(n)s) AS i",
+                {"tenant": TENANT, "template": json.dumps(template), "n": n},
+            )
+            conn.commit()
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE outbox")
+        batch = Settings().relay_batch_size
+        ours = _worker("relay", url, ctx.bootstrap, "bench.relay.v1", batch)
+        base = _worker("raw", url, ctx.bootstrap, "bench.raw.v1", batch)
+    finally:
+        drop_postgres_database(ctx.admin_url, url)
+    ours_rate, base_rate = ours["events"] / ours["seconds"], base["events"] / base["seconds"]
+    if ours["events"] != n:
+        raise RuntimeError(f"the relay published {ours['events']} of {n} events")
+    scenario = f"outbox relay, {n // 1000}k backlog"
+    ok = ours_rate >= 0.7 * base_rate and ours_rate >= 5000
+    report.add(Row(scenario, "events/s", f"{ours_rate:,.0f}", f"{base_rate:,.0f}", ratio(ours_rate, base_rate),
+                   ">= 70% of baseline and >= 5,000/s", verdict(ok), key="relay"))
+    report.add(Row(scenario, "CPU ms per 1,000 events (its process)",
+                   f"{1000 * ours['cpu_seconds'] / ours['events'] * 1000:.0f}",
+                   f"{1000 * base['cpu_seconds'] / base['events'] * 1000:.0f}",
+                   ratio(base["cpu_seconds"], ours["cpu_seconds"]), "—", INFO))
+    report.detail(
+        f"outbox relay: {n:,} unpublished `crm.customer.created.v1` rows (customer payload of the template customer) "
+        f"in a fresh customer-service database; our figure is `OutboxRelay.publish_batch` (batch {batch}) run until "
+        f"the backlog is empty, in its own process; the baseline is a kafka-python producer from the same "
+        f"`make_producer` (idempotent, acks=all, linger 2 ms) sending the same bytes, keys and headers, serialised "
+        f"before the clock starts. CPU is that process's user+system time (PostgreSQL and Kafka not included). "
+        f"Wall time: ours {ours['seconds']:.1f} s, baseline {base['seconds']:.1f} s."
+    )
+
+
+def _worker(mode: str, url: str, bootstrap: str, topic: str, batch: int) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.relay_worker", mode, "--database-url", url, "--bootstrap", bootstrap,
+         "--topic", topic, "--batch-size", str(batch)],
+        capture_output=True, text=True, timeout=600, check=False, cwd=Path(__file__).resolve().parents[1],
+    )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"relay worker ({mode}) failed: {done.stderr.strip()[-600:]}")
+    return json.loads(line.removeprefix("BENCH_JSON "))
+
+
+# --- 5: write-to-view convergence --------------------------------------------------------------
+
+
+class TopicWatcher(threading.Thread):
+    """Notes when each key first shows up on a topic (from the end of it, no consumer group)."""
+
+    def __init__(self, bootstrap: str, topic: str, *, stamp_header: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.stamp_header = bootstrap, topic, stamp_header
+        self.ready = threading.Event()
+        self.halt = threading.Event()
+        self.first_seen: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                     client_id="bench-watcher", fetch_max_wait_ms=100)
+            try:
+                partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
+                consumer.assign(partitions)
+                consumer.seek_to_end(*partitions)
+                for p in partitions:
+                    consumer.position(p)
+                self.ready.set()
+                while not self.halt.is_set():
+                    for records in consumer.poll(timeout_ms=100).values():
+                        now = time.time()
+                        for record in records:
+                            if self.stamp_header:
+                                sent = float(dict(record.headers)["sent"].decode())
+                                self.latencies.append((now - sent) * 1000)
+                            elif record.key is not None:
+                                self.first_seen.setdefault(record.key.decode(), now)
+            finally:
+                consumer.close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the scenario
+            self.error = exc
+            self.ready.set()
+
+
+def convergence(ctx: Context, report: Report, plan: Plan) -> None:
+    ctx.ensure_customers(plan.sizes[0])
+    ctx.settle()
+    rate, seconds = plan.convergence_rate, plan.convergence_seconds
+    record = ctx.root / f"convergence-{uuid.uuid4().hex[:6]}"
+    record.mkdir()
+    watcher = TopicWatcher(ctx.bootstrap, CUSTOMER_VIEW)
+    watcher.start()
+    watcher.ready.wait(30)
+    if watcher.error:
+        raise RuntimeError(f"could not read {CUSTOMER_VIEW}: {watcher.error}")
+    ctx.log(f"  convergence: {seconds:g} s of writes at {rate:g}/s, each timed from its 201 to its view on {CUSTOMER_VIEW}")
+    load = run_wrk(ctx.url("customer") + "/v1/customers", "write", seconds=seconds, connections=RATE_CONNECTIONS,
+                   env={"BENCH_TOKEN": ctx.token, "BENCH_RECORD": str(record)}, rate=rate)
+    created: dict[str, float] = {}
+    for path in record.glob("created-*.txt"):
+        for line in path.read_text().splitlines():
+            cid, _, at = line.partition(" ")
+            created[cid] = float(at)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(c not in watcher.first_seen for c in created):
+        time.sleep(0.2)
+    watcher.halt.set()
+    watcher.join(10)
+    ours = [(watcher.first_seen[c] - t) * 1000 for c, t in created.items() if c in watcher.first_seen]
+    missing = len(created) - len(ours)
+    base, produced = _raw_latency(ctx, rate, seconds)
+    if not ours or not base:
+        raise RuntimeError(f"nothing to measure: {len(ours)} views seen, {len(base)} raw messages")
+    held = load.rps >= 0.95 * rate
+    scenario = f"write-to-view convergence at {rate:g} writes/s"
+    o50, o99, b50, b99 = (percentile(ours, 50), percentile(ours, 99), percentile(base, 50), percentile(base, 99))
+    report.add(Row(scenario, "p50 ms", _ms(o50), _ms(b50), ratio(b50, o50), "<= 50 ms", verdict(held and o50 <= 50),
+                   key="convergence"))
+    report.add(Row(scenario, "p99 ms", _ms(o99), _ms(b99), ratio(b99, o99), "<= 250 ms", verdict(held and o99 <= 250),
+                   key="convergence"))
+    report.add(Row(scenario, "writes/s held; views seen", f"{load.rps:,.0f}/s; {len(ours):,} of {len(created):,}",
+                   f"{produced / seconds:,.0f}/s; {len(base):,} of {produced:,}", "—", f"{rate:g}/s, all",
+                   verdict(held and missing == 0)))
+    report.detail(
+        f"convergence: {describe(RATE_CONNECTIONS)} posting new customers at a fixed {rate:g}/s for {seconds:g} s; "
+        f"wrk's Lua notes each 201 with the wall clock; a consumer (no group, from the end) notes when each "
+        f"customer's view first arrives on `{CUSTOMER_VIEW}` (the view committed, then relayed). Baseline: a "
+        f"kafka-python producer (same `make_producer`) sending messages of the view's size at {rate:g}/s to a "
+        f"3-partition topic, the same kind of consumer noting produce-to-consume latency. Both on this machine's clock."
+    )
+
+
+def _raw_latency(ctx: Context, rate: float, seconds: float) -> tuple[list[float], int]:
+    topic = "bench.latency.v1"
+    ctx.ensure_topic(topic)
+    watcher = TopicWatcher(ctx.bootstrap, topic, stamp_header=True)
+    watcher.start()
+    watcher.ready.wait(30)
+    body = (ctx.data().template.view_body if ctx.data().template else "x" * 1500).encode()  # type: ignore[union-attr]
+    producer = make_producer(ctx.bootstrap, "bench-latency")
+    producer.partitions_for(topic)
+    produced, interval = 0, 1.0 / rate
+    started = time.monotonic()
+    next_at = started
+    while time.monotonic() - started < seconds:
+        now = time.monotonic()
+        if now < next_at:
+            time.sleep(next_at - now)
+        producer.send(topic, key=str(uuid.uuid4()), value=body, headers=[("sent", f"{time.time():.6f}".encode())])
+        produced += 1
+        next_at += interval
+    producer.flush(30)
+    producer.close(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(watcher.latencies) < produced:
+        time.sleep(0.1)
+    watcher.halt.set()
+    watcher.join(10)
+    return watcher.latencies, produced
+
+
+# --- 6 + 7: features that have not landed yet -------------------------------------------------
+
+
+def _has_command(name: str) -> bool:
+    from shared.cli import build_parser
+
+    parser = build_parser()
+    for action in parser._subparsers._group_actions if parser._subparsers else []:  # noqa: SLF001
+        if name in getattr(action, "choices", {}) or {}:
+            return True
+    return False
+
+
+def bulk_import(ctx: Context, report: Report, plan: Plan) -> None:
+    if not _has_command("import"):
+        report.add(Row("bulk import, 1M customers", "rows/s", NOT_YET, NOT_YET, "—", ">= 25% of COPY; >= 70,000 rows/s",
+                       NOT_YET))
+        report.detail("bulk import: `crm import` does not exist yet; nothing was measured.")
+        return
+    report.add(Row("bulk import, 1M customers", "rows/s", NOT_YET, NOT_YET, "—", ">= 25% of COPY; >= 70,000 rows/s",
+                   NOT_YET))
+    report.detail("bulk import: `crm import` exists but the bench has no adapter for it yet; nothing was measured.")
+
+
+def view_replay(ctx: Context, report: Report, plan: Plan) -> None:
+    scenario = f"view rebuild from Kafka ({plan.replay_events // 1000}k events)"
+    if not _has_command("replay"):
+        report.add(Row(scenario, "events/s", NOT_YET, NOT_YET, "—", ">= 50% of baseline", NOT_YET))
+        report.detail("view rebuild: `crm replay view` does not exist yet; nothing was measured.")
+        return
+    ctx.ensure_customers(plan.sizes[0])
+    ctx.settle()
+    # The live view consumer would chew through the synthetic events too and compete for the CPU.
+    ctx.system.stop_process("customer")
+    n = plan.replay_events
+    ctx.log(f"  replay: {n:,} customer events produced onto {DOMAIN_TOPICS['customer']}, then `crm replay view` "
+            f"into a fresh database, then a raw consumer reads the same topics")
+    _produce_customer_events(ctx, n)
+    url = create_postgres_database(ctx.admin_url, "crm_bench_replay")
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env.update({"KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap, "CUSTOMER_DATABASE_URL": url,
+                    "CRM_VAR_DIR": str(ctx.root)})
+        started = time.perf_counter()
+        done = subprocess.run([str(Path(sys.executable).with_name("crm")), "replay", "view", "--into", url],
+                              env=env, capture_output=True, text=True, timeout=900, check=False)
+        wall = time.perf_counter() - started
+    finally:
+        drop_postgres_database(ctx.admin_url, url)
+    match = re.search(r"replayed (\d+) records \((\d+) unreadable.*?in ([0-9.]+)s", done.stdout)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"crm replay view failed (exit {done.returncode}): {(done.stderr or done.stdout)[-600:]}")
+    records, skipped, seconds = int(match.group(1)), int(match.group(2)), float(match.group(3))
+    ours = records / seconds
+    consumed, raw_seconds = _raw_consume(ctx.bootstrap, list(DOMAIN_TOPICS.values()))
+    base = consumed / raw_seconds
+    report.add(Row(scenario, "events/s", f"{ours:,.0f}", f"{base:,.0f}", ratio(ours, base), ">= 50% of baseline",
+                   verdict(ours >= 0.5 * base), key="replay"))
+    report.detail(
+        f"view rebuild: {n:,} `crm.customer.created.v1` events (the template customer, new ids) produced onto "
+        f"`{DOMAIN_TOPICS['customer']}` beside what earlier scenarios wrote; `crm replay view --into` a fresh "
+        f"PostgreSQL database applied {records:,} records ({skipped} skipped) in {seconds:.1f} s by its own clock "
+        f"({wall:.1f} s wall with start-up and migrations), with the live customer service stopped. Baseline: a "
+        f"kafka-python consumer (no group) reading the same {consumed:,} records of every domain topic from offset "
+        f"zero to the end, in {raw_seconds:.1f} s."
+    )
+
+
+def _produce_customer_events(ctx: Context, n: int) -> None:
+    loader = ctx.data()
+    assert loader.template is not None
+    with psycopg.connect(psycopg_url(ctx.system.database_urls["customer"])) as conn:
+        template = conn.execute("SELECT row_to_json(c) FROM customers c WHERE id = %s",
+                                (loader.template.customer_id,)).fetchone()[0]
+    now = datetime.now(timezone.utc)
+    producer = make_producer(ctx.bootstrap, "bench-replay-seed")
+    for i in range(n):
+        cid = derived_uuid(7, i)
+        customer = dict(template, id=cid, family_name=f"Replay {i}", display_name=f"Benchgiven Replay {i}")
+        event = CloudEvent(id=derived_uuid(8, i), source="/crm/customer", type="crm.customer.created.v1", subject=cid,
+                           time=now, data={"customer": customer}, tenant=TENANT, sequence=10_000_000 + i)
+        producer.send(DOMAIN_TOPICS["customer"], key=cid, value=event.to_bytes(),
+                      headers=[("ce_type", event.type.encode()), ("ce_tenant", TENANT.encode())])
+    producer.flush(120)
+    producer.close(10)
+
+
+def _raw_consume(bootstrap: str, topics: list[str]) -> tuple[int, float]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, max_poll_records=500)
+    try:
+        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        count, started = 0, time.perf_counter()
+        while any(consumer.position(p) < end[p] for p in partitions):
+            for tp, batch in consumer.poll(timeout_ms=1000).items():
+                count += sum(1 for r in batch if r.offset < end[tp])
+        return count, time.perf_counter() - started
+    finally:
+        consumer.close()
+
+
+# --- 8: memory --------------------------------------------------------------------------------
+
+
+def memory(ctx: Context, report: Report, plan: Plan) -> None:
+    loaded = getattr(ctx, "loaded_rss", None)
+    how = "during the saturated view-read run above"
+    if not loaded:
+        size = plan.sizes[0]
+        ctx.ensure_customers(size)
+        sampler = RssSampler(ctx.rss)
+        sampler.start()
+        run_wrk(ctx.url("customer") + "/v1/customers/{id}/view", "read", seconds=plan.memory_seconds,
+                connections=plan.connections, env=_read_env(ctx, size))
+        loaded = sampler.stop()
+        how = f"during {plan.memory_seconds:g} s of saturated view reads over {_n(size)} customers"
+    for name, idle in ctx.idle_rss.items():
+        peak = loaded.get(name, 0.0)
+        ok = idle <= 150 and peak <= 300
+        report.add(Row("memory (RSS)", f"{name}: idle / under read load, MB", f"{idle:.0f} / {peak:.0f}", "—", "—",
+                       "<= 150 / <= 300", verdict(ok), key="memory"))
+    report.detail(f"memory: VmRSS of each uvicorn process, idle = right after start-up, loaded = peak sampled every "
+                  f"0.25 s {how} (only the customer service serves reads; the others idle with their consumers).")
+
+
+SCENARIOS = {
+    "view-read": view_read,
+    "customer-create": customer_create,
+    "relay": relay,
+    "convergence": convergence,
+    "import": bulk_import,
+    "memory": memory,
+    # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.
+    "replay": view_replay,
+}
