@@ -69,6 +69,11 @@ class Money(BaseModel):
     amount: Amount = Field(description="Decimal string.", examples=["1234.50"])
     currency: CurrencyCode = Field(examples=["EUR"])
 
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> Money:
+        """Money as stored (databases pad decimals), shown with the currency's own decimal places."""
+        return cls(amount=amount.quantize(Decimal(1).scaleb(-minor_units(currency))), currency=currency)
+
 
 def minor_units(currency: str) -> int:
     """Decimal places of a currency (JPY 0, EUR 2, KWD 3)."""

@@ -40,7 +40,7 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         id=campaign.id,
         name=campaign.name,
         channel=campaign.channel,  # type: ignore[arg-type]
-        budget=Money(amount=campaign.budget_amount, currency=campaign.budget_currency),
+        budget=Money.of(campaign.budget_amount, campaign.budget_currency),
         status=campaign.status,  # type: ignore[arg-type]
         starts_on=campaign.starts_on,
         ends_on=campaign.ends_on,

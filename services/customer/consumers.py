@@ -43,7 +43,7 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
         if fact is None:
             return  # e.g. a campaign was created: nothing about any one customer
     view = _view_for(session, event)
-    if view is None:
+    if view is None or view.removed_at is not None:
         return
     if event.type == events.DELETED:
         _forget(session, view, event)
@@ -68,7 +68,7 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     view = repository.get_view(session, customer_id)
     if view is None:
         view = CustomerView(customer_id=customer_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
-                            source_sequences={}, updated_at=event.time, parent_id=None)
+                            source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None)
         session.add(view)
     elif view.tenant_id != event.tenant:
         log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
@@ -145,7 +145,7 @@ def _ancestors(session: Session, view: CustomerView) -> list[CustomerView]:
 
 def _forget(session: Session, view: CustomerView, event: CloudEvent) -> None:
     ancestors = _ancestors(session, view)
-    repository.forget_view(session, view.customer_id)
+    repository.forget_view(session, view, event.time)
     events.view_removed(session, event.tenant, str(view.customer_id))
     for ancestor in ancestors:
         _record(ancestor, event, applied_here=False)
@@ -179,5 +179,5 @@ def states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
     return {
         view.customer_id: (view.version, document_hash(view_document(view)))
         for view in repository.view_rows(session)
-        if view.profile is not None
+        if view.profile is not None and view.removed_at is None
     }

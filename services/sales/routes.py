@@ -30,7 +30,7 @@ def opportunity_out(opportunity: Opportunity, customer: CustomerReplica | None) 
         customer_id=opportunity.customer_id,
         customer=embedded(customer, opportunity.customer_id),
         name=opportunity.name,
-        amount=Money(amount=opportunity.amount, currency=opportunity.currency),
+        amount=Money.of(opportunity.amount, opportunity.currency),
         stage=opportunity.stage,  # type: ignore[arg-type]
         status=opportunity.status,  # type: ignore[arg-type]
         probability=domain.probability_of(opportunity.stage),

@@ -176,6 +176,39 @@ class System:
     def producer(self) -> KafkaProducer:
         return KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, enable_idempotence=True, acks="all")
 
+    def wait_drained(self, timeout: float = 60) -> None:
+        """Until every outbox is published and every consumer group has caught up with its topics."""
+        from kafka import KafkaAdminClient
+
+        from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
+
+        groups = {"crm.customer.view": list(DOMAIN_TOPICS.values())} | {
+            f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]}
+        admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
+        reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
+        try:
+            def drained() -> bool:
+                if any(self.sql(s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0] for s in SERVICES):
+                    return False
+                for group, topics in groups.items():
+                    committed = admin.list_group_offsets(group).get(group, {})
+                    partitions = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
+                    for partition, end in reader.end_offsets(partitions).items():
+                        done = committed.get(partition)
+                        if end > 0 and (done is None or done.offset < end):
+                            return False
+                return True
+
+            eventually(drained, timeout=timeout, interval=0.2, what="outboxes and consumers to drain")
+        finally:
+            reader.close()
+            admin.close()
+
+    def crm(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the ``crm`` command line against this system."""
+        return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.environment(),
+                              capture_output=True, text=True, timeout=300)
+
     def read_topic(self, topic: str, *, timeout_ms: int = 3000) -> list[Any]:
         """Every record currently on a topic, from offset zero (a throwaway reader, no group)."""
         consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers, enable_auto_commit=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from collections.abc import Iterator
 
 from sqlalchemy import delete, select
@@ -75,10 +76,15 @@ def timeline(session: Session, tenant: str, customer_id: uuid.UUID, page: PageRe
     return list(session.scalars(query.order_by(TimelineRecord.event_id.desc()).limit(page.limit + 1)))
 
 
-def forget_view(session: Session, customer_id: uuid.UUID) -> None:
-    session.execute(delete(ViewFact).where(ViewFact.customer_id == customer_id))
-    session.execute(delete(TimelineRecord).where(TimelineRecord.customer_id == customer_id))
-    session.execute(delete(CustomerView).where(CustomerView.customer_id == customer_id))
+def forget_view(session: Session, view: CustomerView, when: datetime) -> None:
+    """Drop everything the view knew; the row stays as a marker so late events cannot bring it back."""
+    session.execute(delete(ViewFact).where(ViewFact.customer_id == view.customer_id))
+    session.execute(delete(TimelineRecord).where(TimelineRecord.customer_id == view.customer_id))
+    view.profile = None
+    view.kpis = {}
+    view.source_sequences = {}
+    view.parent_id = None
+    view.removed_at = when
 
 
 def view_rows(session: Session) -> Iterator[CustomerView]:
@@ -89,6 +95,9 @@ def digest(session: Session) -> str:
     """A hash over every view and timeline entry, to prove a rebuild identical to the live view."""
     hasher = hashlib.sha256()
     for view in view_rows(session):
+        if view.removed_at is not None:
+            hasher.update(f"removed:{view.customer_id};".encode())
+            continue
         hasher.update(dumps([str(view.customer_id), view.tenant_id, view.version, view.profile, view.kpis,
                              view.source_sequences, view.updated_at.isoformat()]).encode())
     entries = session.scalars(select(TimelineRecord).order_by(TimelineRecord.event_id).execution_options(yield_per=1000))

@@ -78,7 +78,8 @@ def get_timeline(
     type: Annotated[str | None, Query(max_length=200, description="Event type or type prefix, "
                                       "e.g. crm.sales.opportunity")] = None,
 ) -> Page[TimelineEntryOut]:
-    if repository.get_view_of(db, who.tenant, customer_id) is None:
+    view = repository.get_view_of(db, who.tenant, customer_id)
+    if view is None or not view.profile:
         raise NotFound(f"No customer {customer_id} in the unified view.")
     rows = repository.timeline(db, who.tenant, customer_id, paging, source, type)
     return Page(items=[TimelineEntryOut.model_validate(r, from_attributes=True) for r in rows[: paging.limit]],

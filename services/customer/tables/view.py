@@ -28,6 +28,8 @@ class CustomerView(Base):
     updated_at: Mapped[datetime]
     # The organization this customer belongs to, for group roll-ups.
     parent_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Set when the customer was deleted: later events about them are ignored, whatever order they come in.
+    removed_at: Mapped[datetime | None]
 
 
 class ViewFact(Base):

@@ -33,6 +33,7 @@ def upgrade() -> None:
     op.create_index("ix_timeline_customer", "timeline_entries", ["customer_id", "event_id"])
     with op.batch_alter_table("customer_views") as batch:
         batch.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
+        batch.add_column(sa.Column("removed_at", UtcDateTime(), nullable=True))
         batch.create_index("ix_customer_views_parent_id", ["parent_id"])
 
 
@@ -40,4 +41,5 @@ def downgrade() -> None:
     with op.batch_alter_table("customer_views") as batch:
         batch.drop_index("ix_customer_views_parent_id")
         batch.drop_column("parent_id")
+        batch.drop_column("removed_at")
     op.drop_table("timeline_entries")
