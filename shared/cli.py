@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_token(commands)
     _add_kafka(commands)
     _add_run(commands)
+    _add_seed(commands)
+    _add_import(commands)
+    _add_export(commands)
     _add_replay(commands)
     _add_check_consistency(commands)
     _add_bench(commands)
@@ -486,6 +489,119 @@ def _signal_handlers(handler: Callable[[int, FrameType | None], None] | signal.H
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+# --- crm seed / crm import / crm export --------------------------------------------------
+# These write the customer database directly (no service needs to run); the created
+# customers' events wait in its outbox until the customer service's relay publishes them.
+
+
+def _add_seed(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("seed", help="Fill a tenant with realistic demo customers (same seed, same data).")
+    sub.add_argument("--tenant", required=True, help="Tenant to fill.")
+    sub.add_argument("--customers", type=_positive_int, default=1000, help="How many (default: 1000).")
+    sub.add_argument("--seed", type=int, default=1, help="Random seed (default: 1).")
+    sub.set_defaults(handler=cmd_seed)
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from services.customer import bulk
+
+    with _customer_importer(args.tenant, args.customers) as importer:
+        report = bulk.seed(importer, args.customers, args.seed)
+    return _print_report(report)
+
+
+def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("import", help="Import customers from a CSV or NDJSON file (re-runs never create twice).")
+    sub.add_argument("file", type=Path, help="The file; '-' reads standard input.")
+    sub.add_argument("--tenant", required=True, help="Tenant to import into.")
+    sub.add_argument("--format", choices=("csv", "ndjson"), help="Default: from the file name (.csv, else NDJSON).")
+    sub.set_defaults(handler=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from services.customer import bulk
+
+    csv_mode = args.format == "csv" if args.format else args.file.suffix.lower() == ".csv"
+    if str(args.file) != "-" and not args.file.is_file():
+        raise CommandFailed(f"no such file: {args.file}")
+    with contextlib.ExitStack() as files:
+        stream = sys.stdin.buffer if str(args.file) == "-" else files.enter_context(args.file.open("rb"))
+        with _customer_importer(args.tenant, None) as importer:
+            report = bulk.import_chunks(importer, iter(partial(stream.read, 1 << 20), b""), csv_mode)
+    return _print_report(report)
+
+
+def _add_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("export", help="Export a tenant's customers as NDJSON or CSV (importable again).")
+    sub.add_argument("--tenant", required=True, help="Tenant to export.")
+    sub.add_argument("--format", choices=("ndjson", "csv"), default="ndjson", help="Default: ndjson.")
+    sub.add_argument("--output", type=Path, help="File to write (default: standard output).")
+    sub.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from services.customer import bulk
+    from shared.db import make_engine, make_sessions
+
+    engine = make_engine(load_settings("customer").database_url)
+    try:
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
+            count = bulk.export(make_sessions(engine), args.tenant, args.format == "csv", out.write)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unmigrated database: one line, no traceback
+        raise CommandFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        engine.dispose()
+    print(f"exported {count} customers of tenant {args.tenant}", file=sys.stderr)
+    return 0
+
+
+@contextlib.contextmanager
+def _customer_importer(tenant: str, total: int | None) -> Iterator[object]:
+    """A bulk importer on the customer database, printing progress to standard error."""
+    from services.customer.bulk import BulkImporter
+    from shared.db import make_engine, make_sessions
+
+    engine = make_engine(load_settings("customer").database_url)
+    started = time.monotonic()
+    done = 0
+
+    def progress(created: int) -> None:
+        nonlocal done
+        done += created
+        rate = done / max(time.monotonic() - started, 1e-9)
+        of = f"/{total}" if total else ""
+        print(f"\r  created {done}{of} customers ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+
+    try:
+        yield BulkImporter(make_sessions(engine), tenant, on_commit=progress)
+    except CommandFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. an unmigrated database: one line, no traceback
+        raise CommandFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        engine.dispose()
+        elapsed = time.monotonic() - started
+        print(f"\r  {done} customers created in {elapsed:.1f}s ({done / max(elapsed, 1e-9):,.0f}/s)",
+              file=sys.stderr, flush=True)
+
+
+def _print_report(report: object) -> int:
+    summary = report.as_dict()  # type: ignore[attr-defined]
+    print(json.dumps({k: v for k, v in summary.items() if k != "errors"}))
+    for error in summary["errors"][:20]:
+        fields = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
+        print(f"line {error['line']}: {fields}", file=sys.stderr)
+    return 1 if summary["failed"] else 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
 
 
 # --- crm replay / crm check-consistency --------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -70,6 +71,21 @@ def get_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Custo
 def customer_by_external_id(session: Session, tenant: str, external_id: str) -> uuid.UUID | None:
     """Whoever holds an external id, deleted customers included (the id stays theirs)."""
     return session.scalar(select(Customer.id).where(Customer.tenant_id == tenant, Customer.external_id == external_id))
+
+
+def all_customers(session: Session, tenant: str, batch_size: int = 5000) -> Iterator[list[Customer]]:
+    """The tenant's live customers in creation (id) order, a batch at a time."""
+    after: uuid.UUID | None = None
+    while True:
+        query = select(Customer).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
+                                       Customer.merged_into.is_(None))
+        if after is not None:
+            query = query.where(Customer.id > after)
+        batch = list(session.scalars(query.order_by(Customer.id).limit(batch_size)))
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].id
 
 
 def kind_of(session: Session, tenant: str, customer_id: str) -> str | None:

@@ -21,7 +21,7 @@ from services.customer.domain import customers as domain
 from services.customer.domain import search
 from services.customer.repository import classification as classification_repository
 from services.customer.repository import customers as repository
-from services.customer.routes import classification, consent, custom_fields
+from services.customer.routes import classification, consent, custom_fields, importing
 from services.customer.schemas.customers import CustomerCreate, CustomerOut, CustomerPatch, HierarchyOut, Kind
 from services.customer.tables import Customer
 from shared.auth import Principal, Scopes
@@ -33,7 +33,7 @@ from shared.types import CountryCode
 
 router = APIRouter(tags=["customers"])
 # The rest of the customer master (registered before the /customers/{id} routes they do not overlap with).
-for _part in (custom_fields.router, classification.router, consent.router):
+for _part in (custom_fields.router, classification.router, consent.router, importing.router):
     router.include_router(_part)
 
 Reader = Annotated[Principal, Depends(Scopes("customers:read"))]

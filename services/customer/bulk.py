@@ -1,0 +1,247 @@
+"""Bulk creation of customers, shared by ``POST /v1/customers/import`` and the ``crm import`` / ``crm seed`` commands.
+
+Rows are checked one by one with the same rules as ``POST /v1/customers``; valid rows
+are written a batch at a time, each batch one transaction holding its customers,
+their search keys and one ``crm.customer.created.v1`` outbox event each. A row that
+fails is reported with its line number and writes nothing; the others go on.
+
+A row is idempotent by its ``external_id``: a customer the tenant already has with
+that id (or an earlier row of the same import) is reported as ``existing`` and left
+alone, so a re-run after a crash or a fix creates nothing twice.
+
+This module owns its transactions (one per batch, so a million-row import neither
+holds one huge transaction nor loses finished batches on a late failure).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.customer import events
+from services.customer.domain import classification as classification_rules
+from services.customer.domain import custom_fields as field_rules
+from services.customer.domain import customers as domain
+from services.customer.domain.importing import (
+    CSV_COLUMNS,
+    RecordSplitter,
+    Row,
+    RowReader,
+    csv_from_document,
+    ndjson_from_document,
+)
+from services.customer.domain.seeding import Seeder
+from services.customer.repository import bulk as repository
+from services.customer.repository import classification as classification_repository
+from services.customer.repository import customers as customers_repository
+from services.customer.schemas.customers import CustomerCreate
+from shared.db import utcnow
+from shared.errors import InvalidInput
+from shared.ids import new_id
+from shared.topics import CUSTOMER
+
+BATCH_SIZE = 5000
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    existing: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors_truncated: bool = False
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.existing + self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "created": self.created, "existing": self.existing, "failed": self.failed,
+                "errors": sorted(self.errors, key=lambda e: e["line"]), "errors_truncated": self.errors_truncated}
+
+
+@dataclass
+class _Valid:
+    line: int
+    state: dict[str, Any]
+
+
+def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "row", "message": e["msg"]} for e in exc.errors()]
+
+
+class BulkImporter:
+    """Feed rows with ``add``; ``finish`` writes what is left and returns the report."""
+
+    def __init__(self, sessions: sessionmaker[Session], tenant: str, *, batch_size: int = BATCH_SIZE,
+                 on_commit: Callable[[int], None] | None = None) -> None:
+        self.sessions = sessions
+        self.tenant = tenant
+        self.batch_size = batch_size
+        self.on_commit = on_commit or (lambda created: None)
+        self.report = ImportReport()
+        self._batch: list[_Valid] = []
+        self._seen_external_ids: set[str] = set()
+        with sessions() as session:
+            self.definitions = customers_repository.definitions(session, tenant)
+            self.classification = classification_repository.rules_of(session, tenant)
+
+    # --- rows ---------------------------------------------------------------------------------
+
+    def add(self, row: Row) -> None:
+        if row.body is None:
+            self._fail(row.line, None, [{"field": "row", "message": row.error or "unreadable"}])
+            return
+        external_id = row.body.get("external_id")
+        try:
+            state = self._check(row.body)
+        except ValidationError as exc:
+            self._fail(row.line, external_id, _pydantic_errors(exc))
+            return
+        except InvalidInput as exc:
+            self._fail(row.line, external_id, exc.errors or [{"field": "row", "message": exc.detail}])
+            return
+        if state["external_id"] in self._seen_external_ids:
+            self.report.existing += 1  # repeated within this import: the first occurrence wins
+            return
+        self._seen_external_ids.add(state["external_id"])
+        self._batch.append(_Valid(row.line, state))
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def _check(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("external_id"):
+            raise InvalidInput.on("external_id", "every imported row needs an external_id (it makes re-runs safe)")
+        fields = CustomerCreate.model_validate(body).model_dump(mode="json")
+        if fields["custom_fields"] or any(d["required"] for d in self.definitions.values()):
+            fields["custom_fields"] = field_rules.check_values(fields["custom_fields"], self.definitions, creating=True)
+        return domain.new_customer(fields)
+
+    def _fail(self, line: int, external_id: Any, errors: list[dict[str, str]]) -> None:
+        self.report.failed += 1
+        if len(self.report.errors) < MAX_REPORTED_ERRORS:
+            self.report.errors.append({"line": line, "external_id": external_id, "errors": errors})
+        else:
+            self.report.errors_truncated = True
+
+    # --- batches ------------------------------------------------------------------------------
+
+    def finish(self) -> ImportReport:
+        self.flush()
+        return self.report
+
+    def flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        for attempt in (1, 2):
+            try:
+                created = self._write(batch)
+                break
+            except IntegrityError:
+                # Another import created some of these external ids meanwhile: look again, once.
+                if attempt == 2:
+                    raise
+        self.report.created += created
+        self.on_commit(created)
+
+    def _write(self, batch: list[_Valid]) -> int:
+        with self.sessions() as session:
+            taken = repository.existing_external_ids(session, self.tenant, [v.state["external_id"] for v in batch])
+            links = [uuid.UUID(v.state[name]) for v in batch for name in ("parent_id", "organization_id")
+                     if v.state.get(name)]
+            kinds = repository.kinds_of(session, self.tenant, links) if links else {}
+            customers: list[dict[str, Any]] = []
+            keys: list[dict[str, Any]] = []
+            outbox: list[dict[str, Any]] = []
+            now = utcnow()
+            existing = 0
+            failures: list[tuple[int, str, list[dict[str, str]]]] = []
+            for valid in batch:
+                state = valid.state
+                if state["external_id"] in taken:
+                    existing += 1
+                    continue
+                try:
+                    # A new customer cannot be anyone's ancestor yet, so no cycle check is needed here.
+                    domain.check_links(state, None, kinds.get, lambda _: [])
+                except InvalidInput as exc:
+                    failures.append((valid.line, state["external_id"], exc.errors or []))
+                    continue
+                customer_id = new_id()
+                classification = classification_rules.classify(state, self.classification)
+                customers.append({"id": customer_id, "tenant_id": self.tenant, "version": 1, "created_at": now,
+                                  "updated_at": now, "deleted_at": None, "merged_into": None,
+                                  **classification, **customers_repository.row_values(state)})
+                keys += [{"tenant_id": self.tenant, "kind": k, "value": v, "customer_id": customer_id}
+                         for k, v in sorted(domain.search_keys(state))]
+                document = domain.customer_document(state, customer_id=customer_id, version=1, created_at=now,
+                                                    updated_at=now, **classification)
+                outbox.append({"event_id": new_id(), "tenant_id": self.tenant, "topic": CUSTOMER,
+                               "key": str(customer_id), "type": events.CREATED, "occurred_at": now,
+                               "data": {"customer": document}})
+            repository.write(session, customers, keys, outbox)
+            session.commit()
+        # Counted only once the batch committed: a retried batch must not report its failures twice.
+        self.report.existing += existing
+        for failure in failures:
+            self._fail(*failure)
+        return len(customers)
+
+
+# --- whole files and demo data (the crm import / seed / export commands) ----------------------
+
+
+def import_chunks(importer: BulkImporter, chunks: Iterable[bytes], csv_mode: bool) -> ImportReport:
+    """Read a CSV or NDJSON byte stream chunk by chunk into ``importer``."""
+    splitter, reader = RecordSplitter(csv_mode), RowReader(csv_mode)
+    for chunk in chunks:
+        for line, text in splitter.feed(chunk):
+            if (row := reader.row(line, text)) is not None:
+                importer.add(row)
+    for line, text in splitter.close():
+        if (row := reader.row(line, text)) is not None:
+            importer.add(row)
+    return importer.finish()
+
+
+def seed(importer: BulkImporter, count: int, seed_value: int) -> ImportReport:
+    """``count`` demo customers, the same ones for the same seed (re-seeding creates nothing twice)."""
+    for n, body in enumerate(Seeder(seed_value).rows(count), start=1):
+        importer.add(Row(n, {k: v for k, v in body.items() if v is not None}))
+    return importer.finish()
+
+
+def export(sessions: sessionmaker[Session], tenant: str, csv_mode: bool, write: Callable[[str], None]) -> int:
+    """Every live customer of the tenant, in creation order, in the format an import takes back."""
+    exported = 0
+    buffer = io.StringIO()
+    with sessions() as session:
+        custom_names = sorted(customers_repository.definitions(session, tenant))
+        writer = csv.DictWriter(buffer, fieldnames=[*CSV_COLUMNS, *(f"custom.{n}" for n in custom_names)],
+                                lineterminator="\n") if csv_mode else None
+        if writer is not None:
+            writer.writeheader()
+        for batch in customers_repository.all_customers(session, tenant):
+            for customer in batch:
+                document = customers_repository.document_of(customer)
+                if writer is not None:
+                    writer.writerow(csv_from_document(document, custom_names))
+                else:
+                    buffer.write(ndjson_from_document(document) + "\n")
+            write(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+            exported += len(batch)
+            session.expunge_all()
+        write(buffer.getvalue())  # the header of an empty export
+    return exported

@@ -1,0 +1,97 @@
+"""Bulk writes of the customer master: many customers, their keys and their events in one go.
+
+PostgreSQL gets ``COPY ... FROM STDIN`` (an order of magnitude faster than INSERTs);
+SQLite gets one executemany per table. Either way everything is written in the
+caller's open transaction, so customers and their ``crm.customer.created.v1``
+outbox rows commit together.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from services.customer.tables import Customer
+from services.customer.tables.customers import CustomerKey
+from shared.db import OutboxRecord
+
+_JSON_COLUMNS = {"emails", "phones", "addresses", "tags", "custom_fields", "annual_revenue", "credit_limit"}
+_OUTBOX_COLUMNS = ("event_id", "tenant_id", "topic", "key", "type", "occurred_at", "data")
+
+
+def existing_external_ids(session: Session, tenant: str, external_ids: Sequence[str]) -> dict[str, uuid.UUID]:
+    found: dict[str, uuid.UUID] = {}
+    for start in range(0, len(external_ids), 1000):
+        chunk = external_ids[start:start + 1000]
+        rows = session.execute(select(Customer.external_id, Customer.id).where(
+            Customer.tenant_id == tenant, Customer.external_id.in_(chunk))).tuples()
+        found.update((external_id, customer_id) for external_id, customer_id in rows)
+    return found
+
+
+def kinds_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[str, str]:
+    """Kind of each live customer among ``ids`` (as strings): what import rows may link to."""
+    wanted = list(set(ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 1000):
+        found.update((str(i), k) for i, k in session.execute(select(Customer.id, Customer.kind).where(
+            Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
+            Customer.deleted_at.is_(None), Customer.merged_into.is_(None))).tuples())
+    return found
+
+
+def write(session: Session, customers: list[dict[str, Any]], keys: list[dict[str, Any]],
+          outbox: list[dict[str, Any]]) -> None:
+    """Insert rows (dicts keyed by column name); outbox rows in list order, so sequences follow it."""
+    if not customers:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, Customer.__table__, customers)  # type: ignore[arg-type]
+        _copy(session, CustomerKey.__table__, keys)  # type: ignore[arg-type]
+        _copy(session, OutboxRecord.__table__, outbox, _OUTBOX_COLUMNS)  # type: ignore[arg-type]
+        return
+    session.execute(insert(Customer.__table__), customers)
+    if keys:
+        session.execute(insert(CustomerKey.__table__), keys)
+    session.execute(insert(OutboxRecord.__table__), [{k: row[k] for k in _OUTBOX_COLUMNS} for row in outbox])
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+    """COPY in PostgreSQL's text format, written by us in large blocks (cheaper than a driver call per row)."""
+    if not rows:
+        return
+    names = list(columns or [c.name for c in table.columns])
+    json_columns = {n for n in names if n in _JSON_COLUMNS or n == "data"}
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        lines: list[str] = []
+        for row in rows:
+            lines.append("\t".join(_text(row[n], n in json_columns) for n in names))
+            if len(lines) >= 1000:
+                copy.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            copy.write("\n".join(lines) + "\n")
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any, is_json: bool) -> str:
+    if value is None:
+        return "\\N"
+    if is_json:
+        value = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    elif isinstance(value, bool):
+        return "t" if value else "f"
+    elif isinstance(value, datetime):
+        return value.isoformat()
+    elif not isinstance(value, str):
+        return str(value)  # UUID, int, Decimal: no characters that need escaping
+    return value.translate(_ESCAPES)

@@ -1,0 +1,72 @@
+"""Import formats, stream splitting and demo data, tested without a database."""
+
+from __future__ import annotations
+
+import json
+
+from services.customer.domain import importing
+from services.customer.domain.seeding import DUPLICATE_EVERY, Seeder
+from services.customer.schemas.customers import CustomerCreate
+
+
+def _records(data: bytes, csv_mode: bool, chunk: int) -> list[tuple[int, str]]:
+    splitter = importing.RecordSplitter(csv_mode)
+    found: list[tuple[int, str]] = []
+    for start in range(0, len(data), chunk):
+        found += splitter.feed(data[start:start + chunk])
+    return found + list(splitter.close())
+
+
+def test_records_are_cut_whole_whatever_the_chunking() -> None:
+    data = '\ufeffa,b\n1,"two\nlines"\r\n3,4'.encode()
+    for chunk in (1, 3, 1000):
+        assert _records(data, True, chunk) == [(1, "a,b"), (2, '1,"two\nlines"'), (4, "3,4")]
+    assert _records(b'{"a": 1}\n\n{"b": "x\\"y"}\n', False, 2) == [(1, '{"a": 1}'), (2, ""), (3, '{"b": "x\\"y"}')]
+
+
+def test_csv_rows_become_create_bodies() -> None:
+    reader = importing.RowReader(csv_mode=True)
+    assert reader.row(1, "external_id,kind,given_name,family_name,emails,tags,credit_limit_amount,"
+                         "credit_limit_currency,address_city,address_line1,address_country,custom.segment") is None
+    row = reader.row(2, "x1,person,Ada,Lovelace,a@example.com; b@example.com,vip;key,10.00,EUR,London,1 Main St,GB,gold")
+    assert row is not None and row.body == {
+        "external_id": "x1", "kind": "person", "given_name": "Ada", "family_name": "Lovelace",
+        "emails": [{"address": "a@example.com", "primary": True}, {"address": "b@example.com", "primary": False}],
+        "tags": ["vip", "key"], "credit_limit": {"amount": "10.00", "currency": "EUR"},
+        "addresses": [{"city": "London", "line1": "1 Main St", "country": "GB", "primary": True}],
+        "custom_fields": {"segment": "gold"}}
+    assert reader.row(3, "too,few").error == "2 cells, but the header has 12 columns"  # type: ignore[union-attr]
+
+
+def test_unknown_csv_columns_and_bad_json_are_row_errors() -> None:
+    reader = importing.RowReader(csv_mode=True)
+    reader.row(1, "external_id,shoe_size")
+    assert "shoe_size" in (reader.row(2, "x,44").error or "")  # type: ignore[union-attr]
+    ndjson = importing.RowReader(csv_mode=False)
+    assert (ndjson.row(7, "{nope").error or "").startswith("not valid JSON")  # type: ignore[union-attr]
+    assert ndjson.row(8, '{"id": "1", "version": 3, "kind": "person"}').body == {"kind": "person"}  # type: ignore[union-attr]
+
+
+def test_exported_documents_read_back_as_the_same_bodies() -> None:
+    document = {"id": "0000", "kind": "organization", "display_name": "Acme", "organization_name": "Acme",
+                "emails": [{"address": "b@x.example", "primary": False}, {"address": "a@x.example", "primary": True}],
+                "phones": [], "addresses": [], "tags": ["a"], "custom_fields": {"seats": 3},
+                "credit_limit": {"amount": "5.00", "currency": "EUR"}, "external_id": None, "version": 2}
+    row = importing.csv_from_document(document, ["seats"])
+    reader = importing.RowReader(csv_mode=True)
+    reader.header = list(row)
+    body = reader.row(2, ",".join(row.values())).body  # type: ignore[union-attr]
+    assert body["external_id"] == "0000" and body["emails"][0] == {"address": "a@x.example", "primary": True}
+    assert body["custom_fields"] == {"seats": "3"} and body["credit_limit"] == {"amount": "5.00", "currency": "EUR"}
+    assert json.loads(importing.ndjson_from_document(document))["external_id"] == "0000"
+
+
+def test_seeding_is_deterministic_valid_and_plants_duplicates() -> None:
+    first = list(Seeder(42).rows(500))
+    assert first == list(Seeder(42).rows(500)) and first != list(Seeder(43).rows(500))
+    for body in first:
+        CustomerCreate.model_validate({k: v for k, v in body.items() if v is not None})
+    assert {b["kind"] for b in first} == {"person", "organization"}
+    assert len({b["country"] for b in first}) >= 8 and len({b.get("industry") for b in first}) >= 8
+    duplicates = [b for b in first if b.get("tags") == ["imported"]]
+    assert len(duplicates) == 500 // DUPLICATE_EVERY
