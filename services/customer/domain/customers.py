@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -109,7 +110,7 @@ def addresses(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     unique: list[dict[str, Any]] = []
     for item in items:
         address = {part: (item.get(part) or None) for part in ADDRESS_PARTS}
-        marker = tuple(search_name(str(address[p] or "")) for p in ADDRESS_PARTS)
+        marker = tuple(" ".join(str(address[p] or "").casefold().split()) for p in ADDRESS_PARTS)
         if marker in seen:
             continue
         seen.add(marker)
@@ -163,6 +164,7 @@ _BCP47 = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def language_tag(value: str) -> str:
     """A BCP 47 tag in its canonical case ('EN-gb' -> 'en-GB'); the language must be an ISO 639 code."""
     match = _BCP47.match(value.strip())

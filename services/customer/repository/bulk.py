@@ -94,4 +94,7 @@ def _text(value: Any, is_json: bool) -> str:
         return value.isoformat()
     elif not isinstance(value, str):
         return str(value)  # UUID, int, Decimal: no characters that need escaping
-    return value.translate(_ESCAPES)
+    # Most text has nothing to escape; four scans in C are cheaper than translating every string.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value

@@ -8,10 +8,10 @@ sees one customer-master router.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from services.customer import events
@@ -112,10 +112,10 @@ def list_customers(
     customer_group: str | None = None,
     value_tier: str | None = None,
     external_id: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    updated_after: datetime | None = None,
-    updated_before: datetime | None = None,
+    created_after: AwareDatetime | None = None,
+    created_before: AwareDatetime | None = None,
+    updated_after: AwareDatetime | None = None,
+    updated_before: AwareDatetime | None = None,
 ) -> Page[CustomerOut]:
     """Every filter narrows the list (AND). Dates: ``*_after`` inclusive, ``*_before`` exclusive."""
     order = search.parse_sort(sort)
