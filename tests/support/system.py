@@ -176,7 +176,7 @@ class System:
     def producer(self) -> KafkaProducer:
         return KafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, enable_idempotence=True, acks="all")
 
-    def wait_drained(self, timeout: float = 60) -> None:
+    def wait_drained(self, timeout: float = 120) -> None:
         """Until every outbox is published and every consumer group has caught up with its topics."""
         from kafka import KafkaAdminClient
 
@@ -187,19 +187,31 @@ class System:
         admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
         reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
         try:
-            def drained() -> bool:
+            previous: list[object] = [None]
+
+            def snapshot() -> tuple[object, ...] | None:
+                """Positions of everything, or None while any outbox or consumer is behind."""
                 if any(self.sql(s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0] for s in SERVICES):
-                    return False
+                    return None
+                positions: list[tuple[str, str, int, int]] = []
                 for group, topics in groups.items():
                     committed = admin.list_group_offsets(group).get(group, {})
                     partitions = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
                     for partition, end in reader.end_offsets(partitions).items():
                         done = committed.get(partition)
                         if end > 0 and (done is None or done.offset < end):
-                            return False
-                return True
+                            return None
+                        positions.append((group, partition.topic, partition.partition, end))
+                return tuple(sorted(positions))
 
-            eventually(drained, timeout=timeout, interval=0.2, what="outboxes and consumers to drain")
+            def drained() -> bool:
+                # Stable across two looks: a consumer may commit its offset just after the outbox looked empty.
+                current = snapshot()
+                settled = current is not None and current == previous[0]
+                previous[0] = current
+                return settled
+
+            eventually(drained, timeout=timeout, interval=0.3, what="outboxes and consumers to drain")
         finally:
             reader.close()
             admin.close()
