@@ -143,3 +143,44 @@ def test_check_consistency_reports_a_drifted_replica(system: System) -> None:
         report = system.crm("check-consistency")
         assert report.returncode == 1
         assert f"stale: {customer_id}" in report.stdout
+
+
+def test_an_organizations_view_rolls_up_its_subsidiaries(system: System) -> None:
+    with system.client() as client:
+        group = client.post("/v1/customers", json={"kind": "organization", "organization_name": "Holding"})
+        assert group.status_code == 201, group.text
+        subsidiary = client.post("/v1/customers", json={"kind": "organization", "organization_name": "Daughter",
+                                                        "parent_id": group.json()["id"]})
+        assert subsidiary.status_code == 201, subsidiary.text
+        for customer, amount in ((group, "100.00"), (subsidiary, "50.00")):
+            deal = client.post("/v1/opportunities", headers={
+                "CRM-Consistency-Token": customer.headers["CRM-Consistency-Token"]}, json={
+                "customer_id": customer.json()["id"], "name": "Deal", "amount": {"amount": amount, "currency": "EUR"}})
+            assert deal.status_code == 201, deal.text
+        ticket = client.post("/v1/tickets", headers={
+            "CRM-Consistency-Token": subsidiary.headers["CRM-Consistency-Token"]}, json={
+            "customer_id": subsidiary.json()["id"], "subject": "Invoice question"})
+        assert ticket.status_code == 201
+
+        def rolled_up() -> dict | None:
+            kpis = client.get(f"/v1/customers/{group.json()['id']}/view").json()["kpis"]
+            return kpis if kpis.get("group", {}).get("open_tickets") == 1 and kpis["group"]["open_opportunities"] == 2 \
+                else None
+
+        kpis = eventually(rolled_up, what="the holding's view to include its subsidiary")
+        assert kpis["open_opportunities"] == 1 and kpis["open_tickets"] == 0  # its own figures stay its own
+        assert kpis["group"]["members"] == 2
+        assert kpis["group"]["open_pipeline_value"] == [{"amount": "150.00", "currency": "EUR"}]
+
+
+def test_view_masks_personal_data_without_the_pii_scope(system: System) -> None:
+    with system.client() as client:
+        created = client.post("/v1/customers", json=PERSON | {"emails": [{"address": "mary@example.com"}]})
+        token = {"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]}
+        full = client.get(f"/v1/customers/{created.json()['id']}/view", headers=token).json()
+        assert full["profile"]["emails"][0]["address"] == "mary@example.com"
+        with system.client(client.tenant, scopes=("customers:read",)) as limited:  # type: ignore[attr-defined]
+            shown = limited.get(f"/v1/customers/{created.json()['id']}/view").json()["profile"]
+        assert shown["emails"][0]["address"] != "mary@example.com"
+        assert "Jackson" not in shown["display_name"]
+        assert shown["pii_masked"] is True

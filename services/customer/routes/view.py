@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from services.customer.consumers import view_document
+from services.customer.domain.customers import masked
+from services.customer.routes.customers import PII
 from services.customer.repository import view as repository
 from services.customer.schemas.view import ConsistencyOut, CustomerViewOut, TimelineEntryOut
 from services.customer.tables import CustomerView
@@ -47,7 +49,10 @@ async def get_view(
     waited = int((time.monotonic() - started) * 1000)
     response.headers["ETag"] = etag(view.version)
     response.headers["CRM-Consistency"] = "satisfied" if satisfied else "stale"
-    return CustomerViewOut(**view_document(view), consistency=ConsistencyOut(
+    document = view_document(view)
+    if not who.allows(PII):
+        document["profile"] = masked(document["profile"])
+    return CustomerViewOut(**document, consistency=ConsistencyOut(
         requested=token is not None, satisfied=satisfied, waited_ms=waited))
 
 
