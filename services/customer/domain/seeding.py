@@ -1,11 +1,12 @@
 """Demo data: realistic customers, the same ones for the same seed.
 
 Plain Python. Persons and organizations across regions, industries and sizes, with
-e-mails, phones, addresses, tags, owners and lifetime values; a few organizations
-have a parent; about one row in fifty is a *planted duplicate* of an earlier
-person (same person, written differently: other case, other phone formatting,
-accents dropped), for duplicate detection to find. Each row carries the external
-id ``seed-<seed>-<n>``, so seeding twice with the same seed creates nothing new.
+e-mails, phones, addresses, tags, owners and lifetime values. About one row in
+fifty is a *planted duplicate* of an earlier person (the same person written
+differently: other case, other phone formatting, accents dropped), for duplicate
+detection to find. Each row carries the external id ``seed-<seed>-<n>``, so seeding
+twice with the same seed creates nothing new. (No hierarchy yet: rows are created
+in bulk and cannot name each other's ids.)
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ ORG_NOUNS = ("Systems", "Logistics", "Foods", "Energy", "Analytics", "Motors", "
              "Trading", "Networks", "Partners", "Works", "Solutions", "Holdings")
 LEGAL_FORMS = {"DE": "GmbH", "FR": "SA", "GB": "Ltd", "ES": "S.L.", "SE": "AB", "US": "Inc.", "BR": "Ltda.",
                "CN": "Co., Ltd.", "JP": "K.K.", "IN": "Pvt. Ltd."}
-# (label, employees range, revenue per employee range): how organization sizes spread.
+# (share of organizations, employees range): how organization sizes spread.
 SIZES = ((0.55, (1, 49)), (0.30, (50, 999)), (0.12, (1000, 9999)), (0.03, (10000, 200000)))
 TAGS = ("newsletter", "vip", "partner", "prospect", "churn-risk", "event-2026", "reseller", "key-account")
 OWNERS = tuple(f"rep-{i:02d}" for i in range(1, 21))
