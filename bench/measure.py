@@ -60,7 +60,7 @@ def profiled(enabled: bool, pid: int | None, seconds: float, out: Path, summary:
     raw = out.with_suffix(".txt")
     process = subprocess.Popen(
         [tool, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))), "--rate", "200",
-         "--format", "raw", "--output", str(raw), "--nonblocking"],
+         "--format", "raw", "--output", str(raw), "--nonblocking", "--gil"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -78,6 +78,7 @@ def profiled(enabled: bool, pid: int | None, seconds: float, out: Path, summary:
 def summarise(raw: Path, name: str, top: int = 12) -> str:
     """Where the samples were: per frame, the share of samples it is on the stack of (inclusive)."""
     inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -85,14 +86,17 @@ def summarise(raw: Path, name: str, top: int = 12) -> str:
             continue
         n = int(count)
         total += n
-        frames = {_short(f) for f in stack.split(";")}
-        for frame in frames:
+        frames = [_short(f) for f in stack.split(";")]
+        leaf[frames[-1]] += n
+        for frame in set(frames):
             inclusive[frame] += n
     if not total:
         return f"- {name}: the profile is empty"
     interesting = [(f, c) for f, c in inclusive.most_common() if not _generic(f)][:top]
     body = "; ".join(f"{f} {c / total:.0%}" for f, c in interesting)
-    return f"- **{name}** ({total} samples, share of samples with the frame on the stack): {body}"
+    own = "; ".join(f"{f} {c / total:.0%}" for f, c in leaf.most_common(top))
+    return (f"- **{name}** ({total} samples of the thread holding the GIL). On the stack: {body}.\n"
+            f"  Where the time itself goes (leaf frames): {own}.")
 
 
 def _short(frame: str) -> str:

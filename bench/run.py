@@ -47,6 +47,8 @@ def run_bench(names: Sequence[str], *, quick: bool, out: Path | None = None, pro
     finally:
         ctx.close()
     elapsed = time.monotonic() - started
+    # Other work on a shared machine skews absolute figures (ratios less so): say how busy it was.
+    extra.append(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min), {os.getloadavg()[1]:.2f} (5 min)")
     notes = _notes(report)
     if ctx.profiles:
         notes += ["### py-spy profiles of this run", "", *ctx.profiles, ""]
