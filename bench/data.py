@@ -142,10 +142,16 @@ class Loader:
             created.raise_for_status()
             customer_id = created.json()["id"]
             token = created.headers.get("CRM-Consistency-Token", "")
-            seen = client.get(f"/v1/customers/{customer_id}/view", headers={"CRM-Consistency-Token": token})
-            seen.raise_for_status()
-            if not seen.json().get("consistency", {}).get("satisfied", True):
-                raise RuntimeError("the view of the template customer was not built in time")
+            # The view consumer builds the view from the created event; on a busy machine that can
+            # take longer than one consistency wait, so ask again (bounded) until it is there.
+            deadline = time.monotonic() + 180
+            while True:
+                seen = client.get(f"/v1/customers/{customer_id}/view", headers={"CRM-Consistency-Token": token})
+                if seen.status_code == 200 and seen.json().get("consistency", {}).get("satisfied", True):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the view of the template customer was not built in time ({seen.status_code})")
+                time.sleep(0.5)
             view = client.get(f"/v1/customers/{customer_id}/view")
             view.raise_for_status()
         tables: dict[str, list[str]] = {}
