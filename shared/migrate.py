@@ -29,7 +29,7 @@ def alembic_config(service: str, database_url: str) -> Config:
     return config
 
 
-def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+def upgrade(service: str, database_url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
 
 
@@ -97,3 +97,17 @@ def create_customer_replica_table() -> None:
         sa.Column("updated_at", UtcDateTime(), nullable=False),
     )
     op.create_index("ix_customer_replicas_tenant", "customer_replicas", ["tenant_id", "customer_id"])
+
+
+def create_repointing_table() -> None:
+    """What merges moved, per record, so that an unmerge can move it back (see ``shared.lifecycle``)."""
+    op.create_table(
+        "customer_repointings",
+        sa.Column("merge_id", sa.Uuid(), primary_key=True),
+        sa.Column("entity", sa.String(40), primary_key=True),
+        sa.Column("record_id", sa.Uuid(), primary_key=True),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("original_customer_id", sa.Uuid(), nullable=False),
+        sa.Column("survivor_id", sa.Uuid(), nullable=False),
+        sa.Column("moved_at", UtcDateTime(), nullable=False),
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.campaign.tables import CampaignMember
 from shared.outbox import append_event
 from shared.topics import CAMPAIGN
 
@@ -24,14 +25,16 @@ def campaign_changed(
                  tenant=tenant, data=data)
 
 
-def member_changed(session: Session, tenant: str, action: str, member: dict[str, Any], campaign_name: str) -> None:
-    """``crm.campaign.member.<added|removed>.v1``."""
+def member_changed(session: Session, tenant: str, action: str, member: CampaignMember, campaign_name: str,
+                   *, customer_id: str | None = None, status: str | None = None) -> None:
+    """``crm.campaign.member.<added|removed|moved>.v1``, about ``customer_id`` (default: the member's customer)."""
+    subject = customer_id or str(member.customer_id)
     data = {
-        "member_id": member["id"],
-        "campaign_id": member["campaign_id"],
+        "member_id": str(member.id),
+        "campaign_id": str(member.campaign_id),
         "campaign_name": campaign_name,
-        "customer_id": member["customer_id"],
-        "status": member["status"],
+        "customer_id": subject,
+        "status": status or member.status,
     }
-    append_event(session, topic=CAMPAIGN, event_type=f"crm.campaign.member.{action}.v1", subject=member["customer_id"],
+    append_event(session, topic=CAMPAIGN, event_type=f"crm.campaign.member.{action}.v1", subject=subject,
                  tenant=tenant, data=data)

@@ -133,7 +133,7 @@ def add_member(campaign_id: uuid.UUID, body: MemberAdd, request: Request, db: Db
     member.status = "member"
     member.updated_at = now
     out = member_out(member, customer)
-    events.member_changed(db, who.tenant, "added", out.model_dump(mode="json"), campaign.name)
+    events.member_changed(db, who.tenant, "added", member, campaign.name)
     return commit_write(db, request, out, status=201, location=f"/v1/campaigns/{campaign_id}/members/{body.customer_id}")
 
 
@@ -158,5 +158,5 @@ def remove_member(campaign_id: uuid.UUID, customer_id: uuid.UUID, request: Reque
         raise NotFound(f"Customer {customer_id} is not a member of campaign {campaign_id}.")
     member.status = "removed"
     member.updated_at = utcnow()
-    events.member_changed(db, who.tenant, "removed", member_out(member, None).model_dump(mode="json"), campaign.name)
+    events.member_changed(db, who.tenant, "removed", member, campaign.name)
     return commit_write(db, request, None, status=204)

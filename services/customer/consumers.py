@@ -26,6 +26,7 @@ from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
 from shared.consumer import ConsumerSpec, Delivery
 from shared.envelope import CloudEvent
+from shared.lifecycle import ERASED, MERGED, UNMERGED, merge_ids
 from shared.replica import document_hash
 from shared.topics import DOMAIN_TOPICS
 
@@ -45,21 +46,60 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
     view = _view_for(session, event)
     if view is None or view.removed_at is not None:
         return
-    if event.type == events.DELETED:
+    if event.type in (events.DELETED, ERASED):
         _forget(session, view, event)
         return
+    on_behalf_of = None
+    if view.merged_into is not None:
+        # Late news about a merged-away customer belongs to the survivor now.
+        on_behalf_of, view = view.merged_into, repository.get_view(session, view.merged_into) or view
     if fact is not None:
         if domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
             repository.save_fact(session, event.tenant, fact)
     elif _is_newer_profile(view, event):
         view.profile = _profile(event.data["customer"])
         view.parent_id = _parent_of(view.profile)
-    repository.add_timeline_entry(session, event.tenant, domain.timeline_entry(event))
+    if event.type == MERGED:
+        _fold(session, view, event)
+    elif event.type == UNMERGED:
+        _unfold(session, event)
+    repository.add_timeline_entry(session, event.tenant, domain.timeline_entry(event), on_behalf_of=on_behalf_of)
     _record(view, event)
     _recompute(session, view, event.tenant)
     for ancestor in _ancestors(session, view):
         _record(ancestor, event, applied_here=False)
         _recompute(session, ancestor, event.tenant)
+
+
+def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
+    """The merged-away customers' views disappear into the survivor's: history and version count move over.
+
+    Their facts follow when the owning services re-point their records (their events name the survivor).
+    """
+    for merged_id in merge_ids(event.data, "merged_ids"):
+        merged = repository.get_view(session, merged_id)
+        if merged is None or merged.customer_id == survivor.customer_id or merged.removed_at is not None:
+            continue
+        repository.fold_timeline(session, merged_id, survivor.customer_id)
+        survivor.version += merged.version
+        merged.merged_into = survivor.customer_id
+        merged.profile = None
+        events.view_removed(session, event.tenant, str(merged_id))
+
+
+def _unfold(session: Session, event: CloudEvent) -> None:
+    restored_docs = {str(doc["id"]): doc for doc in event.data.get("restored", [])}
+    for restored_id in merge_ids(event.data, "restored_ids"):
+        restored = repository.get_view(session, restored_id)
+        if restored is None or restored.removed_at is not None:
+            continue
+        repository.unfold_timeline(session, restored_id)
+        restored.merged_into = None
+        if str(restored_id) in restored_docs:
+            restored.profile = _profile(restored_docs[str(restored_id)])
+            restored.parent_id = _parent_of(restored.profile)
+        _record(restored, event, applied_here=False)
+        _recompute(session, restored, event.tenant)
 
 
 def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
@@ -68,7 +108,8 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     view = repository.get_view(session, customer_id)
     if view is None:
         view = CustomerView(customer_id=customer_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
-                            source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None)
+                            source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None,
+                            merged_into=None)
         session.add(view)
     elif view.tenant_id != event.tenant:
         log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
@@ -179,5 +220,5 @@ def states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
     return {
         view.customer_id: (view.version, document_hash(view_document(view)))
         for view in repository.view_rows(session)
-        if view.profile is not None and view.removed_at is None
+        if view.profile is not None and view.removed_at is None and view.merged_into is None
     }

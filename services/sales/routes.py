@@ -62,7 +62,7 @@ def create_opportunity(body: OpportunityCreate, request: Request, db: DbSession,
     )
     db.add(opportunity)
     out = opportunity_out(opportunity, customer)
-    events.opportunity_changed(db, who.tenant, domain.event_action(None, status), out.model_dump(mode="json"))
+    events.opportunity_changed(db, who.tenant, domain.event_action(None, status), opportunity)
     return commit_write(db, request, out, status=201, version=1, location=f"/v1/opportunities/{opportunity.id}")
 
 
@@ -108,8 +108,6 @@ def patch_opportunity(
         opportunity.updated_at = utcnow()
         if opportunity.status != "open" and old_status == "open":
             opportunity.closed_at = opportunity.updated_at
-        out = opportunity_out(opportunity, customer)
-        action = domain.event_action(old_status, opportunity.status)
-        events.opportunity_changed(db, who.tenant, action, out.model_dump(mode="json"), diff)
+        events.opportunity_changed(db, who.tenant, domain.event_action(old_status, opportunity.status), opportunity, diff)
     return commit_write(db, request, opportunity_out(opportunity, customer), version=opportunity.version)
 

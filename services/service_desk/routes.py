@@ -61,7 +61,7 @@ def create_ticket(body: TicketCreate, request: Request, db: DbSession, who: Writ
     )
     db.add(ticket)
     out = ticket_out(ticket, customer)
-    events.ticket_changed(db, who.tenant, domain.event_action(None, "new"), out.model_dump(mode="json"))
+    events.ticket_changed(db, who.tenant, domain.event_action(None, "new"), ticket)
     return commit_write(db, request, out, status=201, version=1, location=f"/v1/tickets/{ticket.id}")
 
 
@@ -108,7 +108,5 @@ def patch_ticket(ticket_id: uuid.UUID, body: TicketPatch, request: Request, db: 
             ticket.solved_at = ticket.updated_at
         elif ticket.status not in domain.DONE_STATUSES:
             ticket.solved_at = None
-        out = ticket_out(ticket, customer)
-        events.ticket_changed(db, who.tenant, domain.event_action(old_status, ticket.status),
-                              out.model_dump(mode="json"), diff)
+        events.ticket_changed(db, who.tenant, domain.event_action(old_status, ticket.status), ticket, diff)
     return commit_write(db, request, ticket_out(ticket, customer), version=ticket.version)

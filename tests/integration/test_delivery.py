@@ -47,6 +47,7 @@ def test_write_acknowledged_while_kafka_is_down_survives_a_service_crash(system:
         assert view["version"] == 1
         assert view["profile"]["display_name"] == "Grace Hopper"
         eventually(lambda: _unpublished(system, client.tenant) == 0, what="the outbox to drain")  # type: ignore[attr-defined]
+        system.wait_drained()  # consumers rejoin their groups after the broker came back
         opportunity = client.post("/v1/opportunities", headers={"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]},
                                   json={"customer_id": created.json()["id"], "name": "COBOL",
                                         "amount": {"amount": "5", "currency": "USD"}})

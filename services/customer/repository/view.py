@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from collections.abc import Iterator
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.customer.domain.view import Fact, TimelineEntry
@@ -55,12 +55,30 @@ def facts_of(session: Session, customer_id: uuid.UUID) -> list[Fact]:
     return [Fact(r.source, r.entity, r.entity_id, r.customer_id, r.sequence, r.state) for r in rows]
 
 
-def add_timeline_entry(session: Session, tenant: str, entry: TimelineEntry) -> None:
+def add_timeline_entry(session: Session, tenant: str, entry: TimelineEntry, *,
+                       on_behalf_of: uuid.UUID | None = None) -> None:
+    """Record an interaction; ``on_behalf_of`` files a merged-away customer's entry under its survivor."""
     if session.get(TimelineRecord, entry.event_id) is not None:
         return
-    session.add(TimelineRecord(tenant_id=tenant, event_id=entry.event_id, customer_id=entry.customer_id,
+    session.add(TimelineRecord(tenant_id=tenant, event_id=entry.event_id,
+                               customer_id=on_behalf_of or entry.customer_id,
+                               original_customer_id=entry.customer_id if on_behalf_of else None,
                                occurred_at=entry.occurred_at, source=entry.source, type=entry.type,
                                summary=entry.summary, resource=entry.resource))
+
+
+def fold_timeline(session: Session, merged_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    """A merge shows the duplicate's history on the survivor's timeline, remembering whose it was."""
+    session.execute(update(TimelineRecord).where(TimelineRecord.customer_id == merged_id,
+                                                 TimelineRecord.original_customer_id.is_(None))
+                    .values(original_customer_id=merged_id))
+    session.execute(update(TimelineRecord).where(TimelineRecord.customer_id == merged_id)
+                    .values(customer_id=survivor_id))
+
+
+def unfold_timeline(session: Session, restored_id: uuid.UUID) -> None:
+    session.execute(update(TimelineRecord).where(TimelineRecord.original_customer_id == restored_id)
+                    .values(customer_id=restored_id, original_customer_id=None))
 
 
 def timeline(session: Session, tenant: str, customer_id: uuid.UUID, page: PageRequest,
@@ -84,6 +102,7 @@ def forget_view(session: Session, view: CustomerView, when: datetime) -> None:
     view.kpis = {}
     view.source_sequences = {}
     view.parent_id = None
+    view.merged_into = None
     view.removed_at = when
 
 

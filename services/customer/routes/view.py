@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from fastapi.concurrency import run_in_threadpool
 
 from services.customer.consumers import view_document
@@ -32,7 +33,7 @@ async def get_view(
     response: Response,
     who: Reader,
     consistency_token: Annotated[str | None, Header(alias=CONSISTENCY_HEADER)] = None,
-) -> CustomerViewOut:
+) -> CustomerViewOut | Response:
     """With a ``CRM-Consistency-Token`` from any write, waits (bounded) until the view reflects it."""
     token = ConsistencyToken.decode(consistency_token) if consistency_token else None
     sessions = request.app.state.sessions
@@ -44,6 +45,8 @@ async def get_view(
         if satisfied or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.01)
+    if view is not None and view.merged_into is not None:
+        return RedirectResponse(f"/v1/customers/{view.merged_into}/view", status_code=308)
     if view is None or not view.profile:
         raise NotFound(f"No view of customer {customer_id}" + (" yet." if token else "."))
     waited = int((time.monotonic() - started) * 1000)

@@ -30,6 +30,8 @@ class CustomerView(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     # Set when the customer was deleted: later events about them are ignored, whatever order they come in.
     removed_at: Mapped[datetime | None]
+    # Set while the customer is merged into another: events about it go to the survivor's view.
+    merged_into: Mapped[uuid.UUID | None]
 
 
 class ViewFact(Base):
@@ -65,5 +67,7 @@ class TimelineRecord(Base):
     type: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(String(500))
     resource: Mapped[str | None] = mapped_column(String(300))
+    # Whose timeline it was before a merge folded it into the survivor's (so an unmerge can give it back).
+    original_customer_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (Index("ix_timeline_customer", "customer_id", "event_id"),)

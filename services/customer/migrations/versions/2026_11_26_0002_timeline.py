@@ -29,11 +29,13 @@ def upgrade() -> None:
         sa.Column("type", sa.String(200), nullable=False),
         sa.Column("summary", sa.String(500), nullable=False),
         sa.Column("resource", sa.String(300), nullable=True),
+        sa.Column("original_customer_id", sa.Uuid(), nullable=True),
     )
     op.create_index("ix_timeline_customer", "timeline_entries", ["customer_id", "event_id"])
     with op.batch_alter_table("customer_views") as batch:
         batch.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
         batch.add_column(sa.Column("removed_at", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("merged_into", sa.Uuid(), nullable=True))
         batch.create_index("ix_customer_views_parent_id", ["parent_id"])
 
 
@@ -42,4 +44,5 @@ def downgrade() -> None:
         batch.drop_index("ix_customer_views_parent_id")
         batch.drop_column("parent_id")
         batch.drop_column("removed_at")
+        batch.drop_column("merged_into")
     op.drop_table("timeline_entries")

@@ -1,0 +1,25 @@
+"""What merges moved, so that an unmerge can move it back.
+
+Revision ID: campaign_0002
+Revises: campaign_0001
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from shared.migrate import create_repointing_table
+
+revision = "campaign_0002"
+down_revision = "campaign_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_repointing_table()
+
+
+def downgrade() -> None:
+    op.drop_table("customer_repointings")

@@ -1,0 +1,159 @@
+"""How every service follows a customer's life cycle as the customer master announces it.
+
+The master publishes three events on ``crm.customer.v1`` that other services must act
+on for their own records:
+
+- ``crm.customer.merged.v1`` (subject: the survivor; data: ``merge_id``, ``survivor_id``,
+  ``merged_ids``): records of the merged-away customers are re-pointed to the survivor,
+  and each re-pointing is remembered;
+- ``crm.customer.unmerged.v1`` (subject: the survivor; data: ``merge_id``, ``survivor_id``,
+  ``restored_ids``): the remembered records go back to the customer they came from,
+  unless they have since been moved elsewhere; records created on the survivor after
+  the merge stay there;
+- ``crm.customer.erased.v1`` (subject: the erased customer; data: ``customer_id``): personal
+  data goes (the service anonymises its records, keeps aggregates), and so do the
+  replica row and any stored event or replayable response that names the customer.
+
+The table and the generic re-pointing here serve any table with ``id`` and
+``customer_id`` columns; what counts as personal data stays each service's decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import String, delete, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.consumer import ConsumerSpec, Delivery
+from shared.db import Base, IdempotencyRecord, OutboxRecord, utcnow
+from shared.replica import CustomerReplica
+from shared.topics import CUSTOMER
+
+MERGED = "crm.customer.merged.v1"
+UNMERGED = "crm.customer.unmerged.v1"
+ERASED = "crm.customer.erased.v1"
+LIFECYCLE_TYPES = frozenset({MERGED, UNMERGED, ERASED})
+# What free text about an erased customer is replaced with.
+ERASED_TEXT = "(erased)"
+
+
+class Repointing(Base):
+    """A record that a merge moved from one customer to another, so the merge can be undone."""
+
+    __tablename__ = "customer_repointings"
+
+    merge_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(40), primary_key=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    original_customer_id: Mapped[uuid.UUID]
+    survivor_id: Mapped[uuid.UUID]
+    moved_at: Mapped[datetime]
+
+
+R = TypeVar("R", bound=Any)
+
+Moved = Callable[[Session, str, Any, uuid.UUID], None]
+
+
+@dataclass(frozen=True)
+class Follower:
+    """How one kind of record follows its customer: which table, and what to do when it moves or is erased.
+
+    ``moved(session, tenant, record, previous_customer_id)`` publishes the record's change;
+    ``anonymise(session, tenant, customer_id)`` removes personal data, keeping aggregates;
+    ``movable`` may hold back records that cannot move (e.g. the survivor already has one).
+    """
+
+    model: type[Any]
+    entity: str
+    moved: Moved
+    anonymise: Callable[[Session, str, uuid.UUID], None]
+    movable: Callable[[Session, list[Any], uuid.UUID], list[Any]] = lambda session, records, survivor: records
+
+
+def lifecycle_consumer(followers: list[Follower]) -> ConsumerSpec:
+    """The consumer of ``crm.customer.v1`` that keeps a service's records with the right customer."""
+
+    def follow(session: Session, delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None or event.type not in LIFECYCLE_TYPES:
+            return
+        data, now = event.data, utcnow()
+        for follower in followers:
+            if event.type == MERGED:
+                survivor = uuid.UUID(str(data["survivor_id"]))
+                records = follower.movable(session, owned_by(session, follower.model, event.tenant,
+                                                             merge_ids(data, "merged_ids")), survivor)
+                for record, previous in repoint(session, records, entity=follower.entity, tenant=event.tenant,
+                                                merge_id=uuid.UUID(str(data["merge_id"])), survivor_id=survivor,
+                                                now=now):
+                    follower.moved(session, event.tenant, record, previous)
+            elif event.type == UNMERGED:
+                for record, previous in restore(session, follower.model, entity=follower.entity,
+                                                merge_id=uuid.UUID(str(data["merge_id"])),
+                                                restored_ids=merge_ids(data, "restored_ids")):
+                    follower.moved(session, event.tenant, record, previous)
+            else:
+                follower.anonymise(session, event.tenant, uuid.UUID(event.subject))
+        if event.type == ERASED:
+            forget_personal_traces(session, event.tenant, uuid.UUID(event.subject))
+
+    return ConsumerSpec(name="customer-lifecycle", topics=[CUSTOMER], handle=follow)
+
+
+def owned_by(session: Session, model: type[R], tenant: str, customer_ids: list[uuid.UUID]) -> list[R]:
+    return list(session.scalars(select(model).where(model.tenant_id == tenant, model.customer_id.in_(customer_ids))
+                                .order_by(model.id)))
+
+
+def repoint(session: Session, records: list[R], *, entity: str, tenant: str, merge_id: uuid.UUID,
+            survivor_id: uuid.UUID, now: datetime) -> list[tuple[R, uuid.UUID]]:
+    """Move records to the survivor, remembering where each came from; returns (record, previous owner)."""
+    moved: list[tuple[R, uuid.UUID]] = []
+    for record in records:
+        if session.get(Repointing, (merge_id, entity, record.id)) is None:
+            session.add(Repointing(merge_id=merge_id, entity=entity, record_id=record.id, tenant_id=tenant,
+                                   original_customer_id=record.customer_id, survivor_id=survivor_id, moved_at=now))
+        moved.append((record, record.customer_id))
+        record.customer_id = survivor_id
+    return moved
+
+
+def restore(session: Session, model: type[R], *, entity: str, merge_id: uuid.UUID,
+            restored_ids: list[uuid.UUID]) -> list[tuple[R, uuid.UUID]]:
+    """Undo ``repoint`` for the restored customers; returns (record, previous owner) of what went back."""
+    moves = list(session.scalars(select(Repointing).where(
+        Repointing.merge_id == merge_id, Repointing.entity == entity,
+        Repointing.original_customer_id.in_(restored_ids)).order_by(Repointing.record_id)))
+    restored: list[tuple[R, uuid.UUID]] = []
+    for move in moves:
+        record = session.get(model, move.record_id)
+        if record is not None and record.customer_id == move.survivor_id:
+            record.customer_id = move.original_customer_id
+            restored.append((record, move.survivor_id))
+        session.delete(move)
+    return restored
+
+
+def merge_ids(data: dict[str, Any], key: str) -> list[uuid.UUID]:
+    return [uuid.UUID(str(value)) for value in data[key]]
+
+
+def forget_personal_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
+    """Erasure, platform part: the replica row, stored events about the customer, replayable responses."""
+    session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
+    # Published events already reached Kafka; their copies here are no longer needed.
+    session.execute(update(OutboxRecord).where(OutboxRecord.key == str(customer_id),
+                                               OutboxRecord.published_at.is_not(None)).values(data={"erased": True}))
+    marker = str(customer_id).encode()
+    stale = [r.key for r in session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant))
+             if marker in r.body]
+    if stale:
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant,
+                                                        IdempotencyRecord.key.in_(stale)))

@@ -1,0 +1,115 @@
+"""Every service follows the customer master's merge, unmerge and erase events (consumer side).
+
+The events are produced here exactly as the contract in ``shared.lifecycle`` describes
+them, so these tests pin the consumers' behaviour independently of the master's API.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from shared.topics import CUSTOMER
+from tests.support.events import cloud_event
+from tests.support.system import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def _person(client: httpx.Client, given: str) -> tuple[dict, dict[str, str]]:  # type: ignore[type-arg]
+    created = client.post("/v1/customers", json={"kind": "person", "given_name": given, "family_name": "Merge",
+                                                 "emails": [{"address": f"{given.lower()}@example.com"}]})
+    assert created.status_code == 201, created.text
+    return created.json(), {"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]}
+
+
+def _publish(system: System, tenant: str, event_type: str, subject: str, data: dict) -> None:  # type: ignore[type-arg]
+    # A sequence above anything the master has produced in this test run.
+    event = cloud_event(service="customer", event_type=event_type, subject=subject, tenant=tenant, data=data,
+                        sequence=10**9 + int(uuid.uuid4().int % 10**6))
+    producer = system.producer()
+    producer.send(CUSTOMER, key=subject.encode(), value=event.to_bytes()).get(timeout=30)
+    producer.close()
+
+
+def test_merge_repoints_records_folds_the_view_and_unmerge_restores_them(system: System) -> None:
+    with system.client() as client:
+        tenant = client.tenant  # type: ignore[attr-defined]
+        duplicate, dup_token = _person(client, "Dupe")
+        survivor, sur_token = _person(client, "Keep")
+        deal = client.post("/v1/opportunities", headers=dup_token, json={
+            "customer_id": duplicate["id"], "name": "Dupe deal", "amount": {"amount": "40.00", "currency": "EUR"}}).json()
+        ticket = client.post("/v1/tickets", headers=dup_token, json={
+            "customer_id": duplicate["id"], "subject": "Dupe question"}).json()
+        campaign = client.post("/v1/campaigns", json={"name": "Both", "channel": "email",
+                                                      "budget": {"amount": "1", "currency": "EUR"}}).json()
+        for who, token in ((duplicate, dup_token), (survivor, sur_token)):
+            joined = client.post(f"/v1/campaigns/{campaign['id']}/members", headers=token,
+                                 json={"customer_id": who["id"]})
+            assert joined.status_code == 201
+        other = client.post("/v1/campaigns", json={"name": "Dupe only", "channel": "sms",
+                                                   "budget": {"amount": "1", "currency": "EUR"}}).json()
+        client.post(f"/v1/campaigns/{other['id']}/members", headers=dup_token, json={"customer_id": duplicate["id"]})
+        system.wait_drained()
+
+        merge_id = str(uuid.uuid4())
+        _publish(system, tenant, "crm.customer.merged.v1", survivor["id"], {
+            "merge_id": merge_id, "survivor_id": survivor["id"], "merged_ids": [duplicate["id"]],
+            "customer": survivor})
+        eventually(lambda: client.get(f"/v1/opportunities/{deal['id']}").json()["customer_id"] == survivor["id"],
+                   what="sales to re-point the opportunity")
+        eventually(lambda: client.get(f"/v1/tickets/{ticket['id']}").json()["customer_id"] == survivor["id"],
+                   what="the service desk to re-point the ticket")
+        system.wait_drained()
+        view = client.get(f"/v1/customers/{survivor['id']}/view").json()
+        assert view["kpis"]["open_opportunities"] == 1 and view["kpis"]["open_tickets"] == 1
+        assert view["kpis"]["campaigns"] == 2
+        timeline = client.get(f"/v1/customers/{survivor['id']}/timeline", params={"limit": 100}).json()["items"]
+        assert any(e["resource"] == f"/v1/opportunities/{deal['id']}" for e in timeline)
+        moved = client.get(f"/v1/customers/{duplicate['id']}/view", follow_redirects=False)
+        assert moved.status_code == 308 and moved.headers["location"].endswith(f"/{survivor['id']}/view")
+        members = client.get(f"/v1/campaigns/{other['id']}/members").json()["items"]
+        assert [m["customer_id"] for m in members] == [survivor["id"]]
+
+        _publish(system, tenant, "crm.customer.unmerged.v1", survivor["id"], {
+            "merge_id": merge_id, "survivor_id": survivor["id"], "restored_ids": [duplicate["id"]],
+            "customer": survivor, "restored": [duplicate]})
+        eventually(lambda: client.get(f"/v1/opportunities/{deal['id']}").json()["customer_id"] == duplicate["id"],
+                   what="sales to give the opportunity back")
+        system.wait_drained()
+        restored = client.get(f"/v1/customers/{duplicate['id']}/view")
+        assert restored.status_code == 200, restored.text
+        assert restored.json()["kpis"]["open_opportunities"] == 1 and restored.json()["kpis"]["campaigns"] == 2
+        assert client.get(f"/v1/customers/{survivor['id']}/view").json()["kpis"]["open_opportunities"] == 0
+        assert client.get(f"/v1/tickets/{ticket['id']}").json()["customer_id"] == duplicate["id"]
+
+
+def test_erasure_reaches_every_service(system: System) -> None:
+    with system.client() as client:
+        tenant = client.tenant  # type: ignore[attr-defined]
+        customer, token = _person(client, "Forget")
+        ticket = client.post("/v1/tickets", headers=token, json={
+            "customer_id": customer["id"], "subject": "Forget Merge lives at 1 Main St"}).json()
+        deal = client.post("/v1/opportunities", headers=token, json={
+            "customer_id": customer["id"], "name": "Forget's deal", "amount": {"amount": "9.00", "currency": "EUR"}})
+        assert deal.status_code == 201
+        system.wait_drained()
+        _publish(system, tenant, "crm.customer.erased.v1", customer["id"], {"customer_id": customer["id"]})
+        eventually(lambda: client.get(f"/v1/tickets/{ticket['id']}").json()["subject"] == "(erased)",
+                   what="the service desk to anonymise the ticket")
+        system.wait_drained()
+        assert client.get(f"/v1/customers/{customer['id']}/view").status_code == 404
+        kept = client.get(f"/v1/opportunities/{deal.json()['id']}").json()
+        assert kept["name"] == "(erased)" and kept["amount"] == {"amount": "9.00", "currency": "EUR"}
+        assert kept["customer"]["view_version"] == 0  # the replica forgot the customer
+        key = customer["id"].replace("-", "") if system.backend == "sqlite" else customer["id"]
+        for service in ("sales", "service_desk", "campaign"):
+            assert system.sql(service, "SELECT count(*) FROM customer_replicas WHERE customer_id = :c", c=key) == [(0,)]
+        leftovers = system.sql("service_desk", "SELECT count(*) FROM outbox WHERE key = :k AND data::text LIKE :p"
+                               if system.backend == "postgresql" else
+                               "SELECT count(*) FROM outbox WHERE key = :k AND data LIKE :p",
+                               k=customer["id"], p="%Main St%")
+        assert leftovers == [(0,)]
