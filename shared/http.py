@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from shared.auth import CurrentPrincipal
+from shared.auth import authenticate
 from shared.db import IdempotencyRecord, utcnow
 from shared.outbox import appended_in
 from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed
@@ -159,25 +160,29 @@ class Replay(Exception):
         self.response = response
 
 
-async def _request_digest(request: Request) -> str:
-    body = await request.body()
-    return hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+async def idempotency_guard(request: Request) -> None:
+    """Router dependency: replays the stored answer of a repeated ``Idempotency-Key``.
 
-
-RequestDigest = Annotated[str, Depends(_request_digest)]
-
-
-def idempotency_guard(request: Request, db: DbSession, principal: CurrentPrincipal, digest: RequestDigest) -> None:
-    """Router dependency: replays the stored answer of a repeated ``Idempotency-Key``."""
+    Costs nothing for requests without a key (every read), which is why it takes no
+    sub-dependencies and looks the key up in a short session of its own.
+    """
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if request.method != "POST" or key is None:
         return
     if not 1 <= len(key) <= 255:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters.")
-    stored = _stored(db, principal.tenant, key)
+    principal = authenticate(request)
+    body = await request.body()
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    stored = await run_in_threadpool(_lookup, request.app.state.sessions, principal.tenant, key)
     if stored is not None:
         raise Replay(_replayed(stored, digest))
     request.state.idempotency = IdempotencyKey(tenant=principal.tenant, key=key, digest=digest)
+
+
+def _lookup(sessions: sessionmaker[Session], tenant: str, key: str) -> IdempotencyRecord | None:
+    with sessions() as session:
+        return _stored(session, tenant, key)
 
 
 def _stored(db: Session, tenant: str, key: str) -> IdempotencyRecord | None:
