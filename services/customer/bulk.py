@@ -166,6 +166,8 @@ class BulkImporter:
             now = utcnow()
             existing = 0
             failures: list[tuple[int, str, list[dict[str, str]]]] = []
+            # Ids made in one millisecond are not ordered among themselves: sorted, they keep the file's order.
+            fresh_ids = iter(sorted(new_id() for _ in batch))
             for valid in batch:
                 state = valid.state
                 if state["external_id"] in taken:
@@ -177,7 +179,7 @@ class BulkImporter:
                 except InvalidInput as exc:
                     failures.append((valid.line, state["external_id"], exc.errors or []))
                     continue
-                customer_id = new_id()
+                customer_id = next(fresh_ids)
                 classification = classification_rules.classify(state, self.classification)
                 customers.append({"id": customer_id, "tenant_id": self.tenant, "version": 1, "created_at": now,
                                   "updated_at": now, "deleted_at": None, "merged_into": None,

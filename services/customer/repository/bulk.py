@@ -66,7 +66,8 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: S
     """COPY in PostgreSQL's text format, written by us in large blocks (cheaper than a driver call per row)."""
     if not rows:
         return
-    names = list(columns or [c.name for c in table.columns])
+    # Only the columns the rows carry: the others take their database default (columns added later included).
+    names = list(columns or rows[0].keys())
     json_columns = {n for n in names if n in _JSON_COLUMNS or n == "data"}
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
@@ -87,7 +88,8 @@ def _text(value: Any, is_json: bool) -> str:
     if value is None:
         return "\\N"
     if is_json:
-        value = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        # Key order does not matter: jsonb keeps its own.
+        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     elif isinstance(value, bool):
         return "t" if value else "f"
     elif isinstance(value, datetime):
