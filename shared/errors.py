@@ -62,6 +62,19 @@ class Conflict(Problem):
     slug, title, status = "conflict", "Conflict", 409
 
 
+class Moved(Problem):
+    """The resource now lives elsewhere for good (e.g. a customer merged into another): 308 with ``Location``."""
+
+    slug, title, status = "moved-permanently", "Moved permanently", 308
+
+    def __init__(self, detail: str, *, location: str) -> None:
+        super().__init__(detail, headers={"Location": location})
+
+
+class Gone(Problem):
+    slug, title, status = "gone", "Gone", 410
+
+
 class PreconditionFailed(Problem):
     slug, title, status = "precondition-failed", "Precondition failed", 412
 
@@ -72,6 +85,10 @@ class InvalidInput(Problem):
     @classmethod
     def on(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class ServiceUnavailable(Problem):
+    slug, title, status = "service-unavailable", "Service unavailable", 503
 
 
 class IdempotencyKeyReused(Problem):

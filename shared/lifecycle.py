@@ -148,6 +148,11 @@ def merge_ids(data: dict[str, Any], key: str) -> list[uuid.UUID]:
 def forget_personal_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
     """Erasure, platform part: the replica row, stored events about the customer, replayable responses."""
     session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
+    forget_stored_traces(session, tenant, customer_id)
+
+
+def forget_stored_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
+    """Published outbox rows keyed by the customer lose their data; stored responses naming it go."""
     # Published events already reached Kafka; their copies here are no longer needed.
     session.execute(update(OutboxRecord).where(OutboxRecord.key == str(customer_id),
                                                OutboxRecord.published_at.is_not(None)).values(data={"erased": True}))

@@ -39,3 +39,11 @@ def list_members(session: Session, campaign_id: uuid.UUID, page: PageRequest, st
     if page.after is not None:
         query = query.where(CampaignMember.id > page.after)
     return list(session.scalars(query.order_by(CampaignMember.id).limit(page.limit + 1)))
+
+
+def list_memberships(session: Session, tenant: str, customer_id: uuid.UUID, page: PageRequest) -> list[CampaignMember]:
+    """One customer's memberships in every campaign of the tenant (removed ones too), in id order."""
+    query = select(CampaignMember).where(CampaignMember.tenant_id == tenant, CampaignMember.customer_id == customer_id)
+    if page.after is not None:
+        query = query.where(CampaignMember.id > page.after)
+    return list(session.scalars(query.order_by(CampaignMember.id).limit(page.limit + 1)))

@@ -94,6 +94,16 @@ def list_campaigns(
                 next_cursor=next_cursor([c.id for c in rows], paging.limit))
 
 
+# Declared before /campaigns/{campaign_id}, which would otherwise take "memberships" for a campaign id.
+@router.get("/campaigns/memberships", response_model=Page[MemberOut], summary="One customer's campaign memberships")
+def list_memberships(customer_id: uuid.UUID, db: DbSession, who: Reader, paging: Paging) -> Page[MemberOut]:
+    rows = repository.list_memberships(db, who.tenant, customer_id, paging)
+    shown = rows[: paging.limit]
+    customers = find_customers(db, who.tenant, {m.customer_id for m in shown})
+    return Page(items=[member_out(m, customers.get(m.customer_id)) for m in shown],
+                next_cursor=next_cursor([m.id for m in rows], paging.limit))
+
+
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, summary="Read a campaign")
 def get_campaign(campaign_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> CampaignOut:
     campaign = _found(db, who.tenant, campaign_id)

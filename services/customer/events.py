@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.lifecycle import ERASED, MERGED, UNMERGED
 from shared.outbox import append_event
 from shared.topics import CUSTOMER, CUSTOMER_VIEW
 
@@ -76,3 +77,25 @@ def view_published(session: Session, tenant: str, view: dict[str, Any]) -> None:
 def view_removed(session: Session, tenant: str, customer_id: str) -> None:
     """A tombstone: compaction then forgets the customer on the view topic."""
     append_event(session, topic=CUSTOMER_VIEW, event_type=VIEW_UPDATED, subject=customer_id, tenant=tenant, data=None)
+
+
+def customer_merged(session: Session, tenant: str, merge_id: str, survivor: dict[str, Any],
+                    merged_ids: list[str]) -> None:
+    """Other services re-point the merged-away customers' records to the survivor (see shared.lifecycle)."""
+    append_event(session, topic=CUSTOMER, event_type=MERGED, subject=survivor["id"], tenant=tenant,
+                 data={"merge_id": merge_id, "survivor_id": survivor["id"], "merged_ids": merged_ids,
+                       "customer": survivor})
+
+
+def customer_unmerged(session: Session, tenant: str, merge_id: str, survivor: dict[str, Any],
+                      restored: list[dict[str, Any]]) -> None:
+    """Other services give the restored customers their records back; ``restored``: their full documents."""
+    append_event(session, topic=CUSTOMER, event_type=UNMERGED, subject=survivor["id"], tenant=tenant,
+                 data={"merge_id": merge_id, "survivor_id": survivor["id"],
+                       "restored_ids": [doc["id"] for doc in restored], "customer": survivor, "restored": restored})
+
+
+def customer_erased(session: Session, tenant: str, customer_id: str) -> None:
+    """No personal data on purpose: the event only names whom every service must forget."""
+    append_event(session, topic=CUSTOMER, event_type=ERASED, subject=customer_id, tenant=tenant,
+                 data={"customer_id": customer_id})

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from services.customer.routes import customers, view
+from services.customer.routes import customers, merging, privacy, view
 
 router = APIRouter()
+router.include_router(merging.router)
+router.include_router(privacy.router)
 router.include_router(customers.router)
 router.include_router(view.router)
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from services.customer import events
+from services.customer import events, lifecycle
 from services.customer.domain import classification as classification_rules
 from services.customer.domain import custom_fields as field_rules
 from services.customer.domain import customers as domain
@@ -49,8 +49,11 @@ def customer_out(customer: Customer, who: Principal | None = None) -> CustomerOu
     return CustomerOut.model_validate(document)
 
 
-def _found(db: Session, tenant: str, customer_id: uuid.UUID) -> Customer:
+def _found(db: Session, tenant: str, customer_id: uuid.UUID, *, redirect: bool = False) -> Customer:
     customer = repository.get_customer(db, tenant, customer_id)
+    if customer is None or customer.merged_into is not None:
+        # Merged away: 308 to the survivor on a read (409 on a write); erased: 410.
+        lifecycle.refuse_moved_or_erased(db, tenant, customer_id, redirect=redirect)
     if customer is None:
         raise NotFound(f"No customer {customer_id}.")
     return customer
@@ -143,7 +146,7 @@ def list_customers(
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut, summary="Read a customer")
 def get_customer(customer_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> CustomerOut:
-    customer = _found(db, who.tenant, customer_id)
+    customer = _found(db, who.tenant, customer_id, redirect=True)
     response.headers["ETag"] = etag(customer.version)
     return customer_out(customer, who)
 

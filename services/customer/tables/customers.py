@@ -61,6 +61,8 @@ class Customer(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    # Set when the customer's personal data was erased (the row stays, anonymised, for its aggregates).
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         Index("ix_customers_tenant_id", "tenant_id", "id"),
