@@ -160,19 +160,43 @@ class EventConsumer(threading.Thread):
     ) -> dict[TopicPartition, OffsetAndMetadata]:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for partition, records in batches.items():
-            for record in records:
-                if self._stopping.is_set():
-                    consumer.seek(partition, record.offset)
-                    return offsets
-                try:
-                    self._process(record)
-                except Unavailable:
-                    log.warning("%s: dependency unavailable, will retry offset %s", self.name, record.offset)
-                    consumer.seek(partition, record.offset)
-                    self._stopping.wait(1.0)
-                    break
-                offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+            if self._stopping.is_set():
+                consumer.seek(partition, records[0].offset)
+                continue
+            try:
+                if not self._apply_together(records):
+                    for record in records:
+                        self._process(record)
+            except Unavailable as exc:
+                log.warning("%s: dependency unavailable (%s), will retry from offset %s", self.name, exc,
+                            records[0].offset)
+                consumer.seek(partition, records[0].offset)
+                self._stopping.wait(1.0)
+                continue
+            offsets[partition] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         return offsets
+
+    def _apply_together(self, records: list[ConsumerRecord]) -> bool:
+        """The fast path: one transaction for a partition's whole batch; False if any record needs care alone."""
+        try:
+            deliveries = [self._delivery(record) for record in records]
+        except EnvelopeError:
+            return False
+        applied = 0
+        try:
+            with transaction(self._sessions) as session:
+                for delivery in deliveries:
+                    if delivery is not None and apply_once(session, self.consumer_name, delivery, self._handle):
+                        applied += 1
+        except (OperationalError, DBAPIError) as exc:
+            if _is_connection_problem(exc):
+                raise Unavailable(str(exc)) from exc
+            return False
+        except Exception:  # noqa: BLE001 - retried record by record, with dead-lettering
+            log.debug("%s: batch of %d failed; applying one by one", self.name, len(records), exc_info=True)
+            return False
+        self._metrics.consumed.labels(self.consumer_name).inc(applied)
+        return True
 
     def _process(self, record: ConsumerRecord) -> None:
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from sqlalchemy import create_engine, text
 
 from shared.auth import ALL_SCOPES, mint_token
@@ -195,7 +196,11 @@ class System:
                     return None
                 positions: list[tuple[str, str, int, int]] = []
                 for group, topics in groups.items():
-                    committed = admin.list_group_offsets(group).get(group, {})
+                    try:
+                        committed = admin.list_group_offsets(group).get(group, {})
+                    except KafkaError:
+                        return None  # e.g. the group coordinator is moving after a broker restart
+
                     partitions = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
                     for partition, end in reader.end_offsets(partitions).items():
                         done = committed.get(partition)
