@@ -172,3 +172,33 @@ def test_merges_that_make_no_sense_are_refused(system: System) -> None:
         reader = system.client(client.tenant, scopes=("customers:read",))  # type: ignore[attr-defined]
         with reader as read_only:
             assert read_only.post(f"/v1/customers/{person['id']}/unmerge").status_code == 403
+
+
+def test_duplicates_are_found_on_write_and_on_demand_and_disappear_once_merged(system: System) -> None:
+    address = {"line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
+    with system.client() as client:
+        first, _ = _person(client, "Ada", family_name="Lovelace", addresses=[address])
+        same_mail = client.post("/v1/customers", json={"kind": "person", "given_name": "Augusta", "family_name": "King",
+                                                       "emails": [{"address": "ADA@example.com"}]})
+        assert same_mail.status_code == 201
+        assert same_mail.headers["CRM-Possible-Duplicates"] == first["id"]  # detected on write
+        similar, _ = _person(client, "Àda", family_name="Lovelace ", emails=[{"address": "countess@example.org"}],
+                             addresses=[address])
+        unrelated, _ = _person(client, "Charles", family_name="Babbage")
+
+        pairs = client.get("/v1/customers/duplicates").json()["items"]
+        by_ids = {frozenset(p["customer_ids"]): p for p in pairs}
+        mail_pair = by_ids[frozenset({first["id"], same_mail.json()["id"]})]
+        assert mail_pair["score"] == 0.9 and mail_pair["reasons"] == ["same e-mail address"]
+        name_pair = by_ids[frozenset({first["id"], similar["id"]})]
+        assert "similar name and same address" in name_pair["reasons"]
+        assert all(unrelated["id"] not in p["customer_ids"] for p in pairs)
+        assert [p["score"] for p in pairs] == sorted((p["score"] for p in pairs), reverse=True)
+        mine = client.get("/v1/customers/duplicates", params={"customer_id": similar["id"]}).json()["items"]
+        assert [set(p["customer_ids"]) for p in mine] == [{first["id"], similar["id"]}]
+
+        merged = client.post(f"/v1/customers/{first['id']}/merge",
+                             json={"duplicate_ids": [same_mail.json()["id"], similar["id"]],
+                                   "fields": {"given_name": first["id"], "family_name": first["id"]}})
+        assert merged.status_code == 200, merged.text
+        assert client.get("/v1/customers/duplicates").json()["items"] == []

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from services.customer.routes import customers, merging, privacy, view
+from services.customer.routes import customers, duplicates, merging, privacy, view
 
 router = APIRouter()
+# Before the customers router: /customers/duplicates is not a customer id.
+router.include_router(duplicates.router)
 router.include_router(merging.router)
 router.include_router(privacy.router)
 router.include_router(customers.router)

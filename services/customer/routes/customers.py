@@ -21,6 +21,7 @@ from services.customer.domain import customers as domain
 from services.customer.domain import search
 from services.customer.repository import classification as classification_repository
 from services.customer.repository import customers as repository
+from services.customer.repository import duplicates as duplicate_repository
 from services.customer.routes import classification, consent, custom_fields, importing
 from services.customer.schemas.customers import CustomerCreate, CustomerOut, CustomerPatch, HierarchyOut, Kind
 from services.customer.tables import Customer
@@ -39,6 +40,8 @@ for _part in (custom_fields.router, classification.router, consent.router, impor
 Reader = Annotated[Principal, Depends(Scopes("customers:read"))]
 Writer = Annotated[Principal, Depends(Scopes("customers:write"))]
 PII = "customers:pii"
+# Names the existing customers a new one shares an e-mail or phone with (see GET /v1/customers/duplicates).
+POSSIBLE_DUPLICATES = "CRM-Possible-Duplicates"
 
 
 def customer_out(customer: Customer, who: Principal | None = None) -> CustomerOut:
@@ -88,8 +91,13 @@ def create_customer(body: CustomerCreate, request: Request, db: DbSession, who: 
     db.add(customer)
     repository.replace_keys(db, who.tenant, customer.id, set(), domain.search_keys(state))
     events.customer_created(db, who.tenant, repository.document_of(customer))
-    return commit_write(db, request, customer_out(customer, who), status=201, version=1,
-                        location=f"/v1/customers/{customer.id}")
+    # Detection on write: the new record is created anyway; the caller learns whom it may duplicate.
+    duplicates = duplicate_repository.sharing_keys(db, who.tenant, customer.id, domain.search_keys(state))
+    response = commit_write(db, request, customer_out(customer, who), status=201, version=1,
+                            location=f"/v1/customers/{customer.id}")
+    if duplicates:
+        response.headers[POSSIBLE_DUPLICATES] = ", ".join(str(d) for d in duplicates)
+    return response
 
 
 @router.get("/customers", response_model=Page[CustomerOut], summary="Search and list customers")

@@ -83,3 +83,17 @@ class ExportOut(BaseModel):
     service_desk: dict[str, Any]
     campaign: dict[str, Any]
     exported_at: datetime
+
+
+class DuplicateOut(BaseModel):
+    """Two records that are likely one customer: merge them with POST /v1/customers/{id}/merge."""
+
+    customer_ids: list[uuid.UUID]
+    score: float = Field(ge=0, le=1)
+    reasons: list[str]
+    customers: list[CustomerOut]
+
+
+class DuplicatesOut(BaseModel):
+    items: list[DuplicateOut]
+    next_cursor: str | None = None
