@@ -53,10 +53,12 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
     if view.merged_into is not None:
         # Late news about a merged-away customer belongs to the survivor now.
         on_behalf_of, view = view.merged_into, repository.get_view(session, view.merged_into) or view
+    left: CustomerView | None = None
     if fact is not None:
         if domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
-            repository.save_fact(session, event.tenant, fact)
-    elif _is_newer_profile(view, event):
+            previous = repository.save_fact(session, event.tenant, fact)
+            left = repository.get_view(session, previous) if previous is not None else None
+    elif on_behalf_of is None and _is_newer_profile(view, event):
         view.profile = _profile(event.data["customer"])
         view.parent_id = _parent_of(view.profile)
     if event.type == MERGED:
@@ -66,6 +68,10 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
     repository.add_timeline_entry(session, event.tenant, domain.timeline_entry(event), on_behalf_of=on_behalf_of)
     _record(view, event)
     _recompute(session, view, event.tenant)
+    if left is not None and left.removed_at is None and left.merged_into is None and left is not view:
+        # The fact moved away (an unmerge gave it back): the customer it left must not keep counting it.
+        _record(left, event, applied_here=False)
+        _recompute(session, left, event.tenant)
     for ancestor in _ancestors(session, view):
         _record(ancestor, event, applied_here=False)
         _recompute(session, ancestor, event.tenant)
@@ -78,12 +84,20 @@ def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
     """
     for merged_id in merge_ids(event.data, "merged_ids"):
         merged = repository.get_view(session, merged_id)
-        if merged is None or merged.customer_id == survivor.customer_id or merged.removed_at is not None:
+        if merged is None:
+            # The merge overtook the duplicate's own events: the marker makes them follow it when they come.
+            merged = CustomerView(customer_id=merged_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
+                                  source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None,
+                                  merged_into=None)
+            session.add(merged)
+        if merged.customer_id == survivor.customer_id or merged.removed_at is not None:
             continue
         repository.fold_timeline(session, merged_id, survivor.customer_id)
         survivor.version += merged.version
+        # The marker keeps nothing that depends on how far the duplicate had got, so a replay matches.
         merged.merged_into = survivor.customer_id
-        merged.profile = None
+        merged.profile, merged.kpis, merged.source_sequences, merged.parent_id = None, {}, {}, None
+        merged.version, merged.updated_at = 0, event.time
         events.view_removed(session, event.tenant, str(merged_id))
 
 
@@ -135,8 +149,10 @@ def _parent_of(profile: dict[str, Any]) -> uuid.UUID | None:
 def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True) -> None:
     """One more applied event: a new version, as of the latest event time."""
     view.version += 1
-    view.updated_at = max(view.updated_at, event.time)
     if applied_here:
+        # Only the view's own events move its as-of time; a subsidiary's or a moved fact's do not,
+        # so the time does not depend on which topic was read first.
+        view.updated_at = max(view.updated_at, event.time)
         sequences = dict(view.source_sequences)
         sequences[event.service] = max(sequences.get(event.service, 0), event.sequence)
         view.source_sequences = sequences

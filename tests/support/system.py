@@ -184,7 +184,8 @@ class System:
         from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
 
         groups = {"crm.customer.view": list(DOMAIN_TOPICS.values())} | {
-            f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]}
+            f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]} | {
+            f"crm.{s}.customer-lifecycle": [DOMAIN_TOPICS["customer"]] for s in SERVICES[1:]}
         admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
         reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
         try:
