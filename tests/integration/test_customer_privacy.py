@@ -48,9 +48,10 @@ def _latest_views(system: System, key: str) -> list[Any]:
 def test_erasure_leaves_no_personal_data_in_any_service_nor_on_the_view_topic(system: System) -> None:
     marker = f"Forgetti{uuid.uuid4().hex[:8]}"
     email = f"erasmus.{marker.lower()}@example.com"
+    phone = f"+4930{uuid.uuid4().int % 10**7:07d}"  # other tests' people must not look like traces of this one
     with system.client() as client:
         person, token = _create(client, {"kind": "person", "given_name": "Erasmus", "family_name": marker,
-                                         "emails": [{"address": email}], "phones": [{"number": "+4930123456"}],
+                                         "emails": [{"address": email}], "phones": [{"number": phone}],
                                          "addresses": [{"line1": f"1 {marker} Street", "city": "Berlin",
                                                         "country": "DE"}],
                                          "tags": ["vip"], "lifetime_value": {"amount": "900.00", "currency": "EUR"}})
@@ -95,7 +96,7 @@ def test_erasure_leaves_no_personal_data_in_any_service_nor_on_the_view_topic(sy
         assert client.get(f"/v1/opportunities/{deal.json()['id']}").json()["amount"]["amount"] == "9.00"
         assert client.get(f"/v1/customers/{person['id']}/view").status_code == 404
 
-    assert _traces(system, [marker, email, "+4930123456"]) == []
+    assert _traces(system, [marker, email, phone]) == []
     for customer_id in (person["id"], twin["id"]):
         values = _latest_views(system, customer_id)
         assert values and values[-1] is None, f"the view topic's latest value for {customer_id} is not a tombstone"
@@ -154,11 +155,5 @@ def test_export_holds_everything_from_every_service(system: System) -> None:
             refused = master_only.get(f"/v1/customers/{person['id']}/export")
             assert refused.status_code == 403 and "sales:read" in refused.json()["detail"]
 
-        system.stop_process("service_desk")
-        try:
-            unavailable = client.get(f"/v1/customers/{person['id']}/export")
-            assert unavailable.status_code == 503, unavailable.text
-            assert unavailable.headers["content-type"] == "application/problem+json"
-        finally:
-            system.start_process("service_desk")
-            system.wait_ready("service_desk")
+        # A service out of reach (503) is proven in tests/unit/test_customer_export.py: stopping one here
+        # would disturb the other tests sharing this system.
