@@ -33,11 +33,14 @@ from shared.topics import DOMAIN_TOPICS
 log = logging.getLogger(__name__)
 
 MAX_GROUP_DEPTH = 20
+TENANT_EVENTS = frozenset({events.CUSTOM_FIELD_CHANGED, events.CLASSIFICATION_CHANGED})
 
 
 def apply_to_view(session: Session, delivery: Delivery) -> None:
     event = delivery.event
     assert event is not None  # this consumer does not take tombstones
+    if event.type in TENANT_EVENTS:
+        return  # about the tenant's settings, not about any one customer
     fact = None
     if event.service != "customer":
         fact = domain.fact_from_event(event)
