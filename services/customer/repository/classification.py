@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.customer.domain import classification as domain
+from services.customer.repository.customers import all_customers
 from services.customer.tables import Customer
 from services.customer.tables.customers import ClassificationSettings
 
@@ -33,17 +34,7 @@ def rules_of(session: Session, tenant: str) -> dict[str, Any]:
 
 def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Customer]]:
     """The tenant's live customers in id order, a batch at a time (memory stays bounded)."""
-    after: uuid.UUID | None = None
-    while True:
-        query = select(Customer).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
-                                       Customer.merged_into.is_(None))
-        if after is not None:
-            query = query.where(Customer.id > after)
-        batch = list(session.scalars(query.order_by(Customer.id).limit(EVALUATION_BATCH)))
-        if not batch:
-            return
-        yield batch
-        after = batch[-1].id
+    return all_customers(session, tenant, EVALUATION_BATCH)
 
 
 def set_classification(session: Session, tenant: str, customer_id: uuid.UUID, group: str, tier: str) -> None:
