@@ -48,3 +48,8 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         raise
     yield running
     running.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that kill the broker or services run last, so a slow recovery cannot spill into other tests."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/integration/test_delivery.py"))
