@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,6 +34,8 @@ from shared.topics import DOMAIN_TOPICS
 log = logging.getLogger(__name__)
 
 MAX_GROUP_DEPTH = 20
+# A merge marker's as-of before any of the customer's own events is known.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 TENANT_EVENTS = frozenset({events.CUSTOM_FIELD_CHANGED, events.CLASSIFICATION_CHANGED})
 
 
@@ -46,34 +49,35 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
         fact = domain.fact_from_event(event)
         if fact is None:
             return  # e.g. a campaign was created: nothing about any one customer
-    view = _view_for(session, event)
-    if view is None or view.removed_at is not None:
+    subject = _view_for(session, event)
+    if subject is None or subject.removed_at is not None:
         return
     if event.type in (events.DELETED, ERASED):
-        _forget(session, view, event)
+        _forget(session, subject, event)
         return
-    on_behalf_of = None
-    if view.merged_into is not None:
-        # Late news about a merged-away customer belongs to the survivor now.
-        on_behalf_of, view = view.merged_into, repository.get_view(session, view.merged_into) or view
+    if event.service == "customer":
+        _take_profile(subject, event)
+    view, on_behalf_of = subject, None
+    if subject.merged_into is not None:
+        # Late news about a merged-away customer belongs to the survivor now; the customer's own
+        # as-of time still moves, to be right again if an unmerge brings the customer back.
+        on_behalf_of, view = subject.merged_into, repository.get_view(session, subject.merged_into) or subject
+        subject.updated_at = max(subject.updated_at, event.time)
     left: CustomerView | None = None
     if fact is not None:
         if domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
             previous = repository.save_fact(session, event.tenant, fact)
             left = repository.get_view(session, previous) if previous is not None else None
-    elif on_behalf_of is None and _is_newer_profile(view, event):
-        view.profile = _profile(event.data["customer"])
-        view.parent_id = _parent_of(view.profile)
     if event.type == MERGED:
         _fold(session, view, event)
     elif event.type == UNMERGED:
         _unfold(session, event)
     repository.add_timeline_entry(session, event.tenant, domain.timeline_entry(event), on_behalf_of=on_behalf_of)
-    _record(view, event)
+    _record(view, event, moves_as_of=on_behalf_of is None)
     _recompute(session, view, event.tenant)
     if left is not None and left.removed_at is None and left.merged_into is None and left is not view:
         # The fact moved away (an unmerge gave it back): the customer it left must not keep counting it.
-        _record(left, event, applied_here=False)
+        _record(left, event, applied_here=False, moves_as_of=False)
         _recompute(session, left, event.tenant)
     for ancestor in _ancestors(session, view):
         _record(ancestor, event, applied_here=False)
@@ -89,18 +93,16 @@ def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
         merged = repository.get_view(session, merged_id)
         if merged is None:
             # The merge overtook the duplicate's own events: the marker makes them follow it when they come.
-            merged = CustomerView(customer_id=merged_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
-                                  source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None,
-                                  merged_into=None)
+            merged = _empty_view(merged_id, event.tenant, updated_at=NEVER)
             session.add(merged)
         if merged.customer_id == survivor.customer_id or merged.removed_at is not None:
             continue
         repository.fold_timeline(session, merged_id, survivor.customer_id)
         survivor.version += merged.version
-        # The marker keeps nothing that depends on how far the duplicate had got, so a replay matches.
+        # Counters and KPIs go; the profile and its sequence stay (hidden) so that whichever of an
+        # unmerge and the customer's own later events is read first, the newest profile comes back.
         merged.merged_into = survivor.customer_id
-        merged.profile, merged.kpis, merged.source_sequences, merged.parent_id = None, {}, {}, None
-        merged.version, merged.updated_at = 0, event.time
+        merged.kpis, merged.source_sequences, merged.parent_id, merged.version = {}, {}, None, 0
         events.view_removed(session, event.tenant, str(merged_id))
 
 
@@ -112,10 +114,11 @@ def _unfold(session: Session, event: CloudEvent) -> None:
             continue
         repository.unfold_timeline(session, restored_id)
         restored.merged_into = None
-        if str(restored_id) in restored_docs:
-            restored.profile = _profile(restored_docs[str(restored_id)])
-            restored.parent_id = _parent_of(restored.profile)
-        _record(restored, event, applied_here=False)
+        document = restored_docs.get(str(restored_id))
+        if document is not None and domain.is_newer(event.sequence, restored.profile_sequence):
+            restored.profile, restored.profile_sequence = _profile(document), event.sequence
+        restored.parent_id = _parent_of(restored.profile) if restored.profile else None
+        _record(restored, event, applied_here=False, moves_as_of=False)
         _recompute(session, restored, event.tenant)
 
 
@@ -124,9 +127,7 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     customer_id = uuid.UUID(event.subject)
     view = repository.get_view(session, customer_id)
     if view is None:
-        view = CustomerView(customer_id=customer_id, tenant_id=event.tenant, version=0, profile=None, kpis={},
-                            source_sequences={}, updated_at=event.time, parent_id=None, removed_at=None,
-                            merged_into=None)
+        view = _empty_view(customer_id, event.tenant, updated_at=event.time)
         session.add(view)
     elif view.tenant_id != event.tenant:
         log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
@@ -134,8 +135,26 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     return view
 
 
-def _is_newer_profile(view: CustomerView, event: CloudEvent) -> bool:
-    return "customer" in event.data and domain.is_newer(event.sequence, view.source_sequences.get("customer"))
+def _empty_view(customer_id: uuid.UUID, tenant: str, *, updated_at: datetime) -> CustomerView:
+    return CustomerView(customer_id=customer_id, tenant_id=tenant, version=0, profile=None, profile_sequence=None,
+                        kpis={}, source_sequences={}, updated_at=updated_at, parent_id=None, removed_at=None,
+                        merged_into=None)
+
+
+def _take_profile(view: CustomerView, event: CloudEvent) -> None:
+    """The newest customer document wins, whatever order the partitions were read in."""
+    document = event.data.get("customer")
+    if document is None or not domain.is_newer(event.sequence, _profile_sequence(view)):
+        return
+    view.profile, view.profile_sequence = _profile(document), event.sequence
+    view.parent_id = _parent_of(view.profile) if view.merged_into is None else None
+
+
+def _profile_sequence(view: CustomerView) -> int | None:
+    # Views built before the column existed kept it in the customer service's applied sequence.
+    if view.profile_sequence is None and view.profile is not None:
+        return view.source_sequences.get("customer")
+    return view.profile_sequence
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:
@@ -149,13 +168,16 @@ def _parent_of(profile: dict[str, Any]) -> uuid.UUID | None:
     return uuid.UUID(parent) if parent else None
 
 
-def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True) -> None:
-    """One more applied event: a new version, as of the latest event time."""
+def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True, moves_as_of: bool = True) -> None:
+    """One more applied event: a new version; its sequence is noted where it was applied.
+
+    Only the view's own events move its as-of time: a subsidiary's, a moved fact's or a
+    merged-away customer's late event do not, so the time does not depend on read order.
+    """
     view.version += 1
-    if applied_here:
-        # Only the view's own events move its as-of time; a subsidiary's or a moved fact's do not,
-        # so the time does not depend on which topic was read first.
+    if applied_here and moves_as_of:
         view.updated_at = max(view.updated_at, event.time)
+    if applied_here:
         sequences = dict(view.source_sequences)
         sequences[event.service] = max(sequences.get(event.service, 0), event.sequence)
         view.source_sequences = sequences
@@ -168,7 +190,7 @@ def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
     if subsidiaries:
         kpis["group"] = domain.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
     view.kpis = kpis
-    if view.profile is not None:
+    if view.profile is not None and view.merged_into is None:
         events.view_published(session, tenant, view_document(view))
 
 

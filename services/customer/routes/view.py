@@ -85,8 +85,10 @@ def get_timeline(
     source: Source | None = None,
     type: Annotated[str | None, Query(max_length=200, description="Event type or type prefix, "
                                       "e.g. crm.sales.opportunity")] = None,
-) -> Page[TimelineEntryOut]:
+) -> Page[TimelineEntryOut] | Response:
     view = repository.get_view_of(db, who.tenant, customer_id)
+    if view is not None and view.merged_into is not None:
+        return RedirectResponse(f"/v1/customers/{view.merged_into}/timeline", status_code=308)
     if view is None or not view.profile:
         raise NotFound(f"No customer {customer_id} in the unified view.")
     rows = repository.timeline(db, who.tenant, customer_id, paging, source, type)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
@@ -21,6 +21,9 @@ class CustomerView(Base):
     tenant_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int]
     profile: Mapped[dict[str, Any] | None]
+    # The customer-topic sequence the profile came from: the newest document wins in any read order,
+    # also while the customer is merged away (an unmerge then shows the newest, not the order read).
+    profile_sequence: Mapped[int | None] = mapped_column(BigInteger)
     kpis: Mapped[dict[str, Any]]
     # The last outbox sequence applied from each source service, for read-your-writes.
     source_sequences: Mapped[dict[str, Any]]
