@@ -45,8 +45,13 @@ def append_event(
     subject: str,
     tenant: str,
     data: dict[str, Any] | None,
+    flush: bool = True,
 ) -> OutboxRecord:
-    """Add an event to the open transaction; ``data=None`` appends a tombstone."""
+    """Add an event to the open transaction; ``data=None`` appends a tombstone.
+
+    The flush writes the row at once, so code that later expunges the session cannot drop it;
+    a consumer appending many events in one batch may defer it to its next flush.
+    """
     record = OutboxRecord(
         event_id=new_id(),
         tenant_id=tenant,
@@ -57,13 +62,18 @@ def append_event(
         data=None if data is None else _jsonable(data),
     )
     session.add(record)
-    session.flush()  # assigns the sequence
-    session.info.setdefault(SESSION_KEY, []).append(Appended(record.sequence, subject))
+    if flush:
+        session.flush()  # assigns the sequence
+    session.info.setdefault(SESSION_KEY, []).append(record)
     return record
 
 
 def appended_in(session: Session) -> list[Appended]:
-    return list(session.info.get(SESSION_KEY, []))
+    """The events the open transaction appended, with their sequences."""
+    records: list[OutboxRecord] = session.info.get(SESSION_KEY, [])
+    if any(r.sequence is None for r in records):
+        session.flush()
+    return [Appended(r.sequence, r.key) for r in records]
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

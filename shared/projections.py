@@ -22,7 +22,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.consumer import ConsumerSpec, apply_once, delivery_of
+from shared.consumer import ConsumerSpec, Delivery, apply_all, apply_once, delivery_of
 from shared.db import OutboxRecord, make_engine, make_sessions, utcnow
 from shared.envelope import EnvelopeError
 
@@ -103,9 +103,9 @@ def _replay_consumer(spec: ConsumerSpec, bootstrap_servers: str, sessions: sessi
 def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: sessionmaker[Session]) -> int:
     """Apply a batch in one transaction; if any record fails, apply them one by one and skip the failures."""
     try:
+        deliveries = [_delivery(spec, record) for record in records]
         with sessions.begin() as session:
-            for record in records:
-                _apply(spec, record, session)
+            apply_all(session, spec.name, deliveries, spec.handle)
         return 0
     except Exception:  # noqa: BLE001 - fall back to one transaction per record to isolate the bad one
         log.debug("batch failed; retrying record by record", exc_info=True)
@@ -121,12 +121,16 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
 
 
 def _apply(spec: ConsumerSpec, record: ConsumerRecord, session: Session) -> None:
-    try:
-        delivery = delivery_of(record, accepts_tombstones=spec.accepts_tombstones)
-    except EnvelopeError as exc:
-        raise ValueError(f"unreadable event: {exc}") from exc
+    delivery = _delivery(spec, record)
     if delivery is not None:
         apply_once(session, spec.name, delivery, spec.handle)
+
+
+def _delivery(spec: ConsumerSpec, record: ConsumerRecord) -> Delivery | None:
+    try:
+        return delivery_of(record, accepts_tombstones=spec.accepts_tombstones)
+    except EnvelopeError as exc:
+        raise ValueError(f"unreadable event: {exc}") from exc
 
 
 def _mark_outbox_published(sessions: sessionmaker[Session]) -> None:

@@ -63,6 +63,8 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
         # as-of time still moves, to be right again if an unmerge brings the customer back.
         on_behalf_of, view = subject.merged_into, repository.get_view(session, subject.merged_into) or subject
         subject.updated_at = max(subject.updated_at, event.time)
+        if view.removed_at is not None:
+            return  # the survivor was erased or deleted, and with it everything merged into it
     left: CustomerView | None = None
     if fact is not None:
         if domain.is_newer(fact.sequence, repository.known_fact_sequence(session, fact)):
@@ -184,14 +186,18 @@ def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True,
 
 
 def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
-    session.flush()
     kpis = domain.compute_kpis(repository.facts_of(session, view.customer_id), view.updated_at)
-    subsidiaries = _descendants(session, view)
+    subsidiaries = _descendants(session, view) if _may_have_subsidiaries(view) else []
     if subsidiaries:
         kpis["group"] = domain.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
     view.kpis = kpis
     if view.profile is not None and view.merged_into is None:
         events.view_published(session, tenant, view_document(view))
+
+
+def _may_have_subsidiaries(view: CustomerView) -> bool:
+    # Only organizations can be parents; a person's view skips the query (most views are persons').
+    return view.profile is None or view.profile.get("kind") != "person"
 
 
 def _own(kpis: dict[str, Any]) -> dict[str, Any]:

@@ -71,12 +71,13 @@ def classification_rules_changed(session: Session, tenant: str, settings: dict[s
 
 def view_published(session: Session, tenant: str, view: dict[str, Any]) -> None:
     append_event(session, topic=CUSTOMER_VIEW, event_type=VIEW_UPDATED, subject=view["customer_id"], tenant=tenant,
-                 data=view)
+                 data=view, flush=False)
 
 
 def view_removed(session: Session, tenant: str, customer_id: str) -> None:
     """A tombstone: compaction then forgets the customer on the view topic."""
-    append_event(session, topic=CUSTOMER_VIEW, event_type=VIEW_UPDATED, subject=customer_id, tenant=tenant, data=None)
+    append_event(session, topic=CUSTOMER_VIEW, event_type=VIEW_UPDATED, subject=customer_id, tenant=tenant, data=None,
+                 flush=False)
 
 
 def customer_merged(session: Session, tenant: str, merge_id: str, survivor: dict[str, Any],

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from collections.abc import Iterator
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.customer.domain.view import Fact, TimelineEntry
@@ -62,9 +62,10 @@ def facts_of(session: Session, customer_id: uuid.UUID) -> list[Fact]:
 
 def add_timeline_entry(session: Session, tenant: str, entry: TimelineEntry, *,
                        on_behalf_of: uuid.UUID | None = None) -> None:
-    """Record an interaction; ``on_behalf_of`` files a merged-away customer's entry under its survivor."""
-    if session.get(TimelineRecord, entry.event_id) is not None:
-        return
+    """Record an interaction; ``on_behalf_of`` files a merged-away customer's entry under its survivor.
+
+    Called once per event: the consumer's processed-events table already keeps redeliveries out.
+    """
     session.add(TimelineRecord(tenant_id=tenant, event_id=entry.event_id,
                                customer_id=on_behalf_of or entry.customer_id,
                                original_customer_id=entry.customer_id if on_behalf_of else None,
@@ -102,7 +103,8 @@ def timeline(session: Session, tenant: str, customer_id: uuid.UUID, page: PageRe
 def forget_view(session: Session, view: CustomerView, when: datetime) -> None:
     """Drop everything the view knew; the row stays as a marker so late events cannot bring it back."""
     session.execute(delete(ViewFact).where(ViewFact.customer_id == view.customer_id))
-    session.execute(delete(TimelineRecord).where(TimelineRecord.customer_id == view.customer_id))
+    session.execute(delete(TimelineRecord).where(or_(TimelineRecord.customer_id == view.customer_id,
+                                                     TimelineRecord.original_customer_id == view.customer_id)))
     view.profile = None
     view.kpis = {}
     view.source_sequences = {}
