@@ -517,6 +517,8 @@ def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     sub.add_argument("file", type=Path, help="The file; '-' reads standard input.")
     sub.add_argument("--tenant", required=True, help="Tenant to import into.")
     sub.add_argument("--format", choices=("csv", "ndjson"), help="Default: from the file name (.csv, else NDJSON).")
+    sub.add_argument("--match-duplicates", action="store_true",
+                     help="Rows whose e-mail or phone a customer already has are reported as matched, not created.")
     sub.set_defaults(handler=cmd_import)
 
 
@@ -528,7 +530,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CommandFailed(f"no such file: {args.file}")
     with contextlib.ExitStack() as files:
         stream = sys.stdin.buffer if str(args.file) == "-" else files.enter_context(args.file.open("rb"))
-        with _customer_importer(args.tenant, None) as importer:
+        with _customer_importer(args.tenant, None, match_duplicates=args.match_duplicates) as importer:
             report = bulk.import_chunks(importer, iter(partial(stream.read, 1 << 20), b""), csv_mode)
     return _print_report(report)
 
@@ -559,7 +561,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _customer_importer(tenant: str, total: int | None) -> Iterator[object]:
+def _customer_importer(tenant: str, total: int | None, *, match_duplicates: bool = False) -> Iterator[object]:
     """A bulk importer on the customer database, printing progress to standard error."""
     from services.customer.bulk import BulkImporter
     from shared.db import make_engine, make_sessions
@@ -576,7 +578,7 @@ def _customer_importer(tenant: str, total: int | None) -> Iterator[object]:
         print(f"\r  created {done}{of} customers ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
 
     try:
-        yield BulkImporter(make_sessions(engine), tenant, on_commit=progress)
+        yield BulkImporter(make_sessions(engine), tenant, on_commit=progress, match_duplicates=match_duplicates)
     except CommandFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. an unmigrated database: one line, no traceback
@@ -590,7 +592,10 @@ def _customer_importer(tenant: str, total: int | None) -> Iterator[object]:
 
 def _print_report(report: object) -> int:
     summary = report.as_dict()  # type: ignore[attr-defined]
-    print(json.dumps({k: v for k, v in summary.items() if k != "errors"}))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("errors", "matches")}))
+    for match in summary.get("matches", [])[:20]:
+        print(f"line {match['line']}: matched customer {match['customer_id']} ({', '.join(match['reasons'])})",
+              file=sys.stderr)
     for error in summary["errors"][:20]:
         fields = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
         print(f"line {error['line']}: {fields}", file=sys.stderr)

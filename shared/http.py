@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.auth import authenticate
+from shared.auth import principal_of
 from shared.db import IdempotencyRecord, utcnow
 from shared.outbox import appended_in
 from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed
@@ -171,7 +171,7 @@ async def idempotency_guard(request: Request) -> None:
         return
     if not 1 <= len(key) <= 255:
         raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters.")
-    principal = authenticate(request)
+    principal = principal_of(request)
     body = await request.body()
     digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
     stored = await run_in_threadpool(_lookup, request.app.state.sessions, principal.tenant, key)

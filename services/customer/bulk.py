@@ -9,6 +9,12 @@ A row is idempotent by its ``external_id``: a customer the tenant already has wi
 that id (or an earlier row of the same import) is reported as ``existing`` and left
 alone, so a re-run after a crash or a fix creates nothing twice.
 
+Asked to match duplicates, a row whose normalised e-mail or phone a live customer
+already has (or an earlier row of the same import) is reported as ``matched`` with
+that customer's id and the reasons, and creates nothing: the existing record is not
+overwritten either, since which values should win is the caller's call (a merge or
+a PATCH), not an import's.
+
 This module owns its transactions (one per batch, so a million-row import neither
 holds one huge transaction nor loses finished batches on a late failure).
 """
@@ -30,6 +36,7 @@ from services.customer import events
 from services.customer.domain import classification as classification_rules
 from services.customer.domain import custom_fields as field_rules
 from services.customer.domain import customers as domain
+from services.customer.domain import duplicates as duplicate_rules
 from services.customer.domain.importing import (
     CSV_COLUMNS,
     RecordSplitter,
@@ -56,17 +63,22 @@ MAX_REPORTED_ERRORS = 1000
 class ImportReport:
     created: int = 0
     existing: int = 0
+    matched: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_truncated: bool = False
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    matches_truncated: bool = False
 
     @property
     def rows(self) -> int:
-        return self.created + self.existing + self.failed
+        return self.created + self.existing + self.matched + self.failed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": self.created, "existing": self.existing, "failed": self.failed,
-                "errors": sorted(self.errors, key=lambda e: e["line"]), "errors_truncated": self.errors_truncated}
+        return {"rows": self.rows, "created": self.created, "existing": self.existing, "matched": self.matched,
+                "failed": self.failed, "errors": sorted(self.errors, key=lambda e: e["line"]),
+                "errors_truncated": self.errors_truncated, "matches": sorted(self.matches, key=lambda m: m["line"]),
+                "matches_truncated": self.matches_truncated}
 
 
 @dataclass
@@ -83,9 +95,10 @@ class BulkImporter:
     """Feed rows with ``add``; ``finish`` writes what is left and returns the report."""
 
     def __init__(self, sessions: sessionmaker[Session], tenant: str, *, batch_size: int = BATCH_SIZE,
-                 on_commit: Callable[[int], None] | None = None) -> None:
+                 on_commit: Callable[[int], None] | None = None, match_duplicates: bool = False) -> None:
         self.sessions = sessions
         self.tenant = tenant
+        self.match_duplicates = match_duplicates
         self.batch_size = batch_size
         self.on_commit = on_commit or (lambda created: None)
         self.report = ImportReport()
@@ -166,6 +179,8 @@ class BulkImporter:
             now = utcnow()
             existing = 0
             failures: list[tuple[int, str, list[dict[str, str]]]] = []
+            matches: list[dict[str, Any]] = []
+            owners = self._owners(session, batch)
             # Ids made in one millisecond are not ordered among themselves: sorted, they keep the file's order.
             fresh_ids = iter(sorted(new_id() for _ in batch))
             for valid in batch:
@@ -179,7 +194,15 @@ class BulkImporter:
                 except InvalidInput as exc:
                     failures.append((valid.line, state["external_id"], exc.errors or []))
                     continue
+                identifying = duplicate_rules.identifying_keys(domain.search_keys(state)) if owners is not None else []
+                if owners is not None and (match := duplicate_rules.match_by_keys(identifying, owners)) is not None:
+                    matches.append({"line": valid.line, "external_id": state["external_id"],
+                                    "customer_id": str(match[0]), "reasons": match[1]})
+                    continue
                 customer_id = next(fresh_ids)
+                if owners is not None:
+                    # A later row of this batch with the same e-mail or phone matches this one.
+                    owners.update((key, customer_id) for key in identifying if key not in owners)
                 classification = classification_rules.classify(state, self.classification)
                 customers.append({"id": customer_id, "tenant_id": self.tenant, "version": 1, "created_at": now,
                                   "updated_at": now, "deleted_at": None, "merged_into": None,
@@ -197,7 +220,21 @@ class BulkImporter:
         self.report.existing += existing
         for failure in failures:
             self._fail(*failure)
+        self._matched(matches)
         return len(customers)
+
+    def _owners(self, session: Session, batch: list[_Valid]) -> dict[tuple[str, str], uuid.UUID] | None:
+        """Who already holds the batch's e-mails and phones; None unless asked to match duplicates."""
+        if not self.match_duplicates:
+            return None
+        keys = {key for valid in batch for key in duplicate_rules.identifying_keys(domain.search_keys(valid.state))}
+        return repository.owners_of_keys(session, self.tenant, sorted(keys))
+
+    def _matched(self, matches: list[dict[str, Any]]) -> None:
+        self.report.matched += len(matches)
+        room = MAX_REPORTED_ERRORS - len(self.report.matches)
+        self.report.matches += matches[:max(room, 0)]
+        self.report.matches_truncated = self.report.matches_truncated or len(matches) > room
 
 
 # --- whole files and demo data (the crm import / seed / export commands) ----------------------

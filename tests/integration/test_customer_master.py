@@ -201,6 +201,39 @@ def test_ndjson_import_checks_every_row_like_the_api(system: System) -> None:
         assert client.post("/v1/customers/import", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 400
 
 
+def test_import_matches_duplicates_instead_of_creating_when_asked(system: System) -> None:
+    with system.client() as client:
+        known = client.post("/v1/customers", json={"kind": "person", "given_name": "Linus", "family_name": "T",
+                                                    "emails": [{"address": "Linus@Kernel.example"}]})
+        assert known.status_code == 201, known.text
+        rows = [
+            {"external_id": "m-1", "kind": "person", "given_name": "L.", "family_name": "Torvalds",
+             "emails": [{"address": "linus@kernel.example "}]},  # the known customer, other case and spacing
+            {"external_id": "m-2", "kind": "person", "given_name": "Ken", "family_name": "T",
+             "phones": [{"number": "+1 555 0100"}]},  # new
+            {"external_id": "m-3", "kind": "person", "given_name": "Kenneth", "family_name": "Thompson",
+             "phones": [{"number": "+1 (555) 0100"}]},  # an earlier row of the same file
+            {"external_id": "m-4", "kind": "person", "given_name": "Dennis", "family_name": "R"},  # new
+        ]
+        body = "\n".join(json.dumps(r) for r in rows).encode()
+        headers = {"Content-Type": "application/x-ndjson"}
+        report = client.post("/v1/customers/import", params={"on_duplicate": "match"}, content=body,
+                             headers=headers).json()
+        assert (report["created"], report["matched"], report["failed"]) == (2, 2, 0), report
+        ken = client.get("/v1/customers", params={"external_id": "m-2"}).json()["items"][0]["id"]
+        assert [(m["line"], m["customer_id"], m["reasons"]) for m in report["matches"]] == [
+            (1, known.json()["id"], ["same e-mail address"]), (3, ken, ["same phone number"])]
+        tenant = client.tenant  # type: ignore[attr-defined]
+        assert system.sql("customer", "SELECT count(*) FROM customers WHERE tenant_id = :t", t=tenant) == [(3,)]
+        # The existing record was not overwritten by the matched row.
+        assert client.get(f"/v1/customers/{known.json()['id']}").json()["family_name"] == "T"
+        # Without the option the same file creates every new external id, duplicates included.
+        plain = client.post("/v1/customers/import", content=body, headers=headers).json()
+        assert (plain["created"], plain["existing"], plain["matched"]) == (2, 2, 0), plain
+        bad = client.post("/v1/customers/import", params={"on_duplicate": "merge"}, content=body, headers=headers)
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
 def _crm(system: System, *args: str) -> subprocess.CompletedProcess[str]:
     env = system.environment()
     return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=env, capture_output=True,

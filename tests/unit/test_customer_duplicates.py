@@ -41,3 +41,14 @@ def test_evidence_adds_up_but_never_past_one_and_kinds_never_match() -> None:
     score, reasons = rules.compare(a, a, "Ada", "Ada")
     assert 0.9 < score < 1.0 and reasons[:2] == ["same e-mail address", "same phone number"]
     assert rules.compare(a, a | {"kind": "organization"}, "Ada", "Ada") == (0.0, [])
+
+
+def test_an_imported_row_matches_the_owner_of_its_email_first_then_its_phone() -> None:
+    keys = rules.identifying_keys({("email", "a@x.org"), ("phone", "4930123"), ("tag", "vip")})
+    assert keys == [("email", "a@x.org"), ("phone", "4930123")]  # tags identify nobody
+    assert rules.match_by_keys(keys, {}) is None
+    assert rules.match_by_keys(keys, {("phone", "4930123"): "P"}) == ("P", ["same phone number"])
+    assert rules.match_by_keys(keys, {("phone", "4930123"): "P", ("email", "a@x.org"): "E"}) == (
+        "E", ["same e-mail address"])
+    assert rules.match_by_keys(keys, {("phone", "4930123"): "E", ("email", "a@x.org"): "E"}) == (
+        "E", ["same e-mail address", "same phone number"])

@@ -72,3 +72,28 @@ def compare(a: dict[str, Any], b: dict[str, Any], name_a: str, name_b: str) -> t
         remaining *= 1.0 - weight
     score = round(1.0 - remaining, 3)
     return (score, [reason for _, reason in evidence]) if score >= MIN_SCORE else (0.0, [])
+
+
+# --- matching imported rows ---------------------------------------------------------------
+
+IDENTIFYING_KEYS = ("email", "phone")
+_KEY_REASONS = {"email": "same e-mail address", "phone": "same phone number"}
+
+
+def identifying_keys(keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The keys that identify a customer on their own (tags do not), in a stable order."""
+    return sorted(k for k in keys if k[0] in IDENTIFYING_KEYS)
+
+
+def match_by_keys(keys: list[tuple[str, str]], owners: dict[tuple[str, str], Any]) -> tuple[Any, list[str]] | None:
+    """The customer an imported row duplicates: the first owner of its e-mail, else of its phone.
+
+    Returns the owner and the reasons (kinds of evidence, never the values), or None.
+    """
+    for kind in IDENTIFYING_KEYS:
+        for key in keys:
+            if key[0] == kind and key in owners:
+                owner = owners[key]
+                return owner, [_KEY_REASONS[k] for k in IDENTIFYING_KEYS
+                               if any(other[0] == k and owners.get(other) == owner for other in keys)]
+    return None

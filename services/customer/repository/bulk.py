@@ -35,6 +35,25 @@ def existing_external_ids(session: Session, tenant: str, external_ids: Sequence[
     return found
 
 
+def owners_of_keys(session: Session, tenant: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """Which live customer holds each of these e-mail or phone keys (the oldest, if several do)."""
+    found: dict[tuple[str, str], uuid.UUID] = {}
+    for kind in {k for k, _ in keys}:
+        values = sorted({v for k, v in keys if k == kind})
+        for start in range(0, len(values), 1000):
+            rows = session.execute(
+                select(CustomerKey.value, CustomerKey.customer_id)
+                .join(Customer, Customer.id == CustomerKey.customer_id)
+                .where(CustomerKey.tenant_id == tenant, CustomerKey.kind == kind,
+                       CustomerKey.value.in_(values[start:start + 1000]),
+                       Customer.deleted_at.is_(None), Customer.merged_into.is_(None),
+                       Customer.erased_at.is_(None))
+                .order_by(CustomerKey.value, Customer.id)).tuples()
+            for value, customer_id in rows:
+                found.setdefault((kind, value), customer_id)
+    return found
+
+
 def kinds_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[str, str]:
     """Kind of each live customer among ``ids`` (as strings): what import rows may link to."""
     wanted = list(set(ids))

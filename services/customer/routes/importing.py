@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,6 +28,9 @@ async def import_customers(
     request: Request,
     who: Writer,
     format: Annotated[Literal["csv", "ndjson"] | None, Query(description="Default: from Content-Type.")] = None,
+    on_duplicate: Annotated[Literal["create", "match"], Query(
+        description="match: a row whose e-mail or phone a customer already has is reported as matched "
+                    "(with that customer's id) instead of created.")] = "create",
 ) -> ImportOut:
     """Rows are read as the body arrives and written in batches, each its own transaction.
 
@@ -36,8 +40,9 @@ async def import_customers(
     """
     csv_mode = _is_csv(format, request.headers.get("content-type", ""))
     relay = request.app.state.relay
-    importer = await run_in_threadpool(BulkImporter, request.app.state.sessions, who.tenant,
-                                       on_commit=lambda created: relay.wake())
+    importer = await run_in_threadpool(partial(BulkImporter, request.app.state.sessions, who.tenant,
+                                               on_commit=lambda created: relay.wake(),
+                                               match_duplicates=on_duplicate == "match"))
     splitter, reader = RecordSplitter(csv_mode), RowReader(csv_mode)
     pending: list[Row] = []
     async for chunk in request.stream():
