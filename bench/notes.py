@@ -77,6 +77,12 @@ KPI recomputation, group roll-ups, an outbox row for the view topic) in transact
 the run stays in its time budget; 1M events at the measured rate would take far longer
 than the 20 minutes `make bench` may take. Next steps: a replay mode that skips appending
 view-topic outbox rows and recomputes each customer's KPIs once per batch.""",
+    "search": """### customer search
+
+A filter kind above 100 ms at p99: the query plan is the first suspect. Name prefix and
+exact keys use B-tree indexes (`name_search`, `customer_keys`); `name_contains` uses the
+pg_trgm GIN index where the extension could be created (without it, a contains search
+scans). `EXPLAIN ANALYZE` the statement the route logs at debug level.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",

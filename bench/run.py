@@ -35,10 +35,13 @@ def run_bench(names: Sequence[str], *, quick: bool, out: Path | None = None, pro
     try:
         ctx.start()
         extra = _software(ctx)
+        print(f"system ready after {time.monotonic() - started:.0f} s", flush=True)
         for name in chosen:
             print(f"{name}...", flush=True)
+            scenario_started = time.monotonic()
             try:
                 SCENARIOS[name](ctx, report, plan)
+                print(f"  {name} took {time.monotonic() - scenario_started:.0f} s", flush=True)
             except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
                 ctx.failed = True
                 (ctx.root / f"{name}.error.txt").write_text(traceback.format_exc())

@@ -683,7 +683,7 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "scenarios",
         nargs="*",
         metavar="SCENARIO",
-        help="view-read, customer-create, relay, convergence, import, replay, memory (default: all).",
+        help="view-read, customer-create, relay, convergence, import, search, memory, replay (default: all).",
     )
     sub.add_argument("--quick", action="store_true", help="Smaller data sets and shorter runs (under 3 minutes).")
     sub.add_argument("--profile", action="store_true", help="Record the customer service with py-spy under load.")

@@ -27,6 +27,8 @@ from shared.ids import new_id
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "outbox.appended"
+# Set in ``Session.info`` by ``crm replay``: handlers run as live, but append nothing.
+REPLAYING = "outbox.replaying"
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,13 @@ def append_event(
     """Add an event to the open transaction; ``data=None`` appends a tombstone.
 
     The flush writes the row at once, so code that later expunges the session cannot drop it;
-    a consumer appending many events in one batch may defer it to its next flush.
+    a consumer appending many events in one batch may defer it to its next flush. In a
+    session marked ``REPLAYING`` nothing is appended: a rebuild re-derives events that the
+    live projection published already.
     """
+    if session.info.get(REPLAYING):
+        return OutboxRecord(event_id=new_id(), tenant_id=tenant, topic=topic, key=subject, type=event_type,
+                            occurred_at=utcnow(), data=data)
     record = OutboxRecord(
         event_id=new_id(),
         tenant_id=tenant,

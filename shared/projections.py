@@ -5,7 +5,8 @@ customer service, the view replica in the others. Every service's ``consumers``
 module lists its ``CONSUMERS`` and offers ``digest(session)`` and ``states(session)``.
 Replaying runs the same handlers over every record now on their topics, with the
 same dedupe, into a fresh database, so the result can be compared hash for hash with
-the live projection. Checking consistency compares every replica, customer by
+the live projection. What the handlers would append to an outbox (the view topic's
+versions) is not written again: the live projection published it already. Checking consistency compares every replica, customer by
 customer, with the master view.
 """
 
@@ -19,12 +20,12 @@ from types import ModuleType
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.consumer import ConsumerSpec, Delivery, apply_all, apply_once, delivery_of
-from shared.db import OutboxRecord, make_engine, make_sessions, utcnow
+from shared.db import make_engine, make_sessions
 from shared.envelope import EnvelopeError
+from shared.outbox import REPLAYING
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def replay(service: str, *, bootstrap_servers: str, database_url: str) -> Replay
     module = consumers_of(service)
     engine = make_engine(database_url)
     sessions = make_sessions(engine)
+    sessions.configure(info={REPLAYING: True})
     started = time.perf_counter()
     records = skipped = 0
     try:
@@ -68,7 +70,6 @@ def replay(service: str, *, bootstrap_servers: str, database_url: str) -> Replay
             applied, bad = _replay_consumer(spec, bootstrap_servers, sessions)
             records += applied
             skipped += bad
-        _mark_outbox_published(sessions)
         seconds = time.perf_counter() - started
         with sessions() as session:
             digest = str(module.digest(session))
@@ -131,12 +132,6 @@ def _delivery(spec: ConsumerSpec, record: ConsumerRecord) -> Delivery | None:
         return delivery_of(record, accepts_tombstones=spec.accepts_tombstones)
     except EnvelopeError as exc:
         raise ValueError(f"unreadable event: {exc}") from exc
-
-
-def _mark_outbox_published(sessions: sessionmaker[Session]) -> None:
-    # What the handlers appended is already on the topics (the live projection published it).
-    with sessions.begin() as session:
-        session.execute(update(OutboxRecord).where(OutboxRecord.published_at.is_(None)).values(published_at=utcnow()))
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from shared.auth import mint_token, read_token
+from shared.db import Base, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, parse_event
 from shared.errors import BadRequest, Unauthorized
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
 from shared.ids import new_id
+from shared.outbox import REPLAYING, append_event
 from shared.types import CountryCode, Money, PhoneNumber, normalise_phone
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -78,3 +82,17 @@ def test_cursors_and_consistency_tokens_round_trip_and_reject_garbage() -> None:
             decode_cursor(garbage)
         with pytest.raises(BadRequest):
             ConsistencyToken.decode(garbage)
+
+
+def test_a_replaying_session_appends_nothing_to_the_outbox(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    Base.metadata.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
+    sessions = make_sessions(engine)
+    with sessions.begin() as live:
+        append_event(live, topic="t", event_type="x", subject="s", tenant="a", data={"n": 1})
+    sessions.configure(info={REPLAYING: True})
+    with sessions.begin() as replaying:
+        append_event(replaying, topic="t", event_type="x", subject="s", tenant="a", data={"n": 2})
+    with sessions() as session:
+        assert [r.data for r in session.scalars(select(OutboxRecord))] == [{"n": 1}]
+    engine.dispose()
