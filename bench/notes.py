@@ -68,7 +68,7 @@ modules) was most of the samples at that size; per row the time goes to validati
 the same rules as `POST /v1/customers` (`BulkImporter.add`) and to the ORM writes of
 customers, search keys and one outbox event each (`BulkImporter._write`). COPY writes only
 the rows. Reaching 25% of COPY needs the writes done as COPY/multi-row inserts of
-pre-built rows (services/customer/bulk.py, owned by the customer-master work).""",
+pre-built rows (services/customer/bulk.py).""",
     "replay": """### view rebuild from Kafka
 
 `crm replay view` runs the live view handler for every event (view row, timeline entry,

@@ -1,4 +1,4 @@
-"""The scenarios of issue 4. Each adds rows to the report: ours, the baseline of the same run, the target.
+"""The benchmark scenarios. Each adds rows to the report: ours, the baseline of the same run, the target.
 
 Every number printed is measured here, in this run; a feature that has not landed
 yields ``not yet``.
