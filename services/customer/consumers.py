@@ -26,7 +26,7 @@ from services.customer.domain import view as domain
 from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
 from shared.consumer import ConsumerSpec, Delivery
-from shared.envelope import CloudEvent
+from shared.envelope import CloudEvent, dumps
 from shared.lifecycle import ERASED, MERGED, UNMERGED, merge_ids
 from shared.replica import document_hash
 from shared.topics import DOMAIN_TOPICS
@@ -105,6 +105,7 @@ def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
         # unmerge and the customer's own later events is read first, the newest profile comes back.
         merged.merged_into = survivor.customer_id
         merged.kpis, merged.source_sequences, merged.parent_id, merged.version = {}, {}, None, 0
+        merged.document = None
         events.view_removed(session, event.tenant, str(merged_id))
 
 
@@ -140,7 +141,7 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
 def _empty_view(customer_id: uuid.UUID, tenant: str, *, updated_at: datetime) -> CustomerView:
     return CustomerView(customer_id=customer_id, tenant_id=tenant, version=0, profile=None, profile_sequence=None,
                         kpis={}, source_sequences={}, updated_at=updated_at, parent_id=None, removed_at=None,
-                        merged_into=None)
+                        merged_into=None, document=None)
 
 
 def _take_profile(view: CustomerView, event: CloudEvent) -> None:
@@ -192,7 +193,9 @@ def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
         kpis["group"] = domain.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
     view.kpis = kpis
     if view.profile is not None and view.merged_into is None:
-        events.view_published(session, tenant, view_document(view))
+        document = view_document(view)
+        view.document = dumps(document)
+        events.view_published(session, tenant, document)
 
 
 def _may_have_subsidiaries(view: CustomerView) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +26,26 @@ def get_view_of(session: Session, tenant: str, customer_id: uuid.UUID) -> Custom
     return session.scalar(
         select(CustomerView).where(CustomerView.tenant_id == tenant, CustomerView.customer_id == customer_id)
     )
+
+
+@dataclass(frozen=True)
+class StoredView:
+    """What a view read needs, without loading (and parsing) the profile and KPI columns."""
+
+    customer_id: uuid.UUID
+    version: int
+    merged_into: uuid.UUID | None
+    source_sequences: dict[str, Any]
+    document: str | None  # None: not published (or stored before documents were kept)
+
+
+def stored_view(session: Session, tenant: str, customer_id: uuid.UUID) -> StoredView | None:
+    row = session.execute(
+        select(CustomerView.customer_id, CustomerView.version, CustomerView.merged_into,
+               CustomerView.source_sequences, CustomerView.document)
+        .where(CustomerView.tenant_id == tenant, CustomerView.customer_id == customer_id)
+    ).first()
+    return StoredView(*row) if row is not None else None
 
 
 def subsidiaries_of(session: Session, customer_id: uuid.UUID) -> list[CustomerView]:
@@ -106,6 +128,8 @@ def forget_view(session: Session, view: CustomerView, when: datetime) -> None:
     session.execute(delete(TimelineRecord).where(or_(TimelineRecord.customer_id == view.customer_id,
                                                      TimelineRecord.original_customer_id == view.customer_id)))
     view.profile = None
+    view.profile_sequence = None
+    view.document = None
     view.kpis = {}
     view.source_sequences = {}
     view.parent_id = None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base
@@ -35,6 +35,9 @@ class CustomerView(Base):
     removed_at: Mapped[datetime | None]
     # Set while the customer is merged into another: events about it go to the survivor's view.
     merged_into: Mapped[uuid.UUID | None]
+    # The view as last published, in canonical JSON: served as stored to callers who may see
+    # personal data, so the hottest read parses and validates nothing. None when not published.
+    document: Mapped[str | None] = mapped_column(Text)
 
 
 class ViewFact(Base):
