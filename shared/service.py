@@ -55,6 +55,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        app.state.engine = engine  # for single-statement reads that need no session
         app.state.sessions = make_sessions(engine)
         workers = _start_workers(app, settings, metrics, consumers)
         app.state.relay = workers.relay

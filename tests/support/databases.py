@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 ADMIN_URL_ENV = "CRM_TEST_POSTGRES_URL"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://crm:crm@127.0.0.1:5432/postgres"
@@ -35,12 +37,26 @@ def create_postgres_database(admin_url: str, prefix: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_postgres_database(admin_url: str, url: str) -> None:
+def drop_postgres_database(admin_url: str, url: str, attempts: int = 10) -> None:
+    """Drop the database, disconnecting its users.
+
+    A role without superuser rights cannot end other roles' backends: an autovacuum worker
+    analysing freshly loaded tables makes the drop fail until it is done, so try again.
+    """
     name = make_url(url).database
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                return
+            except DBAPIError:
+                if attempt == attempts:
+                    raise
+                time.sleep(1.0)
+    finally:
+        engine.dispose()
 
 
 def sqlite_url(folder: Path, service: str) -> str:

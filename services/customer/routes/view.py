@@ -6,11 +6,12 @@ import asyncio
 import json
 import time
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 
 from services.customer.domain.customers import masked
 from services.customer.routes.customers import PII
@@ -35,11 +36,11 @@ async def get_view(
 ) -> Response:
     """With a ``CRM-Consistency-Token`` from any write, waits (bounded) until the view reflects it."""
     token = ConsistencyToken.decode(consistency_token) if consistency_token else None
-    sessions = request.app.state.sessions
+    engine = request.app.state.engine
     started = time.monotonic()
     deadline = started + request.app.state.settings.consistency_wait_seconds
     while True:
-        stored = await run_in_threadpool(_read_stored, sessions, who.tenant, customer_id)
+        stored = await run_in_threadpool(_read_stored, engine, who.tenant, customer_id)
         satisfied = _reflects(stored, token, customer_id)
         if satisfied or time.monotonic() >= deadline:
             break
@@ -55,9 +56,9 @@ async def get_view(
                     headers=headers)
 
 
-def _read_stored(sessions: Any, tenant: str, customer_id: uuid.UUID) -> repository.StoredView | None:
-    with sessions() as session:
-        return repository.stored_view(session, tenant, customer_id)
+def _read_stored(engine: Engine, tenant: str, customer_id: uuid.UUID) -> repository.StoredView | None:
+    with engine.connect() as connection:
+        return repository.stored_view(connection, tenant, customer_id)
 
 
 def _reflects(stored: repository.StoredView | None, token: ConsistencyToken | None, customer_id: uuid.UUID) -> bool:
