@@ -6,6 +6,9 @@ Routes declare what they need in their signature:
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -35,6 +38,7 @@ class Principal:
     subject: str
     tenant: str
     scopes: frozenset[str]
+    expires_at: float = float("inf")  # Unix time the token stops being valid
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -69,7 +73,35 @@ def read_token(token: str, *, secret: str, issuer: str) -> Principal:
         raise Unauthorized("The bearer token names no tenant.")
     scope = claims.get("scope", "")
     scopes = scope.split() if isinstance(scope, str) else [str(s) for s in scope]
-    return Principal(subject=str(claims["sub"]), tenant=tenant, scopes=frozenset(scopes))
+    return Principal(subject=str(claims["sub"]), tenant=tenant, scopes=frozenset(scopes),
+                     expires_at=float(claims["exp"]))
+
+
+class VerifiedTokens:
+    """Tokens this process has verified, until they expire: a client sends the same token on
+    every request, and checking its signature again is most of what authentication costs.
+
+    Bounded (least recently used out first); one per app, on ``app.state``.
+    """
+
+    def __init__(self, *, secret: str, issuer: str, size: int = 4096) -> None:
+        self._secret, self._issuer, self._size = secret, issuer, size
+        self._known: OrderedDict[str, Principal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def principal(self, token: str) -> Principal:
+        with self._lock:
+            known = self._known.get(token)
+            if known is not None:
+                self._known.move_to_end(token)
+        if known is not None and known.expires_at > time.time():
+            return known
+        principal = read_token(token, secret=self._secret, issuer=self._issuer)  # raises Unauthorized
+        with self._lock:
+            self._known[token] = principal
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return principal
 
 
 def principal_of(request: Request) -> Principal:
@@ -78,8 +110,7 @@ def principal_of(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("This resource needs an 'Authorization: Bearer <token>' header.")
-    settings = request.app.state.settings
-    return read_token(token.strip(), secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    return request.app.state.tokens.principal(token.strip())
 
 
 async def authenticate(request: Request) -> Principal:

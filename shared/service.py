@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import VerifiedTokens
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.http import Replay, idempotency_guard, on_replay
@@ -69,6 +70,7 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.tokens = VerifiedTokens(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     install_problem_handlers(app)
     app.add_exception_handler(Replay, on_replay)
     _install_request_metrics(app, metrics)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from shared.auth import mint_token, read_token
+from shared.auth import VerifiedTokens, mint_token, read_token
 from shared.db import Base, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, parse_event
 from shared.errors import BadRequest, Unauthorized
@@ -68,6 +68,22 @@ def test_tokens_carry_tenant_and_scopes_and_are_checked() -> None:
         read_token(token, secret=SECRET + "x", issuer="i")
     admin = read_token(mint_token(secret=SECRET, issuer="i", tenant="acme", scopes=["admin"]), secret=SECRET, issuer="i")
     assert admin.allows("anything:at-all")
+
+
+def test_verified_tokens_are_remembered_until_they_expire_and_bad_ones_never() -> None:
+    tokens = VerifiedTokens(secret=SECRET, issuer="i", size=2)
+    good = mint_token(secret=SECRET, issuer="i", tenant="acme", scopes=["sales:read"])
+    assert tokens.principal(good) is tokens.principal(good)  # the second time from memory
+    forged = mint_token(secret=SECRET + "x", issuer="i", tenant="acme", scopes=["admin"])
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            tokens.principal(forged)
+    expired = mint_token(secret=SECRET, issuer="i", tenant="acme", scopes=[], ttl=timedelta(seconds=-1))
+    with pytest.raises(Unauthorized):
+        tokens.principal(expired)
+    for n in range(3):  # bounded: the oldest is forgotten, and verified again when it comes back
+        tokens.principal(mint_token(secret=SECRET, issuer="i", tenant=f"t{n}", scopes=[], subject=f"s{n}"))
+    assert tokens.principal(good).tenant == "acme"
 
 
 def test_cursors_and_consistency_tokens_round_trip_and_reject_garbage() -> None:

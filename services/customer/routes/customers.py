@@ -1,8 +1,7 @@
 """HTTP edges of the customer master: parse, authorise, call the rules, shape the reply.
 
 The customer master's other resources (custom fields, classification, consent,
-import) have their own route modules, included here so that the service's router
-sees one customer-master router.
+import) have their own route modules beside this one.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from services.customer.domain import search
 from services.customer.repository import classification as classification_repository
 from services.customer.repository import customers as repository
 from services.customer.repository import duplicates as duplicate_repository
-from services.customer.routes import classification, consent, custom_fields, importing
 from services.customer.schemas.customers import CustomerCreate, CustomerOut, CustomerPatch, HierarchyOut, Kind
 from services.customer.tables import Customer
 from shared.auth import Principal, Scopes
@@ -33,9 +31,6 @@ from shared.ids import new_id
 from shared.types import CountryCode
 
 router = APIRouter(tags=["customers"])
-# The rest of the customer master (registered before the /customers/{id} routes they do not overlap with).
-for _part in (custom_fields.router, classification.router, consent.router, importing.router):
-    router.include_router(_part)
 
 Reader = Annotated[Principal, Depends(Scopes("customers:read"))]
 Writer = Annotated[Principal, Depends(Scopes("customers:write"))]
