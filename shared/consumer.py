@@ -114,9 +114,12 @@ class EventConsumer(threading.Thread):
         max_attempts: int = 3,
         accepts_tombstones: bool = False,
         session_timeout_ms: int = 10000,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name=f"{service}-{name}-consumer", daemon=True)
         self.consumer_name = name
+        # Wakes the outbox relay: what a handler appended goes out now, not at the relay's next poll.
+        self._on_commit = on_commit or (lambda: None)
         self._topics = topics
         self._group_id = group_id
         self._bootstrap_servers = bootstrap_servers
@@ -216,6 +219,8 @@ class EventConsumer(threading.Thread):
             log.debug("%s: batch of %d failed; applying one by one", self.name, len(records), exc_info=True)
             return False
         self._metrics.consumed.labels(self.consumer_name).inc(applied)
+        if applied:
+            self._on_commit()
         return True
 
     def _process(self, record: ConsumerRecord) -> None:
@@ -233,6 +238,7 @@ class EventConsumer(threading.Thread):
                     applied = apply_once(session, self.consumer_name, delivery, self._handle)
                 if applied:
                     self._metrics.consumed.labels(self.consumer_name).inc()
+                    self._on_commit()
                 return
             except IntegrityError as exc:
                 # Usually a concurrent duplicate of the same event; the next attempt sees it as processed.

@@ -107,6 +107,7 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             max_attempts=settings.consumer_max_attempts,
             accepts_tombstones=spec.accepts_tombstones,
             session_timeout_ms=settings.consumer_session_timeout_ms,
+            on_commit=relay.wake,
         )
         for spec in specs
     ]
