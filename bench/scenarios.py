@@ -64,7 +64,7 @@ FULL = Plan("full", (10_000, 100_000, 1_000_000), read_seconds=15, rate_seconds=
             read_rate=1000, write_seconds=15, relay_events=100_000, convergence_seconds=30, convergence_rate=500,
             memory_seconds=10, replay_events=20_000, import_rows=200_000)
 QUICK = Plan("quick", (10_000, 100_000), read_seconds=5, rate_seconds=5, warmup_seconds=1, connections=16,
-             read_rate=1000, write_seconds=5, relay_events=20_000, convergence_seconds=8, convergence_rate=500,
+             read_rate=1000, write_seconds=5, relay_events=10_000, convergence_seconds=6, convergence_rate=500,
              memory_seconds=3, replay_events=1_000, import_rows=10_000)
 # Enough connections that a fixed rate is held even when a response takes 30 ms.
 RATE_CONNECTIONS = 32
