@@ -10,25 +10,27 @@ sessions, not from the run above.
 NOTES: dict[str, str] = {
     "read-throughput": """### unified-view read throughput (below 60% of the bare app)
 
-Profile (customer service, saturated `GET .../view`): the service is CPU-bound in one
-Python process; the time is spread over the request machinery rather than one hot spot.
-Starlette's `BaseHTTPMiddleware` (our request-metrics middleware) was on the stack of about
-a third of the samples: **fixed** in `shared/service.py` (plain ASGI middleware; in-process
-A/B on a trivial route ~310 us -> ~115 us CPU per request). What remains, and the bare app
-does not pay: dependency solving with JWT verification on every request, the idempotency
-guard that reads the body and hashes it even for GETs (`shared/http.py`), an ORM session
-and entity load (`repository/view.py`, ~20-26% of samples) and the pydantic response
-model. Both apps pay uvicorn's pure-Python h11 parser (~15%). Next steps, outside the
-bench's files: skip the idempotency guard for non-POST requests; a Core query for the view
-row; `uvicorn[standard]` (httptools, uvloop) would speed up both sides.""",
+The ratio swings between about 50% and 66% from run to run on this shared machine; the
+bare app's own figure moves by a third between runs. Fixed after profiling the saturated
+customer service (py-spy, GIL thread):
+- request metrics were Starlette's `BaseHTTPMiddleware`, about a third of the samples; now plain ASGI;
+- route matching was 15% of a read: the customer routes are now one flat router with the view first;
+- PostgreSQL connections opened and closed per request (pool overflow), 10%: the pool now keeps 18;
+- ORM session and entity load, then JSON parsing and model validation: now one prebuilt Core
+  statement on a plain connection, returning the stored published document as is;
+- two worker-thread hops for the auth dependencies: now on the event loop, with verified
+  tokens remembered until they expire.
+What remains and the bare app does not pay: dependency solving for auth and the
+consistency header, the request-metrics middleware, and the relay and consumer threads
+sharing the GIL. Both apps pay uvicorn, the connection pool's pre-ping and the query.""",
     "read-latency": """### unified-view p99 at 1,000 req/s
 
-One uvicorn process per service (as `crm run` starts them) cannot take 1,000 req/s of view
-reads on this 2-core machine: the "held" figure shows the rate it really sustained. Offered
-load above capacity means requests queue, so p99 is queueing time, not the cost of a read.
-The bare app does not hold 1,000 req/s here either. The limit is CPU per request (see the
-throughput note) times one process; the architecture scales reads by running replicas of
-the customer service, which needs more cores than this machine has.""",
+One uvicorn process per service (as `crm run` starts them) does not take 1,000 req/s of
+view reads on this 2-core machine: the "held" figure shows the rate it really sustained.
+Offered load above capacity queues, so p99 is queueing time, not the cost of a read. The
+bare app does not hold 1,000 req/s here either. The limit is CPU per request (see the
+throughput note) times one process; the architecture scales reads by running more
+replicas of the customer service, which needs more cores than this machine has.""",
     "read-scaling": """### view read scaling
 
 The primary-key lookup itself grows by one B-tree level between 10k and 1M rows. At a
@@ -37,46 +39,54 @@ note above), so it swings with whatever else the machine does during that run.""
     "write-throughput": """### customer create throughput
 
 The bare app does one INSERT per request. Ours, per request: pydantic validation (e-mail,
-E.164 phone, country), the customer row and its `crm.customer.created.v1` outbox row
-flushed and committed, the ETag/consistency headers; and in the same process, competing for
-the GIL, the outbox relay publishing it and the view consumer applying it (view row,
-timeline entry, KPI recomputation and a second outbox event for the view topic), which the
-three replica services then consume too. 1,000 writes/s is above what one Python process
-does on this machine; on a machine shared with other work both figures drop further.""",
+E.164 phone, country), custom-field and classification rules (two lookups), the customer
+row, its search keys and its `crm.customer.created.v1` outbox row in one transaction, a
+duplicate lookup by e-mail and phone, the ETag and consistency headers. In the same process,
+competing for the GIL, the relay publishes the event and the view consumer applies it
+(view row, timeline entry, KPIs, a second outbox event for the view topic), which three
+replica services then consume too. The profile has no single hot spot: SQLAlchemy
+execution, psycopg waits and FastAPI's request machinery. 1,000 writes/s is above what one
+Python process does on this machine. Next step: run the relay and consumers in a process of
+their own, so the request path has a core to itself.""",
     "relay": """### outbox relay
 
-The baseline shows kafka-python's own cost: its pure-Python producer spends the CPU shown
-per message (idempotent, acks=all), which caps one process at a few thousand events/s on
-this machine, below the 5,000/s target, before any relay work. The relay adds, per batch
-of 500: an ORM load of the rows (`SELECT ... FOR UPDATE`), a pydantic `CloudEvent` built
-and dumped per row, waiting for every acknowledgement, and the `UPDATE ... published_at`
-commit. Next steps (shared/outbox.py, not changed here): select plain columns instead of
-ORM entities and serialise the envelope without building a model per row; reaching
-5,000/s needs a librdkafka-based producer (confluent-kafka).""",
+kafka-python's CRC32C now runs in C (the `crc32c` package), which roughly doubled both
+figures; the baseline's CPU per 1,000 messages is what kafka-python itself costs
+(idempotent, acks=all). The relay adds, per batch of 500: an ORM load of the rows
+(`SELECT ... FOR UPDATE`), a `CloudEvent` built and serialised per row, waiting for every
+acknowledgement, and the `UPDATE ... published_at` commit. Next steps (shared/outbox.py):
+plain columns instead of ORM entities, the envelope serialised without a model per row,
+and the next batch claimed while the previous one is in flight.""",
     "convergence": """### write-to-view convergence
 
-When the customer service cannot accept 500 writes/s (see "writes/s held"), writes queue
-and the view consumer, in the same process, falls behind: each event is its own
-transaction (view row, timeline, KPI recomputation, outbox row for the view topic), then
-the relay publishes the view. The raw Kafka round trip in the same run shows the broker is
-not the limit. Next steps (outside the bench): apply view events in batches per
-transaction, run the view builder in its own process.""",
+At 500 writes/s offered, the customer service holds about 130/s (see "writes/s held"), so
+writes queue and the view consumer, in the same process, falls behind the burst: the
+figure is mostly backlog. The row at 50 writes/s shows the same path without a backlog.
+It is still far above the raw Kafka round trip: at that rate the four services together
+(the customer service writing, relaying and building views, three replicas applying every
+view version) keep both cores busy, and each hop queues behind the others. Measured by hand
+on a quiet machine, one write at a time reaches the view in 30-40 ms, and at 10 writes/s
+reaches the view topic with p50 40 ms. Fixed: consumers wake the relay after a commit, so a
+view version no longer waits for the relay's poll. Next steps: the consumers and relay in
+a process of their own, and fewer round trips per replica update.""",
     "import": """### bulk import
 
-Profiled `crm import` of 5,000 rows: the command's start-up (importing the service's
-modules) was most of the samples at that size; per row the time goes to validation with
-the same rules as `POST /v1/customers` (`BulkImporter.add`) and to the ORM writes of
-customers, search keys and one outbox event each (`BulkImporter._write`). COPY writes only
-the rows. Reaching 25% of COPY needs the writes done as COPY/multi-row inserts of
-pre-built rows (services/customer/bulk.py).""",
+`crm import` validates every row with the same rules as `POST /v1/customers` (pydantic
+model, e-mail and E.164 checks, custom fields, links), normalises its search keys, builds its
+document and a `crm.customer.created.v1` outbox event, and COPYs customers, keys and events
+(services/customer/bulk.py). Profiled with cProfile over 5,000 rows: about half of the time
+is that per-row Python work, half the writes. The baseline COPYs only the rows. 70,000
+rows/s is above what COPY alone reaches into this indexed table on this machine. Next step:
+validate in a second process while the first writes, at most about 2x on two cores.""",
     "replay": """### view rebuild from Kafka
 
 `crm replay view` runs the live view handler for every event (view row, timeline entry,
-KPI recomputation, group roll-ups, an outbox row for the view topic) in transactions of
-500 events; the raw consumer only reads bytes. The number of events is kept small so that
-the run stays in its time budget; 1M events at the measured rate would take far longer
-than the 20 minutes `make bench` may take. Next steps: a replay mode that skips appending
-view-topic outbox rows and recomputes each customer's KPIs once per batch.""",
+KPI recomputation, group roll-ups), in transactions of 500 events, so that the rebuild is
+the live view, hash for hash; the raw consumer only reads bytes. Fixed: the handler costs
+about a third of what it did (one processed-events query per batch, no flush per event),
+and a replay no longer writes the view topic's outbox rows. The number of events is kept
+small so that the run stays in its time budget. Next step: recompute each customer's KPIs
+once per batch instead of once per event.""",
     "search": """### customer search
 
 A filter kind above 100 ms at p99: the query plan is the first suspect. Name prefix and
