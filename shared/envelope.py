@@ -45,6 +45,20 @@ class CloudEvent(BaseModel):
         return self.model_dump_json().encode()
 
 
+def encode_event(*, event_id: str, service: str, event_type: str, subject: str, time: datetime, tenant: str,
+                 sequence: int, data_json: str) -> bytes:
+    """The wire form of an event whose data is already JSON text, without parsing it again.
+
+    The relay's path: the outbox stores data as JSON, so building a model per row only to
+    serialise it back cost more than Kafka's own producer. Reads back as the same
+    ``CloudEvent`` that ``to_bytes`` writes.
+    """
+    head = json.dumps({"specversion": "1.0", "id": event_id, "source": f"/crm/{service}", "type": event_type,
+                       "subject": subject, "time": time.isoformat(), "datacontenttype": "application/json",
+                       "tenant": tenant, "sequence": sequence}, separators=(",", ":"), ensure_ascii=False)
+    return f'{head[:-1]},"data":{data_json}}}'.encode()
+
+
 def parse_event(raw: bytes | None) -> CloudEvent:
     """Read an event off the wire, or raise ``EnvelopeError`` saying why it cannot be read."""
     if raw is None:

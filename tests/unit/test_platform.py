@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from shared.auth import VerifiedTokens, mint_token, read_token
 from shared.db import Base, OutboxRecord, make_engine, make_sessions
-from shared.envelope import CloudEvent, EnvelopeError, parse_event
+from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
 from shared.ids import new_id
@@ -112,3 +113,14 @@ def test_a_replaying_session_appends_nothing_to_the_outbox(tmp_path: Path) -> No
     with sessions() as session:
         assert [r.data for r in session.scalars(select(OutboxRecord))] == [{"n": 1}]
     engine.dispose()
+
+
+def test_an_event_encoded_from_stored_json_reads_back_as_the_model_writes_it() -> None:
+    data = {"customer": {"id": "c-1", "display_name": "Zoë Ünal", "credit_limit": {"amount": "10.50", "currency": "EUR"}}}
+    model = CloudEvent(id=str(new_id()), source="/crm/customer", type="crm.customer.created.v1", subject="c-1",
+                       time=datetime(2026, 11, 26, 12, 0, 1, 5, tzinfo=timezone.utc), data=data, tenant="acme",
+                       sequence=42)
+    for stored in (json.dumps(data), json.dumps(data, separators=(",", ":"), ensure_ascii=False)):
+        wire = encode_event(event_id=model.id, service="customer", event_type=model.type, subject=model.subject,
+                            time=model.time, tenant=model.tenant, sequence=model.sequence, data_json=stored)
+        assert parse_event(wire) == parse_event(model.to_bytes()) == model
