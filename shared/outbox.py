@@ -88,6 +88,17 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(dumps(data))
 
 
+def wire_value(row: Row[Any], service: str) -> bytes | None:
+    """What goes on the topic for a claimed row: the event, or None for a tombstone.
+
+    A tombstone's data is stored as JSON ``null`` (the JSON column's default for None).
+    """
+    if row.data is None or row.data == "null":
+        return None
+    return encode_event(event_id=str(row.event_id), service=service, event_type=row.type, subject=row.key,
+                        time=row.occurred_at, tenant=row.tenant_id, sequence=row.sequence, data_json=row.data)
+
+
 def to_cloud_event(record: OutboxRecord, service: str) -> CloudEvent:
     return CloudEvent(
         id=str(record.event_id),
@@ -188,9 +199,7 @@ class OutboxRelay(threading.Thread):
                 producer.send(
                     row.topic,
                     key=row.key,
-                    value=None if row.data is None else encode_event(
-                        event_id=str(row.event_id), service=self.service, event_type=row.type, subject=row.key,
-                        time=row.occurred_at, tenant=row.tenant_id, sequence=row.sequence, data_json=row.data),
+                    value=wire_value(row, self.service),
                     headers=[("ce_type", row.type.encode()), ("ce_tenant", row.tenant_id.encode())],
                 )
                 for row in rows

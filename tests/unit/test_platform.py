@@ -17,7 +17,7 @@ from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
 from shared.ids import new_id
-from shared.outbox import REPLAYING, append_event
+from shared.outbox import REPLAYING, OutboxRelay, append_event, wire_value
 from shared.types import CountryCode, Money, PhoneNumber, normalise_phone
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -124,3 +124,23 @@ def test_an_event_encoded_from_stored_json_reads_back_as_the_model_writes_it() -
         wire = encode_event(event_id=model.id, service="customer", event_type=model.type, subject=model.subject,
                             time=model.time, tenant=model.tenant, sequence=model.sequence, data_json=stored)
         assert parse_event(wire) == parse_event(model.to_bytes()) == model
+
+
+def test_the_relay_sends_stored_events_as_written_and_tombstones_as_none(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    Base.metadata.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
+    sessions = make_sessions(engine)
+    with sessions.begin() as session:
+        append_event(session, topic="t", event_type="crm.customer.created.v1", subject="c-1", tenant="acme",
+                     data={"customer": {"id": "c-1", "name": "Zoë"}})
+        append_event(session, topic="t", event_type="crm.customer.view.updated.v1", subject="c-1", tenant="acme",
+                     data=None)
+    relay = OutboxRelay(service="customer", sessions=sessions, producer_factory=lambda: None)  # type: ignore[arg-type]
+    with sessions() as session:
+        event, tombstone = [wire_value(row, "customer") for row in relay._claim(session)]
+    assert tombstone is None
+    assert event is not None
+    read = parse_event(event)
+    assert (read.type, read.subject, read.sequence, read.data) == (
+        "crm.customer.created.v1", "c-1", 1, {"customer": {"id": "c-1", "name": "Zoë"}})
+    engine.dispose()
