@@ -52,11 +52,12 @@ their own, so the request path has a core to itself.""",
 
 kafka-python's CRC32C now runs in C (the `crc32c` package), which roughly doubled both
 figures; the baseline's CPU per 1,000 messages is what kafka-python itself costs
-(idempotent, acks=all). The relay adds, per batch of 500: an ORM load of the rows
-(`SELECT ... FOR UPDATE`), a `CloudEvent` built and serialised per row, waiting for every
-acknowledgement, and the `UPDATE ... published_at` commit. Next steps (shared/outbox.py):
-plain columns instead of ORM entities, the envelope serialised without a model per row,
-and the next batch claimed while the previous one is in flight.""",
+(idempotent, acks=all). The relay now claims plain columns and splices the stored JSON into
+the envelope, with no ORM entity or model per row (about a quarter less CPU per event). It
+still adds, per batch of 500, the claim (`SELECT ... FOR UPDATE`), the `UPDATE ...
+published_at` commit and a wait for every acknowledgement before it claims the next batch,
+where the baseline keeps sending. Next step (shared/outbox.py): claim the next batch while
+the previous one is in flight, keeping publication in sequence order.""",
     "convergence": """### write-to-view convergence
 
 At 500 writes/s offered, the customer service holds about 130/s (see "writes/s held"), so
