@@ -58,13 +58,6 @@ class Unavailable(Exception):
     """The database or the dead-letter topic cannot be reached: retry later, do not skip."""
 
 
-def already_processed(session: Session, consumer: str, event_id: str) -> bool:
-    found = session.scalar(
-        select(ProcessedEvent.event_id).where(ProcessedEvent.consumer == consumer, ProcessedEvent.event_id == event_id)
-    )
-    return found is not None
-
-
 def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None], handle: Handler) -> int:
     """Apply a batch inside the caller's transaction, skipping what was applied before; returns how many applied.
 
@@ -89,12 +82,7 @@ def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None]
 
 def apply_once(session: Session, consumer: str, delivery: Delivery, handle: Handler) -> bool:
     """Apply a delivery inside the caller's transaction unless it was applied before."""
-    if delivery.event is not None:
-        if already_processed(session, consumer, delivery.event.id):
-            return False
-        session.add(ProcessedEvent(consumer=consumer, event_id=delivery.event.id, processed_at=utcnow()))
-    handle(session, delivery)
-    return True
+    return apply_all(session, consumer, [delivery], handle) == 1
 
 
 class EventConsumer(threading.Thread):

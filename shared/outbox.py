@@ -56,9 +56,6 @@ def append_event(
     session marked ``REPLAYING`` nothing is appended: a rebuild re-derives events that the
     live projection published already.
     """
-    if session.info.get(REPLAYING):
-        return OutboxRecord(event_id=new_id(), tenant_id=tenant, topic=topic, key=subject, type=event_type,
-                            occurred_at=utcnow(), data=data)
     record = OutboxRecord(
         event_id=new_id(),
         tenant_id=tenant,
@@ -68,6 +65,8 @@ def append_event(
         occurred_at=utcnow(),
         data=None if data is None else _jsonable(data),
     )
+    if session.info.get(REPLAYING):
+        return record
     session.add(record)
     if flush:
         session.flush()  # assigns the sequence

@@ -147,17 +147,10 @@ def _empty_view(customer_id: uuid.UUID, tenant: str, *, updated_at: datetime) ->
 def _take_profile(view: CustomerView, event: CloudEvent) -> None:
     """The newest customer document wins, whatever order the partitions were read in."""
     document = event.data.get("customer")
-    if document is None or not domain.is_newer(event.sequence, _profile_sequence(view)):
+    if document is None or not domain.is_newer(event.sequence, view.profile_sequence):
         return
     view.profile, view.profile_sequence = _profile(document), event.sequence
     view.parent_id = _parent_of(view.profile) if view.merged_into is None else None
-
-
-def _profile_sequence(view: CustomerView) -> int | None:
-    # Views built before the column existed kept it in the customer service's applied sequence.
-    if view.profile_sequence is None and view.profile is not None:
-        return view.source_sequences.get("customer")
-    return view.profile_sequence
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Views: the sequence each profile came from (the newest wins in any read order) and the published document.
 
 Views published before this revision get their document filled in here, as the view
-builder writes it, so reads keep answering across the upgrade.
+builder writes it, so reads keep answering across the upgrade, and their profile
+sequence from the customer service's applied sequence, where it was kept until now.
 
 Revision ID: customer_0101
 Revises: customer_0100
@@ -34,6 +35,7 @@ views = sa.table(
     sa.column("removed_at", UtcDateTime()),
     sa.column("merged_into", sa.Uuid()),
     sa.column("document", sa.Text()),
+    sa.column("profile_sequence", sa.BigInteger()),
 )
 
 
@@ -41,10 +43,10 @@ def upgrade() -> None:
     with op.batch_alter_table("customer_views") as batch:
         batch.add_column(sa.Column("profile_sequence", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("document", sa.Text(), nullable=True))
-    _fill_documents(op.get_bind())
+    _fill_new_columns(op.get_bind())
 
 
-def _fill_documents(connection: sa.Connection) -> None:
+def _fill_new_columns(connection: sa.Connection) -> None:
     published = sa.select(views).where(views.c.removed_at.is_(None), views.c.merged_into.is_(None),
                                        views.c.document.is_(None)).order_by(views.c.customer_id)
     after = None
@@ -55,8 +57,8 @@ def _fill_documents(connection: sa.Connection) -> None:
             return
         for row in rows:
             if row.profile:
-                connection.execute(sa.update(views).where(views.c.customer_id == row.customer_id)
-                                   .values(document=dumps(_document(row))))
+                connection.execute(sa.update(views).where(views.c.customer_id == row.customer_id).values(
+                    document=dumps(_document(row)), profile_sequence=row.source_sequences.get("customer")))
         after = rows[-1].customer_id
 
 
