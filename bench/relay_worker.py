@@ -14,10 +14,10 @@ import resource
 import sys
 import time
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from shared.db import OutboxRecord, make_engine, make_sessions
-from shared.outbox import OutboxRelay, make_producer, to_cloud_event
+from shared.outbox import OutboxRelay, make_producer, wire_value
 
 
 def _cpu() -> float:
@@ -44,10 +44,15 @@ def run_relay(database_url: str, bootstrap: str, batch_size: int) -> dict[str, f
 
 def run_raw(database_url: str, bootstrap: str, topic: str) -> dict[str, float]:
     engine = make_engine(database_url)
-    with make_sessions(engine)() as session:
-        rows = list(session.scalars(select(OutboxRecord).order_by(OutboxRecord.sequence)))
+    sessions = make_sessions(engine)
+    with sessions() as session:
+        # The rows as the relay claims them and the very bytes it would send, made before the clock starts
+        # (our run published them already: marked unpublished again in this uncommitted transaction).
+        session.execute(update(OutboxRecord).values(published_at=None))
+        rows = OutboxRelay(service="customer", sessions=sessions, producer_factory=lambda: None,  # type: ignore[arg-type]
+                           batch_size=10**9)._claim(session)
         messages = [
-            (row.key, to_cloud_event(row, "customer").to_bytes(),
+            (row.key, wire_value(row, "customer"),
              [("ce_type", row.type.encode()), ("ce_tenant", row.tenant_id.encode())])
             for row in rows
         ]

@@ -21,7 +21,7 @@ from sqlalchemy import Row, Text, cast, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import OutboxRecord, utcnow
-from shared.envelope import CloudEvent, dumps, encode_event
+from shared.envelope import dumps, encode_event
 from shared.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -96,19 +96,6 @@ def wire_value(row: Row[Any], service: str) -> bytes | None:
         return None
     return encode_event(event_id=str(row.event_id), service=service, event_type=row.type, subject=row.key,
                         time=row.occurred_at, tenant=row.tenant_id, sequence=row.sequence, data_json=row.data)
-
-
-def to_cloud_event(record: OutboxRecord, service: str) -> CloudEvent:
-    return CloudEvent(
-        id=str(record.event_id),
-        source=f"/crm/{service}",
-        type=record.type,
-        subject=record.key,
-        time=record.occurred_at,
-        data=record.data or {},
-        tenant=record.tenant_id,
-        sequence=record.sequence,
-    )
 
 
 def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
