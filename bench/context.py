@@ -28,7 +28,7 @@ from kafka.errors import TopicAlreadyExistsError
 from bench.data import Loader, psycopg_url
 from shared.migrate import upgrade
 from shared.settings import SERVICES
-from shared.topics import CUSTOMER_VIEW
+from shared.topics import CUSTOMER_VIEW, SALES
 from tests.support.databases import (
     DEFAULT_ADMIN_URL,
     create_postgres_database,
@@ -167,7 +167,7 @@ class Context:
         return total
 
     def _lag(self) -> int:
-        groups = {"crm.customer.view": _domain_topics()} | {
+        groups = {"crm.customer.view": _domain_topics(), "crm.customer.classification": [SALES]} | {
             f"crm.{service}.view-replica": [CUSTOMER_VIEW] for service in SERVICES if service != "customer"}
         return sum(self._group_lag(group, topics) for group, topics in groups.items())
 

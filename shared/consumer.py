@@ -7,6 +7,12 @@ event id, and commits; only then does it commit the Kafka offset. A handler erro
 retried a few times and then the message goes to ``crm.dlq.<service>.v1`` with the
 error, so one bad message cannot block a partition. When the database itself is
 unreachable nothing is dead-lettered: the consumer rewinds and waits.
+
+A consumer that holds no partitions, or has lost its group coordinator, for longer
+than ``stall_seconds`` is closed and created again. Every group here has one member
+per service process, so such a member is stuck, not idle: the Kafka client can lose
+its coordinator and spin without ever rejoining (seen with kafka-python 3.0 when
+offsets are committed by hand), which left a replica silently behind.
 """
 
 from __future__ import annotations
@@ -46,12 +52,16 @@ Handler = Callable[[Session, Delivery], None]
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A consumer a service runs: its name (also its dedupe namespace), topics and handler."""
+    """A consumer a service runs: its name (also its dedupe namespace), topics and handler.
+
+    ``projection``: its state is derived from the topics alone, so ``crm replay`` can rebuild it.
+    """
 
     name: str
     topics: list[str]
     handle: Handler
     accepts_tombstones: bool = False
+    projection: bool = True
 
 
 class Unavailable(Exception):
@@ -85,6 +95,10 @@ def apply_once(session: Session, consumer: str, delivery: Delivery, handle: Hand
     return apply_all(session, consumer, [delivery], handle) == 1
 
 
+class Stalled(Exception):
+    """The consumer has had no partitions, or no coordinator, for too long: start it afresh."""
+
+
 class EventConsumer(threading.Thread):
     def __init__(
         self,
@@ -103,6 +117,7 @@ class EventConsumer(threading.Thread):
         accepts_tombstones: bool = False,
         session_timeout_ms: int = 10000,
         on_commit: Callable[[], None] | None = None,
+        stall_seconds: float = 30.0,
     ) -> None:
         super().__init__(name=f"{service}-{name}-consumer", daemon=True)
         self.consumer_name = name
@@ -120,6 +135,7 @@ class EventConsumer(threading.Thread):
         self._max_attempts = max_attempts
         self._accepts_tombstones = accepts_tombstones
         self._session_timeout_ms = session_timeout_ms
+        self._stall_seconds = stall_seconds
         self._stopping = threading.Event()
         self.healthy = False
         self.assigned = threading.Event()
@@ -134,6 +150,9 @@ class EventConsumer(threading.Thread):
         while not self._stopping.is_set():
             try:
                 self._consume()
+            except Stalled as exc:
+                log.warning("consumer %s stalled (%s); starting it afresh", self.name, exc)
+                self.healthy = False
             except Exception:  # noqa: BLE001 - reconnect on any broker trouble
                 log.exception("consumer %s crashed; restarting", self.name)
                 self.healthy = False
@@ -156,11 +175,15 @@ class EventConsumer(threading.Thread):
             key_deserializer=lambda k: k.decode() if k is not None else "",
         )
         try:
+            last_in_group = time.monotonic()
             while not self._stopping.is_set():
                 batches = consumer.poll(timeout_ms=300)
                 self.healthy = True
-                if consumer.assignment():
+                if consumer.assignment() and not _coordinator_lost(consumer):
                     self.assigned.set()
+                    last_in_group = time.monotonic()
+                elif time.monotonic() - last_in_group > self._stall_seconds:
+                    raise Stalled(f"no partitions or no coordinator for {self._stall_seconds:.0f} s")
                 offsets = self._process_batches(consumer, batches)
                 if offsets:
                     consumer.commit(offsets)
@@ -274,6 +297,12 @@ def delivery_of(record: ConsumerRecord, *, accepts_tombstones: bool) -> Delivery
     if record.value is None:
         return Delivery(topic=record.topic, key=key, event=None) if accepts_tombstones else None
     return Delivery(topic=record.topic, key=key, event=parse_event(record.value))
+
+
+def _coordinator_lost(consumer: KafkaConsumer) -> bool:
+    # kafka-python offers no public view of this; a client without the attribute is taken at its word.
+    coordinator = getattr(consumer, "_coordinator", None)
+    return bool(coordinator is not None and coordinator.coordinator_unknown())
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:

@@ -66,7 +66,7 @@ def replay(service: str, *, bootstrap_servers: str, database_url: str) -> Replay
     started = time.perf_counter()
     records = skipped = 0
     try:
-        for spec in module.CONSUMERS:
+        for spec in (spec for spec in module.CONSUMERS if spec.projection):
             applied, bad = _replay_consumer(spec, bootstrap_servers, sessions)
             records += applied
             skipped += bad

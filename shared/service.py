@@ -3,8 +3,8 @@
 A service hands over its settings, its router and the consumers it runs; this module
 adds the problem handlers, the ops endpoints (``/healthz``, ``/readyz``, ``/metrics``),
 request metrics, and a lifespan that opens the database, provisions the topics and
-starts the outbox relay and the consumers (Kafka clients are created here, never at
-import time) and stops them again on shutdown.
+starts the outbox relay, the consumers (Kafka clients are created here, never at
+import time) and any periodic jobs, and stops them again on shutdown.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from shared.auth import VerifiedTokens
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.http import Replay, idempotency_guard, on_replay
+from shared.jobs import JobRunner, PeriodicJob
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, make_producer, pending_count
 from shared.problems import install_problem_handlers
@@ -38,18 +39,22 @@ log = logging.getLogger(__name__)
 class Workers:
     relay: OutboxRelay
     consumers: list[EventConsumer] = field(default_factory=list)
+    jobs: list[JobRunner] = field(default_factory=list)
     topics_ready: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self) -> None:
         self.stopping.set()
+        for job in self.jobs:
+            job.stop()
         for consumer in self.consumers:
             consumer.stop()
         self.relay.stop()
 
 
 def create_service_app(
-    *, settings: Settings, title: str, description: str, router: APIRouter, consumers: list[ConsumerSpec]
+    *, settings: Settings, title: str, description: str, router: APIRouter, consumers: list[ConsumerSpec],
+    jobs: tuple[PeriodicJob, ...] = (),
 ) -> FastAPI:
     metrics = ServiceMetrics(settings.service)
 
@@ -58,7 +63,7 @@ def create_service_app(
         engine = make_engine(settings.database_url)
         app.state.engine = engine  # for single-statement reads that need no session
         app.state.sessions = make_sessions(engine)
-        workers = _start_workers(app, settings, metrics, consumers)
+        workers = _start_workers(app, settings, metrics, consumers, jobs)
         app.state.relay = workers.relay
         app.state.workers = workers
         try:
@@ -79,7 +84,8 @@ def create_service_app(
     return app
 
 
-def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec]) -> Workers:
+def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec],
+                   jobs: tuple[PeriodicJob, ...]) -> Workers:
     def producer() -> object:
         return make_producer(settings.kafka_bootstrap_servers, f"crm-{settings.service}")
 
@@ -111,6 +117,9 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
         )
         for spec in specs
     ]
+    workers.jobs = [JobRunner(job, app.state.sessions, settings) for job in jobs if job.interval(settings) > 0]
+    for job in workers.jobs:
+        job.start()
     # Topics come first (the view topic must be created compacted, not auto-created);
     # until Kafka answers, writes still commit to the outbox and wait there.
     threading.Thread(

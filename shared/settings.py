@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     consistency_wait_seconds: float = 5.0
     idempotency_retention_hours: int = 24
     topic_partitions: int = 3
+    # Customer service: how often each tenant's value tiers are ranked again (0: only on request).
+    classification_rank_seconds: float = 3600.0
     service_urls: dict[str, str] = Field(default_factory=dict)
     # Where `crm run` puts the gateway; the services take the next ports in order.
     port_base: int = DEFAULT_PORTS["gateway"]

@@ -203,14 +203,15 @@ class BulkImporter:
                 if owners is not None:
                     # A later row of this batch with the same e-mail or phone matches this one.
                     owners.update((key, customer_id) for key in identifying if key not in owners)
-                classification = classification_rules.classify(state, self.classification)
+                classification = classification_rules.classify(state, self.classification, now=now)
                 customers.append({"id": customer_id, "tenant_id": self.tenant, "version": 1, "created_at": now,
                                   "updated_at": now, "deleted_at": None, "merged_into": None,
                                   **classification, **customers_repository.row_values(state)})
                 keys += [{"tenant_id": self.tenant, "kind": k, "value": v, "customer_id": customer_id}
                          for k, v in sorted(domain.search_keys(state))]
                 document = domain.customer_document(state, customer_id=customer_id, version=1, created_at=now,
-                                                    updated_at=now, **classification)
+                                                    updated_at=now, customer_group=classification["customer_group"],
+                                                    value_tier=classification["value_tier"])
                 outbox.append({"event_id": new_id(), "tenant_id": self.tenant, "topic": CUSTOMER,
                                "key": str(customer_id), "type": events.CREATED, "occurred_at": now,
                                "data": {"customer": document}})

@@ -1,4 +1,7 @@
-"""The view builder: applies every domain event of every service to the unified customer view.
+"""What the customer service consumes: every domain event into the unified customer view, and the
+sales service's deals into each customer's sales figures and classification.
+
+The view builder (``view``) applies every domain event of every service to the unified customer view.
 
 For each event about a customer it records the fact the event states (if newer than
 what is known), adds the interaction to the timeline, recomputes the KPIs and, once
@@ -21,7 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.customer import events
+from services.customer import classifying, events
+from services.customer.domain import classification as classification_rules
 from services.customer.domain import view as domain
 from services.customer.repository import view as repository
 from services.customer.tables import CustomerView
@@ -29,7 +33,7 @@ from shared.consumer import ConsumerSpec, Delivery
 from shared.envelope import CloudEvent, dumps
 from shared.lifecycle import ERASED, MERGED, UNMERGED, merge_ids
 from shared.replica import document_hash
-from shared.topics import DOMAIN_TOPICS
+from shared.topics import DOMAIN_TOPICS, SALES
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +150,22 @@ def _empty_view(customer_id: uuid.UUID, tenant: str, *, updated_at: datetime) ->
 
 def _take_profile(view: CustomerView, event: CloudEvent) -> None:
     """The newest customer document wins, whatever order the partitions were read in."""
+    if event.type == events.CLASSIFIED:
+        _take_classification(view, event)
+        return
     document = event.data.get("customer")
     if document is None or not domain.is_newer(event.sequence, view.profile_sequence):
         return
     view.profile, view.profile_sequence = _profile(document), event.sequence
     view.parent_id = _parent_of(view.profile) if view.merged_into is None else None
+
+
+def _take_classification(view: CustomerView, event: CloudEvent) -> None:
+    """A group or tier that moved without a profile change (new rules, a deal won) shows in the view too."""
+    if view.profile is None or not domain.is_newer(event.sequence, view.profile_sequence):
+        return
+    view.profile = view.profile | {"customer_group": event.data["customer_group"], "value_tier": event.data["value_tier"]}
+    view.profile_sequence = event.sequence
 
 
 def _profile(customer: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +265,21 @@ def view_document(view: CustomerView) -> dict[str, Any]:
 
 
 
-CONSUMERS = [ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view)]
+def apply_to_classification(session: Session, delivery: Delivery) -> None:
+    """A deal the sales service reported moves its customer's sales figures, value and tier (``classification``)."""
+    event = delivery.event
+    assert event is not None  # this consumer does not take tombstones
+    deal = classification_rules.deal_from_event(event)
+    if deal is not None:
+        classifying.take_deal(session, event.tenant, deal)
+
+
+CONSUMERS = [
+    ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view),
+    # Master data, not a projection: `crm replay` rebuilds the view only.
+    ConsumerSpec(name="classification", topics=[SALES], handle=apply_to_classification,
+                 projection=False),
+]
 
 
 def digest(session: Session) -> str:

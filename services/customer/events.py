@@ -47,9 +47,14 @@ def customer_deleted(session: Session, tenant: str, customer_id: str) -> None:
 
 def customer_classified(session: Session, tenant: str, customer_id: str, classification: dict[str, Any],
                         previous: dict[str, Any]) -> None:
-    """``classification`` and ``previous``: ``{"customer_group", "value_tier"}``."""
+    """``classification``: ``{"customer_group", "value_tier", "value_amount"}``; ``previous``: the group and tier before.
+
+    ``value`` is the figure the tier ranked (lifetime value plus won deals, in the value currency).
+    """
     append_event(session, topic=CUSTOMER, event_type=CLASSIFIED, subject=customer_id, tenant=tenant,
-                 data={"customer_id": customer_id, **classification, "previous": previous})
+                 data={"customer_id": customer_id, "customer_group": classification["customer_group"],
+                       "value_tier": classification["value_tier"], "value": format(classification["value_amount"], "f"),
+                       "previous": previous})
 
 
 def consent_changed(session: Session, tenant: str, customer_id: str, consent: dict[str, Any]) -> None:

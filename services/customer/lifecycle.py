@@ -14,12 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.customer import events
-from services.customer.domain import classification as classification_rules
+from services.customer import classifying, events
 from services.customer.domain import consent as consent_rules
 from services.customer.domain import customers as customer_rules
 from services.customer.domain import merging as rules
-from services.customer.repository import classification as classification_repository
 from services.customer.repository import consent as consent_repository
 from services.customer.repository import customers as repository
 from services.customer.repository import merging as merge_repository
@@ -123,14 +121,11 @@ def _touched(row: Customer, now: datetime) -> None:
 def _write_state(db: Session, tenant: str, row: Customer, old: dict[str, Any], new: dict[str, Any],
                  now: datetime) -> None:
     """A new state on a row: search keys, columns, classification (announced if it changed), version."""
-    previous = {"customer_group": row.customer_group, "value_tier": row.value_tier}
-    classification = classification_rules.classify(new, classification_repository.rules_of(db, tenant))
     repository.replace_keys(db, tenant, row.id, customer_rules.search_keys(old), customer_rules.search_keys(new))
-    for name, value in (repository.row_values(new) | classification).items():
+    for name, value in repository.row_values(new).items():
         setattr(row, name, value)
+    classifying.classify_customer(db, tenant, row, new)
     _touched(row, now)
-    if classification != previous:
-        events.customer_classified(db, tenant, str(row.id), classification, previous)
 
 
 def _record_consent(db: Session, who: Principal, survivor: Customer, duplicates: list[Customer],

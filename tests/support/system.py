@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -183,29 +184,60 @@ class System:
 
         from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
 
-        groups = {"crm.customer.view": list(DOMAIN_TOPICS.values())} | {
+        groups = {"crm.customer.view": list(DOMAIN_TOPICS.values()),
+                  "crm.customer.classification": [DOMAIN_TOPICS["sales"]]} | {
             f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]} | {
             f"crm.{s}.customer-lifecycle": [DOMAIN_TOPICS["customer"]] for s in SERVICES[1:]}
-        admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
+        admins = [KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)]
         reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
+
+        def committed_offsets(group: str) -> dict[TopicPartition, Any] | None:
+            # kafka-python's admin calls take no timeout and can hang on a lost coordinator:
+            # ask from a helper thread, and give up on that client (the next look uses a new one).
+            found: list[Any] = []
+
+            def ask() -> None:
+                try:
+                    found.append(admins[-1].list_group_offsets(group).get(group, {}))
+                except KafkaError as exc:
+                    found.append(exc)
+
+            asking = threading.Thread(target=ask, daemon=True)
+            asking.start()
+            asking.join(15)
+            if not found:
+                admins.append(KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers))
+                return None
+            if isinstance(found[0], KafkaError):
+                raise found[0]
+            return dict(found[0])
+
         try:
             previous: list[object] = [None]
+            behind: list[str] = ["nothing looked at yet"]
 
             def snapshot() -> tuple[object, ...] | None:
                 """Positions of everything, or None while any outbox or consumer is behind."""
-                if any(self.sql(s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0] for s in SERVICES):
+                pending = [s for s in SERVICES if self.sql(s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0]]
+                if pending:
+                    behind[0] = f"unpublished outbox rows in {pending}"
                     return None
                 positions: list[tuple[str, str, int, int]] = []
                 for group, topics in groups.items():
                     try:
-                        committed = admin.list_group_offsets(group).get(group, {})
-                    except KafkaError:
+                        committed = committed_offsets(group)
+                    except KafkaError as exc:
+                        behind[0] = f"offsets of {group} unreadable: {exc!r}"
                         return None  # e.g. the group coordinator is moving after a broker restart
+                    if committed is None:
+                        behind[0] = f"offsets of {group}: no answer in 15 s"
+                        return None
 
                     partitions = [TopicPartition(t, p) for t in topics for p in reader.partitions_for_topic(t) or ()]
                     for partition, end in reader.end_offsets(partitions).items():
                         done = committed.get(partition)
                         if end > 0 and (done is None or done.offset < end):
+                            behind[0] = f"{group} at {done and done.offset} of {end} on {partition.topic}[{partition.partition}]"
                             return None
                         positions.append((group, partition.topic, partition.partition, end))
                 return tuple(sorted(positions))
@@ -217,10 +249,14 @@ class System:
                 previous[0] = current
                 return settled
 
-            eventually(drained, timeout=timeout, interval=0.3, what="outboxes and consumers to drain")
+            try:
+                eventually(drained, timeout=timeout, interval=0.3, what="outboxes and consumers to drain")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; last seen behind: {behind[0]}") from None
         finally:
             reader.close()
-            admin.close()
+            for admin in admins:
+                admin.close()
 
     def crm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the ``crm`` command line against this system."""

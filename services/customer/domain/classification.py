@@ -6,7 +6,15 @@ Plain Python, tested directly.
   the group; none matching gives the default group. A condition is
   ``{"field", "op", "value"}`` over a profile attribute (``kind``, ``country``,
   ``region``, ``industry``, ``employees``, ``annual_revenue``, ``lifetime_value``,
-  ``tags``, ``preferred_language``, ``owner``, or ``custom.<name>``).
+  ``tags``, ``preferred_language``, ``owner``, or ``custom.<name>``) or over the
+  customer's sales figures: ``won_deals`` (frequency), ``won_value`` (monetary),
+  ``days_since_last_won`` (recency) and ``value`` (what tiers rank).
+* **Value.** A customer's value is its lifetime value (what it was worth before or
+  outside this system, e.g. imported from billing) plus the deals the sales service
+  reported won, in the tenant's value currency. Amounts in another currency are
+  converted with the tenant's exchange rates; one without a rate does not count (and
+  the classification reports that currency), because no rate is ever guessed. A tenant
+  without a value currency works in one currency: amounts count as they are.
 * **Tiers.** Customers are ranked by value (highest first); each tier takes its share
   of all customers (Pareto default: A the top 20%, B the next 30%, C the rest).
   Equal values share the better tier, and a customer without value (zero) is always
@@ -18,16 +26,23 @@ Plain Python, tested directly.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.envelope import CloudEvent
 from shared.errors import InvalidInput
+from shared.types import minor_units
 
 DEFAULT_GROUP = "unclassified"
 DEFAULT_TIERS: list[dict[str, Any]] = [{"tier": "A", "share": 0.2}, {"tier": "B", "share": 0.3}, {"tier": "C", "share": 0.5}]
 FIELDS = ("kind", "country", "region", "industry", "employees", "annual_revenue", "lifetime_value", "tags",
-          "preferred_language", "owner", "preferred_currency")
+          "preferred_language", "owner", "preferred_currency", "won_deals", "won_value", "days_since_last_won", "value")
+NO_SALES: dict[str, Any] = {"won_deals": 0, "won_value": [], "last_won_at": None}
+VALUE_PLACES = Decimal("0.0001")  # as the value column keeps it
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists")
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte")
 
@@ -64,6 +79,17 @@ def check_tiers(tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not math.isclose(sum(float(t["share"]) for t in tiers), 1.0, abs_tol=1e-9):
         raise InvalidInput.on("tiers", "the shares must add up to 1")
     return [{"tier": t["tier"], "share": float(t["share"])} for t in tiers]
+
+
+def check_exchange_rates(currency: str | None, rates: dict[str, Decimal]) -> dict[str, str]:
+    """Rates as stored: value-currency units per unit of each other currency."""
+    if rates and currency is None:
+        raise InvalidInput.on("exchange_rates", "exchange rates need a value currency ('currency') to convert into")
+    if currency is not None and currency in rates and rates[currency] != 1:
+        raise InvalidInput.on(f"exchange_rates.{currency}", "the value currency converts into itself at 1")
+    if any(rate <= 0 for rate in rates.values()):
+        raise InvalidInput.on("exchange_rates", "each rate is a positive number")
+    return {code: format(rate.normalize(), "f") for code, rate in sorted(rates.items()) if code != currency}
 
 
 # --- groups -------------------------------------------------------------------------------------
@@ -128,11 +154,98 @@ def group_of(state: dict[str, Any], rules: list[dict[str, Any]], default_group: 
     return default_group
 
 
+# --- sales figures and value -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deal:
+    """An opportunity as one sales event reports it."""
+
+    opportunity_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    amount: Decimal
+    currency: str
+    sequence: int
+    at: datetime
+
+
+def deal_from_event(event: CloudEvent) -> Deal | None:
+    """The deal a ``crm.sales.opportunity.*`` event reports; None for any other event."""
+    if not event.type.startswith("crm.sales.opportunity."):
+        return None
+    data = event.data
+    return Deal(opportunity_id=uuid.UUID(data["opportunity_id"]), customer_id=uuid.UUID(data["customer_id"]),
+                status=data["status"], amount=Decimal(data["amount"]["amount"]),
+                currency=data["amount"]["currency"], sequence=event.sequence, at=event.time)
+
+
+def won_at(deal: Deal, known_status: str | None, known_won_at: datetime | None) -> datetime | None:
+    """When a deal was won: the first report of it won; later reports (a merge re-pointing it) keep that time."""
+    if deal.status != "won":
+        return None
+    return known_won_at if known_status == "won" and known_won_at is not None else deal.at
+
+
+def sales_figures(deals: Iterable[tuple[str, Decimal, str, datetime | None]]) -> dict[str, Any]:
+    """A customer's figures from its deals (status, amount, currency, won at): how many won, for how much, when last."""
+    totals: dict[str, Decimal] = {}
+    count, last = 0, None
+    for status, amount, currency, when in deals:
+        if status != "won":
+            continue
+        count += 1
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+        if when is not None and (last is None or when > last):
+            last = when
+    won_value = [{"amount": format(totals[c].quantize(Decimal(1).scaleb(-minor_units(c))), "f"), "currency": c}
+                 for c in sorted(totals)]
+    return {"won_deals": count, "won_value": won_value, "last_won_at": last}
+
+
+def converted(money: dict[str, Any] | None, settings: dict[str, Any]) -> Decimal | None:
+    """An amount in the value currency; zero for no money; None when its currency has no rate."""
+    if not money:
+        return Decimal(0)
+    amount, value_currency = Decimal(str(money["amount"])), settings.get("currency")
+    if value_currency is None or money["currency"] == value_currency:
+        return amount
+    rate = (settings.get("exchange_rates") or {}).get(money["currency"])
+    return None if rate is None else amount * Decimal(rate)
+
+
+def _total(amounts: Iterable[dict[str, Any] | None], settings: dict[str, Any]) -> Decimal:
+    found = (converted(money, settings) for money in amounts)
+    return sum((amount for amount in found if amount is not None), Decimal(0)).quantize(VALUE_PLACES)
+
+
+def value_of(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, Any] | None = None) -> Decimal:
+    """Lifetime value plus won deals, in the value currency (what the tiers rank)."""
+    return _total([state.get("lifetime_value"), *(sales or NO_SALES)["won_value"]], settings)
+
+
+def unconverted(currencies: Iterable[str], settings: dict[str, Any]) -> list[str]:
+    """The currencies among those in use whose amounts count for nothing, for want of a rate."""
+    if settings.get("currency") is None:
+        return []
+    known = {settings["currency"], *(settings.get("exchange_rates") or {})}
+    return sorted(set(currencies) - known)
+
+
+def rule_facts(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, Any] | None,
+               now: datetime) -> dict[str, Any]:
+    """What group rules see: the profile, and the sales figures as numbers in the value currency."""
+    sales = sales or NO_SALES
+    last = sales["last_won_at"]
+    return state | {
+        "won_deals": sales["won_deals"],
+        "won_value": _total(sales["won_value"], settings),
+        "days_since_last_won": (now - last).days if last is not None else None,
+        "value": value_of(state, settings, sales),
+    }
+
+
 # --- tiers --------------------------------------------------------------------------------------
-
-
-def value_of(state: dict[str, Any]) -> Decimal:
-    return _number(state.get("lifetime_value")) or Decimal(0)
 
 
 def assign_tiers(values: Iterable[tuple[str, Decimal]], tiers: list[dict[str, Any]]) -> tuple[dict[str, str], list[str | None]]:
@@ -177,9 +290,18 @@ def tier_of(value: Decimal, tiers: list[dict[str, Any]], cutoffs: list[str | Non
     return str(tiers[-1]["tier"])
 
 
-def classify(state: dict[str, Any], settings: dict[str, Any]) -> dict[str, str]:
-    """Group and tier of one customer, from the tenant's settings (rules, tiers and last cut-offs)."""
+def classify(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, Any] | None = None,
+             now: datetime | None = None) -> dict[str, Any]:
+    """Group, tier and value of one customer (the columns that hold them), from the tenant's settings
+    (rules, tiers, last cut-offs, value currency and rates) and the customer's sales figures."""
+    facts = rule_facts(state, settings, sales, now or datetime.now(UTC))
     return {
-        "customer_group": group_of(state, settings["rules"], settings["default_group"]),
-        "value_tier": tier_of(value_of(state), settings["tiers"], settings["cutoffs"]),
+        "customer_group": group_of(facts, settings["rules"], settings["default_group"]),
+        "value_tier": tier_of(facts["value"], settings["tiers"], settings["cutoffs"]),
+        "value_amount": facts["value"],
     }
+
+
+def moved(previous: dict[str, Any], classification: dict[str, Any]) -> bool:
+    """Whether a customer's group or tier changed (a changed value alone is not announced)."""
+    return any(previous[name] != classification[name] for name in ("customer_group", "value_tier"))

@@ -1,25 +1,52 @@
-"""Queries of classification: a tenant's settings, the customers to evaluate and the distribution."""
+"""Queries of classification: a tenant's settings, the customers to evaluate, the deals their sales
+figures come from, and the distribution."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from services.customer.domain import classification as domain
 from services.customer.repository.customers import all_customers
-from services.customer.tables import Customer
+from services.customer.tables import Customer, CustomerDeal
 from services.customer.tables.customers import ClassificationSettings
+from shared.db import utcnow
 
 EVALUATION_BATCH = 5000
 
 
-def settings_of(session: Session, tenant: str) -> ClassificationSettings | None:
-    return session.get(ClassificationSettings, tenant)
+def settings_of(session: Session, tenant: str, *, lock: bool = False) -> ClassificationSettings | None:
+    return session.get(ClassificationSettings, tenant, with_for_update=lock)
+
+
+def settings_or_default(session: Session, tenant: str, *, lock: bool = False) -> ClassificationSettings:
+    """The tenant's settings row, created with the defaults (no rules, Pareto tiers) if it has none."""
+    settings = session.get(ClassificationSettings, tenant, with_for_update=lock)
+    if settings is None:
+        settings = ClassificationSettings(tenant_id=tenant, rules=[], default_group=domain.DEFAULT_GROUP,
+                                          tiers=domain.DEFAULT_TIERS, cutoffs=[None] * len(domain.DEFAULT_TIERS),
+                                          currency=None, exchange_rates={}, version=1, evaluated_at=None,
+                                          updated_at=utcnow())
+        session.add(settings)
+    return settings
+
+
+def tenants_due_for_ranking(session: Session, ranked_before: datetime) -> list[str]:
+    """Tenants with customers whose tiers were never ranked, or last ranked before the given time."""
+    with_customers = select(Customer.tenant_id).where(Customer.deleted_at.is_(None)).distinct().subquery()
+    rows = session.execute(
+        select(with_customers.c.tenant_id)
+        .outerjoin(ClassificationSettings, ClassificationSettings.tenant_id == with_customers.c.tenant_id)
+        .where(or_(ClassificationSettings.evaluated_at.is_(None), ClassificationSettings.evaluated_at < ranked_before))
+        .order_by(with_customers.c.tenant_id)
+    ).scalars()
+    return list(rows)
 
 
 def rules_of(session: Session, tenant: str) -> dict[str, Any]:
@@ -27,9 +54,14 @@ def rules_of(session: Session, tenant: str) -> dict[str, Any]:
     settings = settings_of(session, tenant)
     if settings is None:
         return {"rules": [], "default_group": domain.DEFAULT_GROUP, "tiers": domain.DEFAULT_TIERS,
-                "cutoffs": [None] * len(domain.DEFAULT_TIERS)}
+                "cutoffs": [None] * len(domain.DEFAULT_TIERS), "currency": None, "exchange_rates": {}}
     return {"rules": settings.rules, "default_group": settings.default_group, "tiers": settings.tiers,
-            "cutoffs": settings.cutoffs}
+            "cutoffs": settings.cutoffs, "currency": settings.currency, "exchange_rates": settings.exchange_rates}
+
+
+def sales_of(customer: Customer) -> dict[str, Any]:
+    """The customer's sales figures as the rules take them."""
+    return {"won_deals": customer.won_deals, "won_value": customer.won_value, "last_won_at": customer.last_won_at}
 
 
 def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Customer]]:
@@ -37,15 +69,49 @@ def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Custom
     return all_customers(session, tenant, EVALUATION_BATCH)
 
 
-def set_classification(session: Session, tenant: str, customer_id: uuid.UUID, group: str, tier: str) -> None:
+def set_classification(session: Session, tenant: str, customer_id: uuid.UUID, classification: dict[str, Any]) -> None:
     session.execute(update(Customer).where(Customer.tenant_id == tenant, Customer.id == customer_id).values(
-        customer_group=group, value_tier=tier))
+        **classification))
+
+
+# --- deals ----------------------------------------------------------------------------------------
+
+
+def save_deal(session: Session, tenant: str, deal: domain.Deal) -> set[uuid.UUID] | None:
+    """Keep the newest report of a deal; the customers whose figures it touches, or None if it was stale."""
+    row = session.get(CustomerDeal, deal.opportunity_id)
+    if row is not None and row.sequence >= deal.sequence:
+        return None  # a redelivery, or overtaken by a newer report
+    if row is None:
+        row = CustomerDeal(opportunity_id=deal.opportunity_id, tenant_id=tenant, customer_id=deal.customer_id,
+                           status=deal.status, won_at=None)
+        session.add(row)
+    touched = {row.customer_id, deal.customer_id}
+    row.won_at = domain.won_at(deal, row.status, row.won_at)
+    row.customer_id, row.status, row.amount, row.currency, row.sequence = (
+        deal.customer_id, deal.status, deal.amount, deal.currency, deal.sequence)
+    return touched
+
+
+def deals_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[tuple[str, Decimal, str, Any]]:
+    session.flush()  # a deal this transaction just re-pointed must be counted where it is now
+    rows = session.execute(select(CustomerDeal.status, CustomerDeal.amount, CustomerDeal.currency, CustomerDeal.won_at)
+                           .where(CustomerDeal.tenant_id == tenant, CustomerDeal.customer_id == customer_id)).all()
+    return [(status, amount, currency, won) for status, amount, currency, won in rows]
+
+
+def currencies_in_use(session: Session, tenant: str) -> list[str]:
+    """Every currency a value is held in: lifetime values and won deals."""
+    lifetime = select(Customer.lifetime_value_currency).where(
+        Customer.tenant_id == tenant, Customer.lifetime_value_currency.is_not(None), Customer.deleted_at.is_(None))
+    deals = select(CustomerDeal.currency).where(CustomerDeal.tenant_id == tenant, CustomerDeal.status == "won")
+    return sorted(session.scalars(union(lifetime, deals)))
 
 
 def distribution(session: Session, tenant: str) -> list[dict[str, Any]]:
     """How many customers, and how much value, per group and tier."""
     rows = session.execute(
-        select(Customer.customer_group, Customer.value_tier, func.count(), func.sum(Customer.lifetime_value_amount))
+        select(Customer.customer_group, Customer.value_tier, func.count(), func.sum(Customer.value_amount))
         .where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None), Customer.merged_into.is_(None))
         .group_by(Customer.customer_group, Customer.value_tier)
         .order_by(Customer.customer_group, Customer.value_tier)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from services.customer import events, lifecycle
+from services.customer import classifying, events, lifecycle
 from services.customer.domain import classification as classification_rules
 from services.customer.domain import custom_fields as field_rules
 from services.customer.domain import customers as domain
@@ -179,16 +179,13 @@ def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: Request
             _check_links(db, who.tenant, state, str(customer.id))
         if "external_id" in changes:
             _check_external_id(db, who.tenant, state["external_id"], customer.id)
-        previous = {"customer_group": customer.customer_group, "value_tier": customer.value_tier}
-        classification = classification_rules.classify(state, classification_repository.rules_of(db, who.tenant))
         repository.replace_keys(db, who.tenant, customer.id, domain.search_keys(current), domain.search_keys(state))
-        for name, value in (repository.row_values(state) | classification).items():
+        for name, value in repository.row_values(state).items():
             setattr(customer, name, value)
+        classifying.classify_customer(db, who.tenant, customer, state)
         customer.version += 1
         customer.updated_at = utcnow()
         events.customer_updated(db, who.tenant, repository.document_of(customer), changes)
-        if classification != previous:
-            events.customer_classified(db, who.tenant, str(customer.id), classification, previous)
     return commit_write(db, request, customer_out(customer, who), version=customer.version)
 
 

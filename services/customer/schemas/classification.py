@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.types import CurrencyCode
 
 
 class ConditionIn(BaseModel):
@@ -36,13 +39,20 @@ class ClassificationIn(BaseModel):
     rules: list[RuleIn] = Field(default_factory=list, max_length=100, description="Evaluated in order; first match wins.")
     default_group: str = Field(default="unclassified", min_length=1, max_length=100)
     tiers: list[TierIn] | None = Field(default=None, max_length=10, description="Default: A 20%, B 30%, C 50%.")
+    currency: CurrencyCode | None = Field(
+        default=None, examples=["EUR"],
+        description="The value currency tiers rank in. None: a one-currency tenant, amounts count as they are.")
+    exchange_rates: dict[CurrencyCode, Decimal] = Field(
+        default_factory=dict, max_length=200, examples=[{"USD": "0.92", "SEK": "0.087"}],
+        description="Units of the value currency per unit of each other currency. An amount in a currency "
+                    "without a rate does not count toward value (it is listed in currencies_without_rate).")
 
 
 class DistributionRow(BaseModel):
     customer_group: str | None
     value_tier: str | None
     customers: int
-    value: str
+    value: str = Field(description="Sum of the customers' values (lifetime value plus won deals), in the value currency.")
 
 
 class ClassificationOut(BaseModel):
@@ -50,6 +60,10 @@ class ClassificationOut(BaseModel):
     default_group: str
     tiers: list[dict[str, Any]]
     cutoffs: list[str | None] = Field(description="Lowest value in each tier at the last full evaluation.")
+    currency: str | None
+    exchange_rates: dict[str, str]
+    currencies_without_rate: list[str] = Field(
+        description="Currencies values are held in that have no rate: those amounts count for nothing yet.")
     version: int
     evaluated_at: datetime | None
     reclassified: int | None = Field(default=None, description="Customers whose group or tier changed (on a write).")

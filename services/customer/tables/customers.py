@@ -1,5 +1,5 @@
 """Tables of the customer master: customers, their search keys, custom field definitions,
-classification settings and consent (current state and history)."""
+classification settings, the deals that move value tiers, and consent (current state and history)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ class Customer(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     customer_group: Mapped[str | None] = mapped_column(String(100))
     value_tier: Mapped[str | None] = mapped_column(String(20))
+    # Sales figures, from the deals the sales service reports won (see CustomerDeal).
+    won_deals: Mapped[int] = mapped_column(default=0, server_default="0")
+    won_value: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    last_won_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the value tiers rank: lifetime value plus won deals, in the tenant's value currency.
+    value_amount: Mapped[Decimal] = mapped_column(Numeric(20, 4), default=Decimal(0), server_default="0")
     # Set when a merge folded this record into another (the survivor); such records are not listed.
     merged_into: Mapped[uuid.UUID | None]
     version: Mapped[int]
@@ -124,9 +130,33 @@ class ClassificationSettings(Base):
     tiers: Mapped[list[Any]]
     # The lowest value that reached each tier at the last full evaluation: single writes use them.
     cutoffs: Mapped[list[Any]]
+    # Values in other currencies are converted with these rates; no currency: amounts count as they are.
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    exchange_rates: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     version: Mapped[int]
     evaluated_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class CustomerDeal(Base):
+    """An opportunity as the sales service last reported it: what a customer's sales figures are summed from.
+
+    Kept per opportunity (not as running totals) so a redelivered, late or re-pointed
+    deal (a merge moves it) changes the figures exactly once, in the right place.
+    """
+
+    __tablename__ = "customer_deals"
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[uuid.UUID]
+    status: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    currency: Mapped[str] = mapped_column(String(3))
+    won_at: Mapped[datetime | None]
+    sequence: Mapped[int] = mapped_column(SequenceType)
+
+    __table_args__ = (Index("ix_customer_deals_customer", "tenant_id", "customer_id"),)
 
 
 class Consent(Base):
