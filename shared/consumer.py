@@ -139,6 +139,7 @@ class EventConsumer(threading.Thread):
         self._stopping = threading.Event()
         self.healthy = False
         self.assigned = threading.Event()
+        self.restarts = 0  # times the Kafka consumer was created again (after a crash or a stall)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the thread to finish its current message and close its consumer."""
@@ -153,9 +154,11 @@ class EventConsumer(threading.Thread):
             except Stalled as exc:
                 log.warning("consumer %s stalled (%s); starting it afresh", self.name, exc)
                 self.healthy = False
+                self.restarts += 1
             except Exception:  # noqa: BLE001 - reconnect on any broker trouble
                 log.exception("consumer %s crashed; restarting", self.name)
                 self.healthy = False
+                self.restarts += 1
                 self._stopping.wait(2.0)
         if self._producer is not None:
             self._producer.close(timeout=5)

@@ -1,11 +1,20 @@
-"""Nothing acknowledged is lost, nothing redelivered counts twice, nothing unreadable blocks a partition."""
+"""Nothing acknowledged is lost, nothing redelivered counts twice, nothing unreadable blocks a partition,
+and no consumer stays stuck outside its group."""
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewTopic
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
+from shared.consumer import EventConsumer
+from shared.db import make_engine, make_sessions
+from shared.metrics import ServiceMetrics
 from shared.topics import SALES, SERVICE_DESK, dead_letter_topic
 from tests.support.events import opportunity_event, ticket_event
 from tests.support.system import System
@@ -134,3 +143,48 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
         assert errors[0].startswith("unreadable event")
         assert "status" in errors[1]
         assert all(dict(r.headers)["dlq_topic"] == SERVICE_DESK.encode() for r in records)
+
+
+def test_a_consumer_left_out_of_its_group_starts_afresh_and_catches_up(system: System) -> None:
+    """A member holding no partition for longer than its stall limit is recreated, not left spinning."""
+    topic, group = f"crm.stall-{uuid.uuid4().hex[:8]}.v1", f"crm.stall-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=system.kafka.bootstrap_servers)
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    admin.close()
+    # Another live member takes the only partition first, so ours joins and gets nothing.
+    squatting, leave = threading.Event(), threading.Event()
+
+    def squat() -> None:
+        squatter = KafkaConsumer(topic, group_id=group, bootstrap_servers=system.kafka.bootstrap_servers,
+                                 enable_auto_commit=False, partition_assignment_strategy=(CooperativeStickyAssignor,))
+        while not leave.is_set():
+            squatter.poll(timeout_ms=200)
+            if squatter.assignment():
+                squatting.set()
+        squatter.close()
+
+    squatter = threading.Thread(target=squat, daemon=True)
+    squatter.start()
+    assert squatting.wait(30), "the squatter never got the partition"
+    engine = make_engine(system.database_urls["customer"])
+    applied: list[str] = []
+    consumer = EventConsumer(
+        name="stall-probe", service="customer", topics=[topic], group_id=group,
+        bootstrap_servers=system.kafka.bootstrap_servers, sessions=make_sessions(engine),
+        handle=lambda session, delivery: applied.append(delivery.event.id),  # type: ignore[union-attr]
+        producer_factory=system.producer, dead_letter_topic=dead_letter_topic("customer"),
+        metrics=ServiceMetrics("customer"), session_timeout_ms=6000, stall_seconds=2)
+    consumer.start()
+    try:
+        eventually(lambda: consumer.restarts >= 1, timeout=30, what="the consumer to notice it holds nothing")
+        leave.set()  # the partition is free: the next incarnation must take it
+        squatter.join(30)
+        event = opportunity_event(customer_id=str(uuid.uuid4()), tenant="t-stall", amount="1.00", sequence=1)
+        producer = system.producer()
+        producer.send(topic, key=event.subject.encode(), value=event.to_bytes()).get(timeout=30)
+        producer.close()
+        eventually(lambda: applied == [event.id], timeout=60, what="the restarted consumer to apply the event")
+    finally:
+        leave.set()
+        consumer.stop()
+        engine.dispose()
