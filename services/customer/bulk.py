@@ -9,6 +9,11 @@ A row is idempotent by its ``external_id``: a customer the tenant already has wi
 that id (or an earlier row of the same import) is reported as ``existing`` and left
 alone, so a re-run after a crash or a fix creates nothing twice.
 
+A row may name its organization by external id (``parent_external_id``,
+``organization_external_id``): a customer the tenant has, or an earlier row of the
+import. Earlier batches are committed by then, so the database answers for them and
+only the current batch is remembered: memory stays bounded however long the file.
+
 Asked to match duplicates, a row whose normalised e-mail or phone a live customer
 already has (or an earlier row of the same import) is reported as ``matched`` with
 that customer's id and the reasons, and creates nothing: the existing record is not
@@ -43,7 +48,9 @@ from services.customer.domain.importing import (
     Row,
     RowReader,
     csv_from_document,
+    linked_by_external_id,
     ndjson_from_document,
+    split_links,
 )
 from services.customer.domain.seeding import Seeder
 from services.customer.repository import bulk as repository
@@ -85,6 +92,7 @@ class ImportReport:
 class _Valid:
     line: int
     state: dict[str, Any]
+    links: dict[str, str] = field(default_factory=dict)  # id field -> the linked customer's external id
 
 
 def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -116,7 +124,7 @@ class BulkImporter:
             return
         external_id = row.body.get("external_id")
         try:
-            state = self._check(row.body)
+            state, links = self._check(row.body)
         except ValidationError as exc:
             self._fail(row.line, external_id, _pydantic_errors(exc))
             return
@@ -127,17 +135,21 @@ class BulkImporter:
             self.report.existing += 1  # repeated within this import: the first occurrence wins
             return
         self._seen_external_ids.add(state["external_id"])
-        self._batch.append(_Valid(row.line, state))
+        self._batch.append(_Valid(row.line, state, links))
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def _check(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _check(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         if not body.get("external_id"):
             raise InvalidInput.on("external_id", "every imported row needs an external_id (it makes re-runs safe)")
+        body, links = split_links(body)
+        for field_name in links:
+            if body.get(field_name):
+                raise InvalidInput.on(field_name, f"give {field_name} or its external id, not both")
         fields = CustomerCreate.model_validate(body).model_dump(mode="json")
         if fields["custom_fields"] or any(d["required"] for d in self.definitions.values()):
             fields["custom_fields"] = field_rules.check_values(fields["custom_fields"], self.definitions, creating=True)
-        return domain.new_customer(fields)
+        return domain.new_customer(fields), links
 
     def _fail(self, line: int, external_id: Any, errors: list[dict[str, str]]) -> None:
         self.report.failed += 1
@@ -173,6 +185,12 @@ class BulkImporter:
             links = [uuid.UUID(v.state[name]) for v in batch for name in ("parent_id", "organization_id")
                      if v.state.get(name)]
             kinds = repository.kinds_of(session, self.tenant, links) if links else {}
+            linked_external = sorted({external_id for v in batch for external_id in v.links.values()})
+            by_external_id: dict[str, uuid.UUID] = {}
+            for external_id, (customer_id, kind) in repository.live_by_external_ids(
+                    session, self.tenant, linked_external).items():
+                by_external_id[external_id] = customer_id
+                kinds[str(customer_id)] = kind
             customers: list[dict[str, Any]] = []
             keys: list[dict[str, Any]] = []
             outbox: list[dict[str, Any]] = []
@@ -189,6 +207,7 @@ class BulkImporter:
                     existing += 1
                     continue
                 try:
+                    state = _resolve_links(state, valid.links, by_external_id, kinds)
                     # A new customer cannot be anyone's ancestor yet, so no cycle check is needed here.
                     domain.check_links(state, None, kinds.get, lambda _: [])
                 except InvalidInput as exc:
@@ -200,6 +219,8 @@ class BulkImporter:
                                     "customer_id": str(match[0]), "reasons": match[1]})
                     continue
                 customer_id = next(fresh_ids)
+                by_external_id[state["external_id"]] = customer_id  # later rows may link to this one
+                kinds[str(customer_id)] = state["kind"]
                 if owners is not None:
                     # A later row of this batch with the same e-mail or phone matches this one.
                     owners.update((key, customer_id) for key in identifying if key not in owners)
@@ -238,6 +259,20 @@ class BulkImporter:
         self.report.matches_truncated = self.report.matches_truncated or len(matches) > room
 
 
+def _resolve_links(state: dict[str, Any], links: dict[str, str], by_external_id: dict[str, uuid.UUID],
+                   kinds: dict[str, str]) -> dict[str, Any]:
+    """The state with each link by external id turned into the linked customer's id."""
+    resolved = dict(state)
+    for field_name, external_id in links.items():
+        target = by_external_id.get(external_id)
+        if target is None:
+            raise InvalidInput.on(
+                field_name.replace("_id", "_external_id"),
+                f"no customer with external id {external_id!r}: link to one that exists or comes earlier in the file")
+        resolved[field_name] = str(target)
+    return resolved
+
+
 # --- whole files and demo data (the crm import / seed / export commands) ----------------------
 
 
@@ -272,8 +307,10 @@ def export(sessions: sessionmaker[Session], tenant: str, csv_mode: bool, write: 
         if writer is not None:
             writer.writeheader()
         for batch in customers_repository.all_customers(session, tenant):
+            targets = {c.parent_id or c.organization_id for c in batch} - {None}
+            external_ids = repository.external_ids_of(session, tenant, targets) if targets else {}
             for customer in batch:
-                document = customers_repository.document_of(customer)
+                document = linked_by_external_id(customers_repository.document_of(customer), external_ids)
                 if writer is not None:
                     writer.writerow(csv_from_document(document, custom_names))
                 else:

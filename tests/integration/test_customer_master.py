@@ -201,6 +201,40 @@ def test_ndjson_import_checks_every_row_like_the_api(system: System) -> None:
         assert client.post("/v1/customers/import", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 400
 
 
+def test_one_import_file_carries_a_whole_group_linked_by_external_id(system: System) -> None:
+    with system.client() as client:
+        holding = client.post("/v1/customers", json={"kind": "organization", "organization_name": "Holding",
+                                                     "external_id": "erp-holding"}).json()
+        rows = [
+            {"external_id": "erp-sub", "kind": "organization", "organization_name": "Subsidiary",
+             "parent_external_id": "erp-holding"},  # an existing customer
+            {"external_id": "erp-plant", "kind": "organization", "organization_name": "Plant",
+             "parent_external_id": "erp-sub"},  # an earlier row of this file
+            {"external_id": "erp-ann", "kind": "person", "given_name": "Ann", "family_name": "Buyer",
+             "organization_external_id": "erp-plant", "organization_role": "buyer"},
+            {"external_id": "erp-early", "kind": "person", "given_name": "Too", "family_name": "Early",
+             "organization_external_id": "erp-later"},  # comes later: refused
+            {"external_id": "erp-both", "kind": "organization", "organization_name": "Both",
+             "parent_id": holding["id"], "parent_external_id": "erp-holding"},
+            {"external_id": "erp-odd", "kind": "organization", "organization_name": "Odd",
+             "parent_external_id": "erp-ann"},  # a person cannot be a parent
+            {"external_id": "erp-later", "kind": "organization", "organization_name": "Later"},
+        ]
+        body = "\n".join(json.dumps(r) for r in rows)
+        report = client.post("/v1/customers/import", content=body.encode(),
+                             headers={"Content-Type": "application/x-ndjson"}).json()
+        assert (report["created"], report["failed"]) == (4, 3), report
+        assert [(e["line"], e["errors"][0]["field"]) for e in report["errors"]] == [
+            (4, "organization_external_id"), (5, "parent_id"), (6, "parent_id")]
+        tree = client.get(f"/v1/customers/{holding['id']}/hierarchy").json()
+        assert sorted(d["display_name"] for d in tree["descendants"]) == ["Plant", "Subsidiary"]
+        plant = next(d for d in tree["descendants"] if d["display_name"] == "Plant")
+        subsidiary = next(d for d in tree["descendants"] if d["display_name"] == "Subsidiary")
+        assert (plant["parent_id"], subsidiary["parent_id"]) == (subsidiary["id"], holding["id"])
+        staff = client.get("/v1/customers", params={"organization_id": plant["id"]}).json()["items"]
+        assert [(p["display_name"], p["organization_role"]) for p in staff] == [("Ann Buyer", "buyer")]
+
+
 def test_import_matches_duplicates_instead_of_creating_when_asked(system: System) -> None:
     with system.client() as client:
         known = client.post("/v1/customers", json={"kind": "person", "given_name": "Linus", "family_name": "T",
@@ -261,6 +295,10 @@ def test_seed_is_deterministic_and_export_round_trips_through_import(system: Sys
     imported = _crm(system, "import", str(path), "--tenant", copy)
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["created"] == 300
+    # The seeded groups survive the trip: the export names links by external id, the import resolves them.
+    links = "SELECT count(parent_id), count(organization_id) FROM customers WHERE tenant_id = :t"
+    seeded, copied = system.sql("customer", links, t=first), system.sql("customer", links, t=copy)
+    assert seeded == copied and seeded[0][0] > 0 and seeded[0][1] > 0
     assert system.sql("customer", "SELECT count(*) FROM outbox WHERE tenant_id = :t AND type = 'crm.customer.created.v1'",
                       t=copy) == [(300,)]
 

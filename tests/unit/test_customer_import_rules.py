@@ -64,9 +64,33 @@ def test_exported_documents_read_back_as_the_same_bodies() -> None:
 def test_seeding_is_deterministic_valid_and_plants_duplicates() -> None:
     first = list(Seeder(42).rows(500))
     assert first == list(Seeder(42).rows(500)) and first != list(Seeder(43).rows(500))
+    seen: dict[str, str] = {}
     for body in first:
-        CustomerCreate.model_validate({k: v for k, v in body.items() if v is not None})
+        creatable, links = importing.split_links({k: v for k, v in body.items() if v is not None})
+        CustomerCreate.model_validate(creatable)
+        # Every link names an earlier organization (an import resolves it then); subsidiaries hang below roots.
+        for linked in links.values():
+            assert seen.get(linked) == "organization"
+        if "parent_id" in links:
+            assert not next(b for b in first if b["external_id"] == links["parent_id"]).get("parent_external_id")
+        seen[body["external_id"]] = body["kind"]
+    assert sum("parent_external_id" in b for b in first) > 0 and sum("organization_external_id" in b for b in first) > 0
     assert {b["kind"] for b in first} == {"person", "organization"}
     assert len({b["country"] for b in first}) >= 8 and len({b.get("industry") for b in first}) >= 8
     duplicates = [b for b in first if b.get("tags") == ["imported"]]
     assert len(duplicates) == 500 // DUPLICATE_EVERY
+
+
+def test_links_by_external_id_travel_through_csv_and_ndjson_and_stay_out_of_the_create_body() -> None:
+    document = {"id": "c-2", "external_id": "erp-2", "kind": "organization", "organization_name": "Plant",
+                "parent_id": "c-1", "organization_id": None, "emails": [], "phones": [], "addresses": [], "tags": []}
+    linked = importing.linked_by_external_id(document, {"c-1": "erp-1"})
+    assert (linked["parent_external_id"], linked["parent_id"]) == ("erp-1", None)
+    # Linked to a customer without an external id: the id stays, as before.
+    assert importing.linked_by_external_id(document, {}) == document
+    line = json.loads(importing.ndjson_from_document(linked))
+    assert line["parent_external_id"] == "erp-1" and "parent_id" not in line
+    record = importing.csv_from_document(linked, [])
+    assert (record["parent_external_id"], record["parent_id"]) == ("erp-1", "")
+    body, links = importing.split_links(importing.body_from_csv(record))
+    assert links == {"parent_id": "erp-1"} and "parent_external_id" not in body

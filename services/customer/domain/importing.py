@@ -6,6 +6,12 @@ customer twice). A CSV row is the same customer flattened into columns: lists ar
 ``;``-separated (the first entry is primary), money is ``<field>_amount`` and
 ``<field>_currency``, one postal address is ``address_*``, custom fields are
 ``custom.<name>``.
+
+A row may link to its organization (``parent_external_id`` for a subsidiary,
+``organization_external_id`` for a person) by the other customer's external id, so
+one file can carry a whole group: the linked customer must exist already or come
+earlier in the file. An export writes links that way whenever the linked customer has
+an external id, so it imports into another tenant with its hierarchy intact.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ READ_ONLY = frozenset({"id", "display_name", "version", "created_at", "updated_a
                        "pii_masked"})
 PLAIN_COLUMNS = ("external_id", "kind", "given_name", "family_name", "organization_name", "country", "region",
                  "industry", "employees", "preferred_language", "preferred_currency", "owner", "parent_id",
-                 "organization_id", "organization_role")
+                 "organization_id", "organization_role", "parent_external_id", "organization_external_id")
+# Links by external id, and the id field each one fills once resolved.
+LINKS_BY_EXTERNAL_ID = {"parent_external_id": "parent_id", "organization_external_id": "organization_id"}
 MONEY_COLUMNS = ("annual_revenue", "credit_limit", "lifetime_value")
 ADDRESS_COLUMNS = ("line1", "line2", "city", "postal_code", "region", "country")
 CSV_COLUMNS: tuple[str, ...] = (
@@ -80,6 +88,22 @@ def body_from_csv(record: dict[str, str | None]) -> dict[str, Any]:
     return body
 
 
+def split_links(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A row's body without its links by external id, and those links (id field -> external id)."""
+    links = {field: str(body[name]) for name, field in LINKS_BY_EXTERNAL_ID.items() if body.get(name)}
+    return {k: v for k, v in body.items() if k not in LINKS_BY_EXTERNAL_ID}, links
+
+
+def linked_by_external_id(document: dict[str, Any], external_ids: dict[str, str]) -> dict[str, Any]:
+    """The document with each link to a customer that has an external id written by that id instead."""
+    linked = dict(document)
+    for name, field in LINKS_BY_EXTERNAL_ID.items():
+        target = document.get(field)
+        if target is not None and str(target) in external_ids:
+            linked[name], linked[field] = external_ids[str(target)], None
+    return linked
+
+
 def csv_from_document(document: dict[str, Any], custom_names: list[str]) -> dict[str, str]:
     """A customer document as one CSV record (the inverse of ``body_from_csv``)."""
     row = {name: "" if document.get(name) is None else str(document[name]) for name in PLAIN_COLUMNS}
@@ -104,7 +128,8 @@ def csv_from_document(document: dict[str, Any], custom_names: list[str]) -> dict
 
 def ndjson_from_document(document: dict[str, Any]) -> str:
     """A customer document as one NDJSON line an import takes back (external id defaults to the id)."""
-    body = {k: v for k, v in document.items() if k not in READ_ONLY or k == "id"}
+    body = {k: v for k, v in document.items() if (k not in READ_ONLY or k == "id") and
+            (v is not None or k not in LINKS_BY_EXTERNAL_ID.values())}
     body["external_id"] = body.get("external_id") or str(document["id"])
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 

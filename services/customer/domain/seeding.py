@@ -5,8 +5,10 @@ e-mails, phones, addresses, tags, owners and lifetime values. About one row in
 fifty is a *planted duplicate* of an earlier person (the same person written
 differently: other case, other phone formatting, accents dropped), for duplicate
 detection to find. Each row carries the external id ``seed-<seed>-<n>``, so seeding
-twice with the same seed creates nothing new. (No hierarchy yet: rows are created
-in bulk and cannot name each other's ids.)
+twice with the same seed creates nothing new. Groups form as in life: about one
+organization in five is a subsidiary of an earlier one, and about a third of the
+persons work for an earlier organization, with a role; rows link by external id,
+the way an import file does.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ OWNERS = tuple(f"rep-{i:02d}" for i in range(1, 21))
 STREETS = ("Main Street", "Station Road", "Park Avenue", "Harbour Way", "Market Square", "Church Lane", "Mill Road")
 DUPLICATE_EVERY = 50
 ORGANIZATION_SHARE = 0.3
+SUBSIDIARY_SHARE = 0.2  # of organizations
+EMPLOYED_SHARE = 0.35  # of persons
+ROLES = ("decision maker", "buyer", "finance", "technical contact", "assistant")
+REMEMBERED = 1000  # earlier rows a later one may link to (memory stays bounded)
 
 
 def _ascii(text: str) -> str:
@@ -80,7 +86,11 @@ class Seeder:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.random = random.Random(seed)
+        # Links draw from a stream of their own, so the customers themselves stay what they were.
+        self.links = random.Random(f"{seed}-links")
         self._persons: list[dict[str, Any]] = []
+        self._organizations: list[str] = []
+        self._groups: list[str] = []  # organizations without a parent: subsidiaries hang below them
 
     def rows(self, count: int) -> Iterator[dict[str, Any]]:
         for n in range(count):
@@ -88,12 +98,27 @@ class Seeder:
             if n % DUPLICATE_EVERY == DUPLICATE_EVERY - 1 and self._persons:
                 yield self._duplicate(external_id)
             elif self.random.random() < ORGANIZATION_SHARE:
-                yield self._organization(external_id, n)
+                yield self._in_group(self._organization(external_id, n))
             else:
-                person = self._person(external_id, n)
+                person = self._employed(self._person(external_id, n))
                 if len(self._persons) < 1000:
                     self._persons.append(person)
                 yield person
+
+    def _in_group(self, organization: dict[str, Any]) -> dict[str, Any]:
+        if self._groups and self.links.random() < SUBSIDIARY_SHARE:
+            organization["parent_external_id"] = self.links.choice(self._groups)
+        elif len(self._groups) < REMEMBERED:
+            self._groups.append(organization["external_id"])
+        if len(self._organizations) < REMEMBERED:
+            self._organizations.append(organization["external_id"])
+        return organization
+
+    def _employed(self, person: dict[str, Any]) -> dict[str, Any]:
+        if self._organizations and self.links.random() < EMPLOYED_SHARE:
+            person["organization_external_id"] = self.links.choice(self._organizations)
+            person["organization_role"] = self.links.choice(ROLES)
+        return person
 
     def _place(self) -> tuple[str, tuple[str, str, str, str, list[str], list[str], list[str]]]:
         country = self.random.choice(tuple(REGIONS))

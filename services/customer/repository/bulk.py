@@ -35,6 +35,31 @@ def existing_external_ids(session: Session, tenant: str, external_ids: Sequence[
     return found
 
 
+def live_by_external_ids(session: Session, tenant: str,
+                         external_ids: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+    """Id and kind of the live (not deleted, not merged away) customers holding these external ids."""
+    found: dict[str, tuple[uuid.UUID, str]] = {}
+    for start in range(0, len(external_ids), 1000):
+        rows = session.execute(select(Customer.external_id, Customer.id, Customer.kind).where(
+            Customer.tenant_id == tenant, Customer.external_id.in_(external_ids[start:start + 1000]),
+            Customer.deleted_at.is_(None), Customer.merged_into.is_(None))).tuples()
+        found.update((external_id, (customer_id, kind)) for external_id, customer_id, kind in rows
+                     if external_id is not None)
+    return found
+
+
+def external_ids_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[str, str]:
+    """The external id of each of these customers that has one (by id as a string)."""
+    wanted = list(set(ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 1000):
+        rows = session.execute(select(Customer.id, Customer.external_id).where(
+            Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
+            Customer.external_id.is_not(None))).tuples()
+        found.update((str(customer_id), str(external_id)) for customer_id, external_id in rows)
+    return found
+
+
 def owners_of_keys(session: Session, tenant: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     """Which live customer holds each of these e-mail or phone keys (the oldest, if several do)."""
     found: dict[tuple[str, str], uuid.UUID] = {}
