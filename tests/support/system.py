@@ -41,6 +41,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def consumer_groups() -> dict[str, list[str]]:
+    """Every consumer group the services run, and the topics each reads."""
+    from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
+
+    return {"crm.customer.view": list(DOMAIN_TOPICS.values()),
+            "crm.customer.classification": [DOMAIN_TOPICS["sales"]]} | {
+        f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]} | {
+        f"crm.{s}.customer-lifecycle": [DOMAIN_TOPICS["customer"]] for s in SERVICES[1:]}
+
+
 class System:
     def __init__(self, root: Path, backend: str, postgres_admin_url: str | None = None) -> None:
         self.root = root
@@ -62,6 +72,31 @@ class System:
             self.start_process(name)
         for service in SERVICES:
             self.wait_ready(service)
+        self.wait_consumers_joined()
+
+    def wait_consumers_joined(self, timeout: float = 120) -> None:
+        """Until every consumer group has its member holding partitions: a fresh broker creates its
+        offsets topic on the first group's request, and a test must not race the joins."""
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
+
+        def joined() -> bool:
+            found: list[Any] = []
+            asking = threading.Thread(target=lambda: found.append(admin.describe_groups(list(consumer_groups()))),
+                                      daemon=True)
+            asking.start()
+            asking.join(15)
+            if not found:
+                return False
+            return all(group["group_state"] == "Stable" and any(
+                member["member_assignment"] and member["member_assignment"]["assigned_partitions"]
+                for member in group["members"]) for group in found[0].values())
+
+        try:
+            eventually(joined, timeout=timeout, interval=0.5, what="every consumer group to be joined")
+        finally:
+            admin.close()
 
     def stop(self) -> None:
         for name in list(self.processes):
@@ -182,12 +217,7 @@ class System:
         """Until every outbox is published and every consumer group has caught up with its topics."""
         from kafka import KafkaAdminClient
 
-        from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
-
-        groups = {"crm.customer.view": list(DOMAIN_TOPICS.values()),
-                  "crm.customer.classification": [DOMAIN_TOPICS["sales"]]} | {
-            f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]} | {
-            f"crm.{s}.customer-lifecycle": [DOMAIN_TOPICS["customer"]] for s in SERVICES[1:]}
+        groups = consumer_groups()
         admins = [KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)]
         reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
 
