@@ -6,13 +6,15 @@ the periodic job ranks a tenant nobody ranked on request."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from services.customer.classifying import rank_due_tenants
-from shared.db import make_engine, make_sessions
+from services.customer.tables.customers import ClassificationSettings
+from shared.db import make_engine, make_sessions, utcnow
 from shared.settings import Settings
 from tests.support.system import System
 from tests.support.waiting import eventually
@@ -141,13 +143,30 @@ def test_a_tenant_never_ranked_is_ranked_by_the_periodic_job(system: System) -> 
             assert client.tenant in rank_due_tenants(sessions, every_hour)  # type: ignore[attr-defined]
             assert _classification(client, top["id"]) == ("unclassified", "A")
             assert client.get("/v1/classification").json()["cutoffs"][0] == "5000.0000"
-            # Ranked within the hour: the next run leaves the tenant alone.
-            assert client.tenant not in rank_due_tenants(sessions, every_hour)  # type: ignore[attr-defined]
 
             def view_tier() -> str | None:
                 view = client.get(f"/v1/customers/{top['id']}/view")
                 return view.json()["profile"].get("value_tier") if view.status_code == 200 else None
 
             eventually(lambda: view_tier() == "A", timeout=30, what="the view to show the ranked tier")
+            # Ranked within the hour: the next run leaves the tenant alone.
+            assert client.tenant not in rank_due_tenants(sessions, every_hour)  # type: ignore[attr-defined]
+
+            def an_hour_passes() -> None:
+                with sessions.begin() as db:
+                    db.get(ClassificationSettings, client.tenant).evaluated_at = utcnow() - timedelta(hours=2)  # type: ignore[union-attr,attr-defined]
+
+            # An hour on, nothing moved: the ranking would come out the same, so it is skipped.
+            an_hour_passes()
+            assert client.tenant not in rank_due_tenants(sessions, every_hour)  # type: ignore[attr-defined]
+            # A value moved: the next run ranks again, and the customer climbs.
+            low = client.get("/v1/customers", params={"name": "Low0"}).json()["items"][0]
+            assert client.patch(f"/v1/customers/{low['id']}", json={
+                "lifetime_value": {"amount": "9000.00", "currency": "EUR"}}).status_code == 200
+            an_hour_passes()
+            assert client.tenant in rank_due_tenants(sessions, every_hour)  # type: ignore[attr-defined]
+            assert (_classification(client, low["id"]), _classification(client, top["id"])) == (
+                ("unclassified", "A"), ("unclassified", "B"))
+
     finally:
         engine.dispose()

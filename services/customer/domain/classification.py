@@ -302,6 +302,11 @@ def classify(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, A
     }
 
 
+def depends_on_time(rules: list[dict[str, Any]]) -> bool:
+    """Whether a group can change with the clock alone (a recency condition), facts unchanged."""
+    return any(condition["field"] == "days_since_last_won" for rule in rules for condition in rule["when"])
+
+
 def moved(previous: dict[str, Any], classification: dict[str, Any]) -> bool:
     """Whether a customer's group or tier changed (a changed value alone is not announced)."""
     return any(previous[name] != classification[name] for name in ("customer_group", "value_tier"))

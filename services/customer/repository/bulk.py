@@ -30,7 +30,7 @@ def existing_external_ids(session: Session, tenant: str, external_ids: Sequence[
     for start in range(0, len(external_ids), 1000):
         chunk = external_ids[start:start + 1000]
         rows = session.execute(select(Customer.external_id, Customer.id).where(
-            Customer.tenant_id == tenant, Customer.external_id.in_(chunk))).tuples()
+            Customer.tenant_id == tenant, Customer.external_id.in_(chunk)))
         found.update((external_id, customer_id) for external_id, customer_id in rows)
     return found
 
@@ -42,7 +42,7 @@ def live_by_external_ids(session: Session, tenant: str,
     for start in range(0, len(external_ids), 1000):
         rows = session.execute(select(Customer.external_id, Customer.id, Customer.kind).where(
             Customer.tenant_id == tenant, Customer.external_id.in_(external_ids[start:start + 1000]),
-            Customer.deleted_at.is_(None), Customer.merged_into.is_(None))).tuples()
+            Customer.deleted_at.is_(None), Customer.merged_into.is_(None)))
         found.update((external_id, (customer_id, kind)) for external_id, customer_id, kind in rows
                      if external_id is not None)
     return found
@@ -55,7 +55,7 @@ def external_ids_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> 
     for start in range(0, len(wanted), 1000):
         rows = session.execute(select(Customer.id, Customer.external_id).where(
             Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
-            Customer.external_id.is_not(None))).tuples()
+            Customer.external_id.is_not(None)))
         found.update((str(customer_id), str(external_id)) for customer_id, external_id in rows)
     return found
 
@@ -73,7 +73,7 @@ def owners_of_keys(session: Session, tenant: str, keys: Sequence[tuple[str, str]
                        CustomerKey.value.in_(values[start:start + 1000]),
                        Customer.deleted_at.is_(None), Customer.merged_into.is_(None),
                        Customer.erased_at.is_(None))
-                .order_by(CustomerKey.value, Customer.id)).tuples()
+                .order_by(CustomerKey.value, Customer.id))
             for value, customer_id in rows:
                 found.setdefault((kind, value), customer_id)
     return found
@@ -86,7 +86,7 @@ def kinds_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[st
     for start in range(0, len(wanted), 1000):
         found.update((str(i), k) for i, k in session.execute(select(Customer.id, Customer.kind).where(
             Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
-            Customer.deleted_at.is_(None), Customer.merged_into.is_(None))).tuples())
+            Customer.deleted_at.is_(None), Customer.merged_into.is_(None))))
     return found
 
 

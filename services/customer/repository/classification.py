@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, union, update
+from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from services.customer.domain import classification as domain
@@ -64,14 +64,54 @@ def sales_of(customer: Customer) -> dict[str, Any]:
     return {"won_deals": customer.won_deals, "won_value": customer.won_value, "last_won_at": customer.last_won_at}
 
 
+def population(session: Session, tenant: str) -> list[Any]:
+    """How many live customers, and the sum and sum of squares of their values: moves when any value does."""
+    live = (Customer.tenant_id == tenant, Customer.deleted_at.is_(None), Customer.merged_into.is_(None))
+    count, total, squares = session.execute(select(
+        func.count(), func.sum(Customer.value_amount), func.sum(Customer.value_amount * Customer.value_amount)
+    ).where(*live)).one()
+    return [int(count), format(Decimal(str(total or 0)), "f"), format(Decimal(str(squares or 0)), "f")]
+
+
+def values_to_rank(session: Session, tenant: str) -> Iterator[list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """Each live customer's id, lifetime value (as the rules take it) and sales figures, a batch at a time.
+
+    Only the columns value needs: ranking a million customers reads no profiles for it.
+    """
+    after: uuid.UUID | None = None
+    columns = (Customer.id, Customer.lifetime_value_amount, Customer.lifetime_value_currency, Customer.won_value)
+    while True:
+        query = select(*columns).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
+                                       Customer.merged_into.is_(None))
+        if after is not None:
+            query = query.where(Customer.id > after)
+        rows = session.execute(query.order_by(Customer.id).limit(EVALUATION_BATCH)).all()
+        if not rows:
+            return
+        yield [(str(customer_id), {"lifetime_value": None if currency is None else
+                                   {"amount": amount, "currency": currency}},
+                {"won_deals": 0, "won_value": won or [], "last_won_at": None})
+               for customer_id, amount, currency, won in rows]
+        after = rows[-1][0]
+
+
 def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Customer]]:
     """The tenant's live customers in id order, a batch at a time (memory stays bounded)."""
     return all_customers(session, tenant, EVALUATION_BATCH)
 
 
-def set_classification(session: Session, tenant: str, customer_id: uuid.UUID, classification: dict[str, Any]) -> None:
-    session.execute(update(Customer).where(Customer.tenant_id == tenant, Customer.id == customer_id).values(
-        **classification))
+_CLASSIFY = Customer.__table__.update().where(
+    Customer.__table__.c.tenant_id == bindparam("tenant"), Customer.__table__.c.id == bindparam("customer_id")
+).values(customer_group=bindparam("group"), value_tier=bindparam("tier"), value_amount=bindparam("value"))
+
+
+def set_classifications(session: Session, tenant: str, changes: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+    """Group, tier and value of many customers in one statement run for each (not the ORM's per-row
+    bookkeeping, which searched the whole session for every row and made ranking quadratic)."""
+    if changes:
+        session.execute(_CLASSIFY, [
+            {"tenant": tenant, "customer_id": customer_id, "group": c["customer_group"], "tier": c["value_tier"],
+             "value": c["value_amount"]} for customer_id, c in changes])
 
 
 # --- deals ----------------------------------------------------------------------------------------

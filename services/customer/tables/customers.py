@@ -132,6 +132,9 @@ class ClassificationSettings(Base):
     cutoffs: Mapped[list[Any]]
     # Values in other currencies are converted with these rates; no currency: amounts count as they are.
     currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # What the last full ranking saw (customers, and the sum and sum of squares of their values): the
+    # periodic ranking skips a tenant whose population has not moved since.
+    ranked_population: Mapped[list[Any] | None] = mapped_column(default=None)
     exchange_rates: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     version: Mapped[int]
     evaluated_at: Mapped[datetime | None]

@@ -1,5 +1,6 @@
 """Value tiers that follow sales: the deals the sales service reports, each customer's sales
-figures and ranked value, and the tenant's value currency with its exchange rates.
+figures and ranked value, the tenant's value currency with its exchange rates, and what
+the last ranking saw.
 
 Existing customers start with no won deals; their ranked value is their lifetime value,
 as it was ranked until now.
@@ -32,6 +33,7 @@ def upgrade() -> None:
     with op.batch_alter_table("classification_settings") as batch:
         batch.add_column(sa.Column("currency", sa.String(3), nullable=True))
         batch.add_column(sa.Column("exchange_rates", JsonType, nullable=False, server_default="{}"))
+        batch.add_column(sa.Column("ranked_population", JsonType, nullable=True))
     op.create_table(
         "customer_deals",
         sa.Column("opportunity_id", sa.Uuid(), primary_key=True),
@@ -50,6 +52,7 @@ def downgrade() -> None:
     op.drop_index("ix_customer_deals_customer", "customer_deals")
     op.drop_table("customer_deals")
     with op.batch_alter_table("classification_settings") as batch:
+        batch.drop_column("ranked_population")
         batch.drop_column("exchange_rates")
         batch.drop_column("currency")
     with op.batch_alter_table("customers") as batch:
