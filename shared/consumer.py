@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.db import ProcessedEvent, transaction, utcnow
 from shared.envelope import CloudEvent, EnvelopeError, parse_event
 from shared.metrics import ServiceMetrics
+from shared.outbox import has_appended
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class EventConsumer(threading.Thread):
     ) -> None:
         super().__init__(name=f"{service}-{name}-consumer", daemon=True)
         self.consumer_name = name
-        # Wakes the outbox relay: what a handler appended goes out now, not at the relay's next poll.
+        # Wakes the outbox relay when a handler appended events: they go out now, not at the relay's
+        # next poll (a batch that appended nothing does not wake it: a claim query per batch for nothing).
         self._on_commit = on_commit or (lambda: None)
         self._topics = topics
         self._group_id = group_id
@@ -221,10 +223,11 @@ class EventConsumer(threading.Thread):
             deliveries = [self._delivery(record) for record in records]
         except EnvelopeError:
             return False
-        applied = 0
+        applied, appended = 0, False
         try:
             with transaction(self._sessions) as session:
                 applied = apply_all(session, self.consumer_name, deliveries, self._handle)
+                appended = has_appended(session)
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_problem(exc):
                 raise Unavailable(str(exc)) from exc
@@ -233,7 +236,7 @@ class EventConsumer(threading.Thread):
             log.debug("%s: batch of %d failed; applying one by one", self.name, len(records), exc_info=True)
             return False
         self._metrics.consumed.labels(self.consumer_name).inc(applied)
-        if applied:
+        if appended:
             self._on_commit()
         return True
 
@@ -250,8 +253,10 @@ class EventConsumer(threading.Thread):
             try:
                 with transaction(self._sessions) as session:
                     applied = apply_once(session, self.consumer_name, delivery, self._handle)
+                    appended = has_appended(session)
                 if applied:
                     self._metrics.consumed.labels(self.consumer_name).inc()
+                if appended:
                     self._on_commit()
                 return
             except IntegrityError as exc:

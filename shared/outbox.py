@@ -74,6 +74,11 @@ def append_event(
     return record
 
 
+def has_appended(session: Session) -> bool:
+    """Whether the open transaction appended any event (the relay has something to publish after it)."""
+    return bool(session.info.get(SESSION_KEY))
+
+
 def appended_in(session: Session) -> list[Appended]:
     """The events the open transaction appended, with their sequences."""
     records: list[OutboxRecord] = session.info.get(SESSION_KEY, [])
