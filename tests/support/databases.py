@@ -37,24 +37,26 @@ def create_postgres_database(admin_url: str, prefix: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
-def drop_postgres_database(admin_url: str, url: str, attempts: int = 10) -> None:
+def drop_postgres_database(admin_url: str, url: str, patience: float = 300.0) -> None:
     """Drop the database, disconnecting its users.
 
     A role without superuser rights cannot end other roles' backends: an autovacuum worker
     analysing freshly loaded tables makes the drop fail until it is done, so try again.
+    After a million rows were loaded that takes minutes, not seconds.
     """
     name = make_url(url).database
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    deadline = time.monotonic() + patience
     try:
-        for attempt in range(1, attempts + 1):
+        while True:
             try:
                 with engine.connect() as connection:
                     connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 return
             except DBAPIError:
-                if attempt == attempts:
+                if time.monotonic() > deadline:
                     raise
-                time.sleep(1.0)
+                time.sleep(2.0)
     finally:
         engine.dispose()
 
