@@ -44,6 +44,7 @@ from services.customer.domain import customers as domain
 from services.customer.domain import duplicates as duplicate_rules
 from services.customer.domain.importing import (
     CSV_COLUMNS,
+    LINKS_BY_EXTERNAL_ID,
     RecordSplitter,
     Row,
     RowReader,
@@ -207,7 +208,7 @@ class BulkImporter:
                     existing += 1
                     continue
                 try:
-                    state = _resolve_links(state, valid.links, by_external_id, kinds)
+                    state = _resolve_links(state, valid.links, by_external_id)
                     # A new customer cannot be anyone's ancestor yet, so no cycle check is needed here.
                     domain.check_links(state, None, kinds.get, lambda _: [])
                 except InvalidInput as exc:
@@ -259,15 +260,14 @@ class BulkImporter:
         self.report.matches_truncated = self.report.matches_truncated or len(matches) > room
 
 
-def _resolve_links(state: dict[str, Any], links: dict[str, str], by_external_id: dict[str, uuid.UUID],
-                   kinds: dict[str, str]) -> dict[str, Any]:
+def _resolve_links(state: dict[str, Any], links: dict[str, str], by_external_id: dict[str, uuid.UUID]) -> dict[str, Any]:
     """The state with each link by external id turned into the linked customer's id."""
     resolved = dict(state)
     for field_name, external_id in links.items():
         target = by_external_id.get(external_id)
         if target is None:
             raise InvalidInput.on(
-                field_name.replace("_id", "_external_id"),
+                next(name for name, linked in LINKS_BY_EXTERNAL_ID.items() if linked == field_name),
                 f"no customer with external id {external_id!r}: link to one that exists or comes earlier in the file")
         resolved[field_name] = str(target)
     return resolved

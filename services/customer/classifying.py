@@ -87,7 +87,6 @@ def reclassify(db: Session, tenant: str, settings: ClassificationSettings) -> in
     return changed
 
 
-
 def rank_due_tenants(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
     """Rank again every tenant not ranked within the last interval (a periodic job); returns those ranked.
 

@@ -15,10 +15,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -39,6 +39,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+T = TypeVar("T")
+
+
+def answer_within(seconds: float, ask: Callable[[], T]) -> T | None:
+    """What ``ask`` returns, or None if it has not answered in time; its exception is raised here.
+
+    kafka-python's admin calls take no timeout and can hang on a lost coordinator, so
+    they are asked from a helper thread that may be abandoned.
+    """
+    found: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            found.append(ask())
+        except Exception as exc:  # noqa: BLE001 - handed to the caller
+            failed.append(exc)
+
+    asking = threading.Thread(target=run, daemon=True)
+    asking.start()
+    asking.join(seconds)
+    if failed:
+        raise failed[0]
+    return found[0] if found else None
 
 
 def consumer_groups() -> dict[str, list[str]]:
@@ -82,16 +108,13 @@ class System:
         admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers)
 
         def joined() -> bool:
-            found: list[Any] = []
-            asking = threading.Thread(target=lambda: found.append(admin.describe_groups(list(consumer_groups()))),
-                                      daemon=True)
-            asking.start()
-            asking.join(15)
-            if not found:
-                return False
-            return all(group["group_state"] == "Stable" and any(
+            try:
+                groups = answer_within(15, lambda: admin.describe_groups(list(consumer_groups())))
+            except KafkaError:
+                return False  # the coordinator is still being set up
+            return groups is not None and all(group["group_state"] == "Stable" and any(
                 member["member_assignment"] and member["member_assignment"]["assigned_partitions"]
-                for member in group["members"]) for group in found[0].values())
+                for member in group["members"]) for group in groups.values())
 
         try:
             eventually(joined, timeout=timeout, interval=0.5, what="every consumer group to be joined")
@@ -222,25 +245,11 @@ class System:
         reader = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers)
 
         def committed_offsets(group: str) -> dict[TopicPartition, Any] | None:
-            # kafka-python's admin calls take no timeout and can hang on a lost coordinator:
-            # ask from a helper thread, and give up on that client (the next look uses a new one).
-            found: list[Any] = []
-
-            def ask() -> None:
-                try:
-                    found.append(admins[-1].list_group_offsets(group).get(group, {}))
-                except KafkaError as exc:
-                    found.append(exc)
-
-            asking = threading.Thread(target=ask, daemon=True)
-            asking.start()
-            asking.join(15)
-            if not found:
+            found = answer_within(15, lambda: admins[-1].list_group_offsets(group).get(group, {}))
+            if found is None:
+                # Give up on that client (it may stay hung): the next look uses a new one.
                 admins.append(KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers))
-                return None
-            if isinstance(found[0], KafkaError):
-                raise found[0]
-            return dict(found[0])
+            return found
 
         try:
             previous: list[object] = [None]

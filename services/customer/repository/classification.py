@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from services.customer.domain import classification as domain
-from services.customer.repository.customers import all_customers
+from services.customer.repository.customers import all_customers, live_pages
 from services.customer.tables import Customer, CustomerDeal
 from services.customer.tables.customers import ClassificationSettings
 from shared.db import utcnow
@@ -27,7 +27,7 @@ def settings_of(session: Session, tenant: str, *, lock: bool = False) -> Classif
 
 def settings_or_default(session: Session, tenant: str, *, lock: bool = False) -> ClassificationSettings:
     """The tenant's settings row, created with the defaults (no rules, Pareto tiers) if it has none."""
-    settings = session.get(ClassificationSettings, tenant, with_for_update=lock)
+    settings = settings_of(session, tenant, lock=lock)
     if settings is None:
         settings = ClassificationSettings(tenant_id=tenant, rules=[], default_group=domain.DEFAULT_GROUP,
                                           tiers=domain.DEFAULT_TIERS, cutoffs=[None] * len(domain.DEFAULT_TIERS),
@@ -78,21 +78,12 @@ def values_to_rank(session: Session, tenant: str) -> Iterator[list[tuple[str, di
 
     Only the columns value needs: ranking a million customers reads no profiles for it.
     """
-    after: uuid.UUID | None = None
-    columns = (Customer.id, Customer.lifetime_value_amount, Customer.lifetime_value_currency, Customer.won_value)
-    while True:
-        query = select(*columns).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
-                                       Customer.merged_into.is_(None))
-        if after is not None:
-            query = query.where(Customer.id > after)
-        rows = session.execute(query.order_by(Customer.id).limit(EVALUATION_BATCH)).all()
-        if not rows:
-            return
+    for rows in live_pages(session, tenant, Customer.lifetime_value_amount, Customer.lifetime_value_currency,
+                           Customer.won_value, batch_size=EVALUATION_BATCH):
         yield [(str(customer_id), {"lifetime_value": None if currency is None else
                                    {"amount": amount, "currency": currency}},
                 {"won_deals": 0, "won_value": won or [], "last_won_at": None})
                for customer_id, amount, currency, won in rows]
-        after = rows[-1][0]
 
 
 def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Customer]]:
@@ -123,8 +114,9 @@ def save_deal(session: Session, tenant: str, deal: domain.Deal) -> set[uuid.UUID
     if row is not None and row.sequence >= deal.sequence:
         return None  # a redelivery, or overtaken by a newer report
     if row is None:
+        # Status and the rest are set below: a first report finds nothing known about the deal.
         row = CustomerDeal(opportunity_id=deal.opportunity_id, tenant_id=tenant, customer_id=deal.customer_id,
-                           status=deal.status, won_at=None)
+                           won_at=None)
         session.add(row)
     touched = {row.customer_id, deal.customer_id}
     row.won_at = domain.won_at(deal, row.status, row.won_at)

@@ -73,19 +73,26 @@ def customer_by_external_id(session: Session, tenant: str, external_id: str) -> 
     return session.scalar(select(Customer.id).where(Customer.tenant_id == tenant, Customer.external_id == external_id))
 
 
-def all_customers(session: Session, tenant: str, batch_size: int = 5000) -> Iterator[list[Customer]]:
-    """The tenant's live customers in creation (id) order, a batch at a time."""
+def live_pages(session: Session, tenant: str, *columns: Any, batch_size: int = 5000) -> Iterator[list[Any]]:
+    """The id and the given columns (or entity) of the tenant's live customers, in creation (id) order,
+    a batch of rows at a time."""
     after: uuid.UUID | None = None
     while True:
-        query = select(Customer).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
-                                       Customer.merged_into.is_(None))
+        query = select(Customer.id, *columns).where(Customer.tenant_id == tenant, Customer.deleted_at.is_(None),
+                                                    Customer.merged_into.is_(None))
         if after is not None:
             query = query.where(Customer.id > after)
-        batch = list(session.scalars(query.order_by(Customer.id).limit(batch_size)))
-        if not batch:
+        rows = session.execute(query.order_by(Customer.id).limit(batch_size)).all()
+        if not rows:
             return
-        yield batch
-        after = batch[-1].id
+        yield rows
+        after = rows[-1][0]
+
+
+def all_customers(session: Session, tenant: str, batch_size: int = 5000) -> Iterator[list[Customer]]:
+    """The tenant's live customers in creation (id) order, a batch at a time."""
+    for rows in live_pages(session, tenant, Customer, batch_size=batch_size):
+        yield [row[1] for row in rows]
 
 
 def kind_of(session: Session, tenant: str, customer_id: str) -> str | None:
