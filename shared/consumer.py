@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -49,6 +50,9 @@ class Delivery:
 
 
 Handler = Callable[[Session, Delivery], None]
+# Reads up front, in a few queries, what a batch's handlers will look up one event at a time; what it
+# read is valid inside the ``with`` only (the batch's transaction).
+Preparer = Callable[[Session, list[CloudEvent]], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class ConsumerSpec:
     """A consumer a service runs: its name (also its dedupe namespace), topics and handler.
 
     ``projection``: its state is derived from the topics alone, so ``crm replay`` can rebuild it.
+    ``prepare``: optional; reads what a batch will touch before its events are handled one by one.
     """
 
     name: str
@@ -63,21 +68,34 @@ class ConsumerSpec:
     handle: Handler
     accepts_tombstones: bool = False
     projection: bool = True
+    prepare: Preparer | None = None
 
 
 class Unavailable(Exception):
     """The database or the dead-letter topic cannot be reached: retry later, do not skip."""
 
 
-def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None], handle: Handler) -> int:
+def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None], handle: Handler,
+              prepare: Preparer | None = None) -> int:
     """Apply a batch inside the caller's transaction, skipping what was applied before; returns how many applied.
 
     One query finds the batch's already-processed events, instead of one per event.
     """
+    fresh = _not_yet_applied(session, consumer, deliveries)
+    events = [d.event for d in fresh if d.event is not None]
+    with prepare(session, events) if prepare is not None and events else nullcontext():
+        for delivery in fresh:
+            if delivery.event is not None:
+                session.add(ProcessedEvent(consumer=consumer, event_id=delivery.event.id, processed_at=utcnow()))
+            handle(session, delivery)
+    return len(fresh)
+
+
+def _not_yet_applied(session: Session, consumer: str, deliveries: list[Delivery | None]) -> list[Delivery]:
     ids = [d.event.id for d in deliveries if d is not None and d.event is not None]
     seen = set(session.scalars(select(ProcessedEvent.event_id).where(
         ProcessedEvent.consumer == consumer, ProcessedEvent.event_id.in_(ids)))) if ids else set()
-    applied = 0
+    fresh: list[Delivery] = []
     for delivery in deliveries:
         if delivery is None:
             continue
@@ -85,15 +103,14 @@ def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None]
             if delivery.event.id in seen:
                 continue
             seen.add(delivery.event.id)
-            session.add(ProcessedEvent(consumer=consumer, event_id=delivery.event.id, processed_at=utcnow()))
-        handle(session, delivery)
-        applied += 1
-    return applied
+        fresh.append(delivery)
+    return fresh
 
 
-def apply_once(session: Session, consumer: str, delivery: Delivery, handle: Handler) -> bool:
+def apply_once(session: Session, consumer: str, delivery: Delivery, handle: Handler,
+               prepare: Preparer | None = None) -> bool:
     """Apply a delivery inside the caller's transaction unless it was applied before."""
-    return apply_all(session, consumer, [delivery], handle) == 1
+    return apply_all(session, consumer, [delivery], handle, prepare) == 1
 
 
 class Stalled(Exception):
@@ -111,6 +128,7 @@ class EventConsumer(threading.Thread):
         bootstrap_servers: str,
         sessions: sessionmaker[Session],
         handle: Handler,
+        prepare: Preparer | None = None,
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
         metrics: ServiceMetrics,
@@ -130,6 +148,7 @@ class EventConsumer(threading.Thread):
         self._bootstrap_servers = bootstrap_servers
         self._sessions = sessions
         self._handle = handle
+        self._prepare = prepare
         self._producer_factory = producer_factory
         self._producer: KafkaProducer | None = None
         self._dead_letter_topic = dead_letter_topic
@@ -226,7 +245,7 @@ class EventConsumer(threading.Thread):
         applied, appended = 0, False
         try:
             with transaction(self._sessions) as session:
-                applied = apply_all(session, self.consumer_name, deliveries, self._handle)
+                applied = apply_all(session, self.consumer_name, deliveries, self._handle, self._prepare)
                 appended = has_appended(session)
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_problem(exc):
@@ -252,7 +271,7 @@ class EventConsumer(threading.Thread):
         for attempt in range(1, self._max_attempts + 1):
             try:
                 with transaction(self._sessions) as session:
-                    applied = apply_once(session, self.consumer_name, delivery, self._handle)
+                    applied = apply_once(session, self.consumer_name, delivery, self._handle, self._prepare)
                     appended = has_appended(session)
                 if applied:
                     self._metrics.consumed.labels(self.consumer_name).inc()

@@ -106,7 +106,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
     try:
         deliveries = [_delivery(spec, record) for record in records]
         with sessions.begin() as session:
-            apply_all(session, spec.name, deliveries, spec.handle)
+            apply_all(session, spec.name, deliveries, spec.handle, spec.prepare)
         return 0
     except Exception:  # noqa: BLE001 - fall back to one transaction per record to isolate the bad one
         log.debug("batch failed; retrying record by record", exc_info=True)
@@ -124,7 +124,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
 def _apply(spec: ConsumerSpec, record: ConsumerRecord, session: Session) -> None:
     delivery = _delivery(spec, record)
     if delivery is not None:
-        apply_once(session, spec.name, delivery, spec.handle)
+        apply_once(session, spec.name, delivery, spec.handle, spec.prepare)
 
 
 def _delivery(spec: ConsumerSpec, record: ConsumerRecord) -> Delivery | None:

@@ -107,6 +107,7 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             bootstrap_servers=settings.kafka_bootstrap_servers,
             sessions=app.state.sessions,
             handle=spec.handle,
+            prepare=spec.prepare,
             producer_factory=producer,  # type: ignore[arg-type]
             dead_letter_topic=dead_letter_topic(settings.service),
             metrics=metrics,

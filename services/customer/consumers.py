@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +92,32 @@ def apply_to_view(session: Session, delivery: Delivery) -> None:
         _recompute(session, ancestor, event.tenant)
 
 
+@contextmanager
+def read_ahead(session: Session, batch: list[CloudEvent]) -> Iterator[None]:
+    """The views and facts a batch will touch, in a few queries instead of several per event.
+
+    A rebuild and a busy consumer apply hundreds of events per transaction; without this,
+    each event's lookups are round trips that first flush the previous event's writes.
+    """
+    customer_ids: set[uuid.UUID] = set()
+    fact_keys: set[repository.FactKey] = set()
+    for event in batch:
+        if event.type in TENANT_EVENTS:
+            continue
+        with suppress(ValueError):  # the handler itself rejects a subject that is not an id
+            customer_ids.add(uuid.UUID(event.subject))
+        if event.type in (MERGED, UNMERGED):
+            with suppress(KeyError, ValueError):
+                customer_ids.update(merge_ids(event.data, "merged_ids" if event.type == MERGED else "restored_ids"))
+        if event.service != "customer":
+            with suppress(Exception):  # likewise: a malformed event fails in the handler, alone
+                fact = domain.fact_from_event(event)
+                if fact is not None:
+                    fact_keys.add((fact.source, fact.entity, fact.entity_id))
+    with repository.reading_ahead(session, customer_ids, fact_keys):
+        yield
+
+
 def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
     """The merged-away customers' views disappear into the survivor's: history and version count move over.
 
@@ -100,7 +128,7 @@ def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
         if merged is None:
             # The merge overtook the duplicate's own events: the marker makes them follow it when they come.
             merged = _empty_view(merged_id, event.tenant, updated_at=NEVER)
-            session.add(merged)
+            repository.add_view(session, merged)
         if merged.customer_id == survivor.customer_id or merged.removed_at is not None:
             continue
         repository.fold_timeline(session, merged_id, survivor.customer_id)
@@ -135,7 +163,7 @@ def _view_for(session: Session, event: CloudEvent) -> CustomerView | None:
     view = repository.get_view(session, customer_id)
     if view is None:
         view = _empty_view(customer_id, event.tenant, updated_at=event.time)
-        session.add(view)
+        repository.add_view(session, view)
     elif view.tenant_id != event.tenant:
         log.warning("ignoring %s %s: tenant %s does not own customer %s", event.type, event.id, event.tenant, customer_id)
         return None
@@ -275,7 +303,7 @@ def apply_to_classification(session: Session, delivery: Delivery) -> None:
 
 
 CONSUMERS = [
-    ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view),
+    ConsumerSpec(name="view", topics=list(DOMAIN_TOPICS.values()), handle=apply_to_view, prepare=read_ahead),
     # Master data, not a projection: `crm replay` rebuilds the view only.
     ConsumerSpec(name="classification", topics=[SALES], handle=apply_to_classification,
                  projection=False),

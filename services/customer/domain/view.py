@@ -224,7 +224,7 @@ def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     """Last contact on any channel, and how engaged the customer has been in the last 90 days."""
     if not facts:
         return {"last_contact": None, "engagement_score": 0}
-    latest = max(facts, key=lambda f: (f.at, f.source, f.entity_id))
+    latest = max(facts, key=lambda f: (f.at, f.source, f.entity, f.entity_id))
     recent = [f for f in facts if as_of - f.at <= RECENT]
     silence_days = (as_of - latest.at).days
     recency = max(0, 50 - silence_days * 50 // 90)
