@@ -61,6 +61,8 @@ class ConsumerSpec:
 
     ``projection``: its state is derived from the topics alone, so ``crm replay`` can rebuild it.
     ``prepare``: optional; reads what a batch will touch before its events are handled one by one.
+    ``types``: the event types the handler acts on (None: all). Others are passed over unread, with
+    no transaction and no processed-event row: on a busy topic most events are not for this consumer.
     """
 
     name: str
@@ -69,6 +71,7 @@ class ConsumerSpec:
     accepts_tombstones: bool = False
     projection: bool = True
     prepare: Preparer | None = None
+    types: frozenset[str] | None = None
 
 
 class Unavailable(Exception):
@@ -129,6 +132,7 @@ class EventConsumer(threading.Thread):
         sessions: sessionmaker[Session],
         handle: Handler,
         prepare: Preparer | None = None,
+        types: frozenset[str] | None = None,
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
         metrics: ServiceMetrics,
@@ -149,6 +153,7 @@ class EventConsumer(threading.Thread):
         self._sessions = sessions
         self._handle = handle
         self._prepare = prepare
+        self._types = types
         self._producer_factory = producer_factory
         self._producer: KafkaProducer | None = None
         self._dead_letter_topic = dead_letter_topic
@@ -223,9 +228,10 @@ class EventConsumer(threading.Thread):
             if self._stopping.is_set():
                 consumer.seek(partition, records[0].offset)
                 continue
+            wanted = [r for r in records if is_wanted(r, self._types, accepts_tombstones=self._accepts_tombstones)]
             try:
-                if not self._apply_together(records):
-                    for record in records:
+                if wanted and not self._apply_together(wanted):
+                    for record in wanted:
                         self._process(record)
             except Unavailable as exc:
                 log.warning("%s: dependency unavailable (%s), will retry from offset %s", self.name, exc,
@@ -316,6 +322,19 @@ class EventConsumer(threading.Thread):
             self._producer = None
             raise Unavailable(f"dead-letter topic unreachable: {exc}") from exc
         self._metrics.dead_lettered.labels(self.consumer_name).inc()
+
+
+def is_wanted(record: ConsumerRecord, types: frozenset[str] | None, *, accepts_tombstones: bool) -> bool:
+    """Whether a consumer acting on ``types`` needs the record, judged from its ``ce_type`` header when it has one.
+
+    A record without the header is wanted: the handler reads it and decides, as before the filter.
+    """
+    if record.value is None:
+        return accepts_tombstones
+    if types is None:
+        return True
+    event_type = next((value for name, value in record.headers or () if name == "ce_type"), None)
+    return event_type is None or event_type.decode(errors="replace") in types
 
 
 def delivery_of(record: ConsumerRecord, *, accepts_tombstones: bool) -> Delivery | None:

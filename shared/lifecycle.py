@@ -104,7 +104,8 @@ def lifecycle_consumer(followers: list[Follower]) -> ConsumerSpec:
         if event.type == ERASED:
             forget_personal_traces(session, event.tenant, uuid.UUID(event.subject))
 
-    return ConsumerSpec(name="customer-lifecycle", topics=[CUSTOMER], handle=follow)
+    # Most of the topic is creates and updates, which this consumer has nothing to do with.
+    return ConsumerSpec(name="customer-lifecycle", topics=[CUSTOMER], handle=follow, types=LIFECYCLE_TYPES)
 
 
 def owned_by(session: Session, model: type[R], tenant: str, customer_ids: list[uuid.UUID]) -> list[R]:

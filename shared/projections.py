@@ -22,7 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.consumer import ConsumerSpec, Delivery, apply_all, apply_once, delivery_of
+from shared.consumer import ConsumerSpec, Delivery, apply_all, apply_once, delivery_of, is_wanted
 from shared.db import make_engine, make_sessions
 from shared.envelope import EnvelopeError
 from shared.outbox import REPLAYING
@@ -92,7 +92,8 @@ def _replay_consumer(spec: ConsumerSpec, bootstrap_servers: str, sessions: sessi
         while any(consumer.position(p) < end[p] for p in partitions):
             for tp, batch in consumer.poll(timeout_ms=1000).items():
                 # Records past the end offsets arrived after the replay began: the live view has them later too.
-                wanted = [r for r in batch if r.offset < end[tp]]
+                wanted = [r for r in batch if r.offset < end[tp]
+                          and is_wanted(r, spec.types, accepts_tombstones=spec.accepts_tombstones)]
                 if wanted:
                     skipped += _apply_batch(spec, wanted, sessions)
                     applied += len(wanted)

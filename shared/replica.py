@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import String, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.consumer import ConsumerSpec, Delivery
@@ -62,18 +64,24 @@ def apply_view(session: Session, delivery: Delivery) -> None:
     if delivery.event.type != VIEW_UPDATED:
         return
     view = delivery.event.data
-    current = session.get(CustomerReplica, customer_id)
-    if current is not None and current.view_version >= view["version"]:
-        return  # an older version arriving late must not win
     profile = view.get("profile") or {}
-    if current is None:
-        current = CustomerReplica(customer_id=customer_id, tenant_id=delivery.event.tenant)
-        session.add(current)
-    current.view_version = view["version"]
-    current.display_name = profile.get("display_name", "")
-    current.kind = profile.get("kind", "")
-    current.view = view
-    current.updated_at = utcnow()
+    session.execute(_newer_version(session, {
+        "customer_id": customer_id, "tenant_id": delivery.event.tenant, "view_version": view["version"],
+        "display_name": profile.get("display_name", ""), "kind": profile.get("kind", ""), "view": view,
+        "updated_at": utcnow(),
+    }))
+
+
+def _newer_version(session: Session, row: dict[str, Any]) -> Any:
+    """One statement, whichever of insert and update it turns out to be: an older version arriving late
+    must not win, and a read before the write would cost every event one more round trip."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(CustomerReplica).values(row)
+    return statement.on_conflict_do_update(
+        index_elements=[CustomerReplica.customer_id],
+        set_={name: statement.excluded[name] for name in row if name not in ("customer_id", "tenant_id")},
+        where=CustomerReplica.view_version < statement.excluded.view_version,
+    )
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
@@ -109,7 +117,8 @@ def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, w
     return found
 
 
-REPLICA_CONSUMER = ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True)
+REPLICA_CONSUMER = ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True,
+                                types=frozenset({VIEW_UPDATED}))
 
 
 def replica_states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:

@@ -108,6 +108,7 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             sessions=app.state.sessions,
             handle=spec.handle,
             prepare=spec.prepare,
+            types=spec.types,
             producer_factory=producer,  # type: ignore[arg-type]
             dead_letter_topic=dead_letter_topic(settings.service),
             metrics=metrics,

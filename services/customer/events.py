@@ -75,8 +75,9 @@ def classification_rules_changed(session: Session, tenant: str, settings: dict[s
 
 
 def view_published(session: Session, tenant: str, view: dict[str, Any]) -> None:
+    # The view document is built from JSON (profile, stored facts) and strings: plain JSON already.
     append_event(session, topic=CUSTOMER_VIEW, event_type=VIEW_UPDATED, subject=view["customer_id"], tenant=tenant,
-                 data=view, flush=False)
+                 data=view, flush=False, plain_json=True)
 
 
 def view_removed(session: Session, tenant: str, customer_id: str) -> None:

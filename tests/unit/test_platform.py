@@ -8,10 +8,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from shared.auth import VerifiedTokens, mint_token, read_token
+from shared.consumer import is_wanted
 from shared.db import Base, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
@@ -144,3 +146,20 @@ def test_the_relay_sends_stored_events_as_written_and_tombstones_as_none(tmp_pat
     assert (read.type, read.subject, read.sequence, read.data) == (
         "crm.customer.created.v1", "c-1", 1, {"customer": {"id": "c-1", "name": "Zoë"}})
     engine.dispose()
+
+
+def _record(value: bytes | None, headers: list[tuple[str, bytes]]) -> ConsumerRecord:
+    return ConsumerRecord("crm.customer.v1", 0, -1, 7, 0, 0, b"key", value, headers, None, 3, 0, 0)
+
+
+def test_a_consumer_passes_over_event_types_it_does_not_act_on_by_their_header() -> None:
+    lifecycle = frozenset({"crm.customer.merged.v1"})
+    created = _record(b"{}", [("ce_type", b"crm.customer.created.v1"), ("ce_tenant", b"acme")])
+    merged = _record(b"{}", [("ce_tenant", b"acme"), ("ce_type", b"crm.customer.merged.v1")])
+    assert not is_wanted(created, lifecycle, accepts_tombstones=False)
+    assert is_wanted(merged, lifecycle, accepts_tombstones=False)
+    assert is_wanted(created, None, accepts_tombstones=False)  # no filter: everything
+    assert is_wanted(_record(b"{}", []), lifecycle, accepts_tombstones=False)  # no header: the handler decides
+    tombstone = _record(None, [("ce_type", b"crm.customer.created.v1")])
+    assert is_wanted(tombstone, lifecycle, accepts_tombstones=True)
+    assert not is_wanted(tombstone, None, accepts_tombstones=False)
