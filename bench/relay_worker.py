@@ -1,6 +1,6 @@
 """One side of the relay scenario, in its own process so that its CPU time is its own.
 
-``relay``: the real ``OutboxRelay`` (``publish_batch`` until the backlog is empty) over a
+``relay``: the real ``OutboxRelay`` (``publish_pending``: its loop, until the backlog is empty) over a
 database holding a backlog of unpublished rows. ``raw``: a bare kafka-python producer
 made by the same ``make_producer``, sending the very same bytes, keys and headers
 (serialised before the clock starts). Prints one JSON line: events, seconds, cpu_seconds.
@@ -30,12 +30,8 @@ def run_relay(database_url: str, bootstrap: str, batch_size: int) -> dict[str, f
     relay = OutboxRelay(service="customer", sessions=make_sessions(engine), batch_size=batch_size,
                         producer_factory=lambda: make_producer(bootstrap, "bench-relay"))
     relay._ensure_producer()  # connect before the clock starts, as a running service would be
-    events, cpu0, t0 = 0, _cpu(), time.perf_counter()
-    while True:
-        sent = relay.publish_batch()
-        if sent == 0:
-            break
-        events += sent
+    cpu0, t0 = _cpu(), time.perf_counter()
+    events = relay.publish_pending()
     seconds, cpu = time.perf_counter() - t0, _cpu() - cpu0
     relay._drop_producer()
     engine.dispose()

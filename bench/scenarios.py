@@ -297,7 +297,8 @@ def relay(ctx: Context, report: Report, plan: Plan) -> None:
                    ratio(base["cpu_seconds"], ours["cpu_seconds"]), "—", INFO))
     report.detail(
         f"outbox relay: {n:,} unpublished `crm.customer.created.v1` rows (customer payload of the template customer) "
-        f"in a fresh customer-service database; our figure is `OutboxRelay.publish_batch` (batch {batch}) run until "
+        f"in a fresh customer-service database; our figure is the relay's own loop, `OutboxRelay.publish_pending` "
+        f"(batch {batch}; the next batch is claimed and sent while Kafka acknowledges the previous one), run until "
         f"the backlog is empty, in its own process; the baseline is a kafka-python producer from the same "
         f"`make_producer` (idempotent, acks=all, linger 2 ms) sending the same bytes, keys and headers, serialised "
         f"before the clock starts. CPU is that process's user+system time (PostgreSQL and Kafka not included). "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,19 @@ def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
     )
 
 
+@dataclass
+class _Flight:
+    """A claimed batch on its way to Kafka: its transaction (holding the row locks), sequences and sends."""
+
+    session: Session
+    sequences: list[int]
+    futures: list[Any]
+
+    def abandon(self) -> None:
+        # Rolled back: the rows stay unpublished and go out again (consumers drop repeats).
+        self.session.close()
+
+
 def pending_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxRecord).where(OutboxRecord.published_at.is_(None))) or 0
 
@@ -166,7 +179,7 @@ class OutboxRelay(threading.Thread):
         backoff = 0.2
         while not self._stopping.is_set():
             try:
-                sent = self.publish_batch()
+                self.publish_pending()
                 self.healthy = True
                 backoff = 0.2
             except Exception:  # noqa: BLE001 - the relay must survive any outage and retry
@@ -176,18 +189,46 @@ class OutboxRelay(threading.Thread):
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent < self._batch_size:
-                self._wake.wait(self._idle_poll_seconds)
-                self._wake.clear()
+            self._wake.wait(self._idle_poll_seconds)
+            self._wake.clear()
         self._drop_producer()
 
+    def publish_pending(self) -> int:
+        """Publish until nothing is pending; returns how many were published.
+
+        Pipelined: the next batch is claimed and sent while Kafka acknowledges the previous
+        one, so the relay neither idles during the acknowledgements nor during the queries.
+        A batch is marked published only after all of its acknowledgements, as before; if
+        anything fails, the batches not yet marked are sent again later (never lost). Two
+        relays of one service can, rarely, lock rows in crossing orders (a late-committed row
+        below the batch in flight); PostgreSQL then aborts one of them, which starts over.
+        """
+        published, flight = 0, None
+        try:
+            while not self._stopping.is_set():
+                landing, flight = flight, self._launch(excluding=flight)
+                if landing is not None:
+                    published += self._land(landing)
+                if flight is None:
+                    break
+        finally:
+            if flight is not None:
+                flight.abandon()
+        return published
+
     def publish_batch(self) -> int:
-        """Send one batch of unpublished rows; returns how many were published."""
-        with self._sessions() as session:
-            rows = self._claim(session)
+        """Send one batch of unpublished rows and wait for it; returns how many were published."""
+        flight = self._launch(excluding=None)
+        return self._land(flight) if flight is not None else 0
+
+    def _launch(self, excluding: _Flight | None) -> _Flight | None:
+        """Claim the next batch (not the one still in flight) and send it without waiting."""
+        session = self._sessions()
+        try:
+            rows = self._claim(session, excluding=excluding.sequences if excluding is not None else ())
             if not rows:
-                session.rollback()
-                return 0
+                session.close()
+                return None
             producer = self._ensure_producer()
             futures = [
                 producer.send(
@@ -198,17 +239,26 @@ class OutboxRelay(threading.Thread):
                 )
                 for row in rows
             ]
-            for future in futures:
-                future.get(timeout=60)  # raises if Kafka did not take it
-            sequences = [row.sequence for row in rows]
-            session.execute(
-                update(OutboxRecord).where(OutboxRecord.sequence.in_(sequences)).values(published_at=utcnow())
-            )
-            session.commit()
-        self._on_published(len(rows))
-        return len(rows)
+        except BaseException:
+            session.close()
+            raise
+        return _Flight(session, [row.sequence for row in rows], futures)
 
-    def _claim(self, session: Session) -> list[Row[Any]]:
+    def _land(self, flight: _Flight) -> int:
+        """Wait for every acknowledgement of a batch, then mark it published."""
+        try:
+            for future in flight.futures:
+                future.get(timeout=60)  # raises if Kafka did not take it
+            flight.session.execute(
+                update(OutboxRecord).where(OutboxRecord.sequence.in_(flight.sequences)).values(published_at=utcnow())
+            )
+            flight.session.commit()
+        finally:
+            flight.session.close()
+        self._on_published(len(flight.sequences))
+        return len(flight.sequences)
+
+    def _claim(self, session: Session, excluding: Sequence[int] = ()) -> list[Row[Any]]:
         # Plain columns with the data as JSON text: no entity per row, and the data goes out as stored.
         query = (
             select(OutboxRecord.sequence, OutboxRecord.event_id, OutboxRecord.tenant_id, OutboxRecord.topic,
@@ -218,9 +268,13 @@ class OutboxRelay(threading.Thread):
             .order_by(OutboxRecord.sequence)
             .limit(self._batch_size)
         )
+        if excluding:
+            # The batch in flight is this relay's own (its rows are locked by its other transaction).
+            query = query.where(OutboxRecord.sequence.not_in(excluding))
         if session.get_bind().dialect.name == "postgresql":
             # Several replicas of a service may run a relay: the row locks make them take turns,
-            # which keeps publication in sequence order.
+            # which keeps publication in sequence order. The filter above comes before the lock,
+            # so the relay does not wait for its own batch in flight.
             query = query.with_for_update()
         return list(session.execute(query))
 
