@@ -29,6 +29,7 @@ from sqlalchemy import (
     Uuid,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -86,7 +87,9 @@ class OutboxRecord(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "sequence"),)
+    # Only pending rows: the relay's claim must not walk past everything already published.
+    __table_args__ = (Index("ix_outbox_pending", "sequence", postgresql_where=text("published_at IS NULL"),
+                            sqlite_where=text("published_at IS NULL")),)
 
 
 class ProcessedEvent(Base):

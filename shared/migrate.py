@@ -84,6 +84,23 @@ def create_platform_tables() -> None:
     )
 
 
+def index_pending_outbox() -> None:
+    """The relay's claim reads the oldest unpublished rows: an index holding only those.
+
+    The earlier index led with ``published_at``; the planner preferred walking the primary
+    key and skipping every published row, so each claim grew with what was already sent
+    (quadratic over a backlog). A partial index holds only what is pending.
+    """
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.create_index("ix_outbox_pending", "outbox", ["sequence"], postgresql_where=sa.text("published_at IS NULL"),
+                    sqlite_where=sa.text("published_at IS NULL"))
+
+
+def unindex_pending_outbox() -> None:
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "sequence"])
+
+
 def create_customer_replica_table() -> None:
     """The unified-view replica kept by sales, service desk and campaign."""
     op.create_table(

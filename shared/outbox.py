@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,7 @@ def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
         acks="all",
         max_in_flight_requests_per_connection=5,
         linger_ms=2,
+        batch_size=131072,
         retries=2**31 - 1,
         request_timeout_ms=15000,
         delivery_timeout_ms=60000,
@@ -134,6 +136,56 @@ class _Flight:
     def abandon(self) -> None:
         # Rolled back: the rows stay unpublished and go out again (consumers drop repeats).
         self.session.close()
+
+
+class _Landing(threading.Thread):
+    """Lands a relay's batches in the order they were sent, beside the thread that claims and sends them.
+
+    After a failure it lands nothing more: the later batches are abandoned, so they are not
+    marked published and go out again; ``finish`` raises the failure.
+    """
+
+    def __init__(self, land: Callable[[_Flight], int], *, name: str, depth: int = 2) -> None:
+        super().__init__(name=name, daemon=True)
+        self._land = land
+        self._queue: queue.Queue[_Flight | None] = queue.Queue(maxsize=depth)
+        self._lock = threading.Lock()
+        self._flights: list[_Flight] = []  # sent, not yet landed or abandoned
+        self._error: BaseException | None = None
+        self.published = 0
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
+
+    def put(self, flight: _Flight) -> None:
+        with self._lock:
+            self._flights.append(flight)
+        self._queue.put(flight)  # waits while ``depth`` batches are queued: memory stays bounded
+
+    def in_flight(self) -> list[int]:
+        with self._lock:
+            return [sequence for flight in self._flights for sequence in flight.sequences]
+
+    def run(self) -> None:
+        while (flight := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.published += self._land(flight)
+                except BaseException as exc:  # noqa: BLE001 - handed to the relay's thread by finish()
+                    self._error = exc
+            else:
+                flight.abandon()
+            with self._lock:
+                self._flights.remove(flight)
+
+    def finish(self) -> int:
+        """Wait until every batch put here is landed or abandoned; raise the failure if there was one."""
+        self._queue.put(None)
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self.published
 
 
 def pending_count(session: Session) -> int:
@@ -196,36 +248,42 @@ class OutboxRelay(threading.Thread):
     def publish_pending(self) -> int:
         """Publish until nothing is pending; returns how many were published.
 
-        Pipelined: the next batch is claimed and sent while Kafka acknowledges the previous
-        one, so the relay neither idles during the acknowledgements nor during the queries.
-        A batch is marked published only after all of its acknowledgements, as before; if
-        anything fails, the batches not yet marked are sent again later (never lost). Two
-        relays of one service can, rarely, lock rows in crossing orders (a late-committed row
-        below the batch in flight); PostgreSQL then aborts one of them, which starts over.
+        A backlog is pipelined: this thread claims and sends batch after batch while a second
+        one waits for each batch's acknowledgements and marks it published, so neither the
+        queries nor Kafka leave the relay idle. A batch is marked published only after all of
+        its acknowledgements; if anything fails, the batches not yet marked are sent again
+        later (never lost). Two relays of one service can, rarely, lock rows in crossing orders
+        (a late-committed row below the batches in flight); PostgreSQL then aborts one of them,
+        which starts over.
         """
-        published, flight = 0, None
+        first = self._launch(excluding=())
+        if first is None:
+            return 0
+        if len(first.sequences) < self._batch_size:
+            return self._land(first)  # a trickle, the usual case: no second thread for it
+        landing = _Landing(self._land, name=f"{self.name}-landing")
+        landing.start()
+        landing.put(first)
         try:
-            while not self._stopping.is_set():
-                landing, flight = flight, self._launch(excluding=flight)
-                if landing is not None:
-                    published += self._land(landing)
+            while not self._stopping.is_set() and not landing.failed:
+                flight = self._launch(excluding=landing.in_flight())
                 if flight is None:
                     break
+                landing.put(flight)
         finally:
-            if flight is not None:
-                flight.abandon()
+            published = landing.finish()
         return published
 
     def publish_batch(self) -> int:
         """Send one batch of unpublished rows and wait for it; returns how many were published."""
-        flight = self._launch(excluding=None)
+        flight = self._launch(excluding=())
         return self._land(flight) if flight is not None else 0
 
-    def _launch(self, excluding: _Flight | None) -> _Flight | None:
-        """Claim the next batch (not the one still in flight) and send it without waiting."""
+    def _launch(self, excluding: Sequence[int]) -> _Flight | None:
+        """Claim the next batch (none of the batches still in flight) and send it without waiting."""
         session = self._sessions()
         try:
-            rows = self._claim(session, excluding=excluding.sequences if excluding is not None else ())
+            rows = self._claim(session, excluding=excluding)
             if not rows:
                 session.close()
                 return None

@@ -120,7 +120,7 @@ def test_a_batch_whose_acknowledgement_fails_is_sent_again_not_marked(
         system: System, outbox: sessionmaker[Session]) -> None:
     topic = _topic(system)
     _backlog(outbox, topic)
-    # The 4th batch fails while the 5th is already out: neither may be marked published.
+    # The 4th batch fails while later ones are already out: none of them may be marked published.
     flaky = _relay(system, outbox, lambda: _FailingOnce(make_producer(system.kafka.bootstrap_servers, "t-flaky"),
                                                         failing_send=3 * BATCH + 1))
     try:
