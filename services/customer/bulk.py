@@ -113,6 +113,7 @@ class BulkImporter:
         self.report = ImportReport()
         self._batch: list[_Valid] = []
         self._seen_external_ids: set[str] = set()
+        self._analyzed_at = 0  # rows created when the tables' statistics were last refreshed
         with sessions() as session:
             self.definitions = customers_repository.definitions(session, tenant)
             self.classification = classification_repository.rules_of(session, tenant)
@@ -179,6 +180,11 @@ class BulkImporter:
                     raise
         self.report.created += created
         self.on_commit(created)
+        if self.report.created >= max(2 * self._analyzed_at, self.batch_size):
+            # Each time the import has doubled what it wrote: a handful of ANALYZEs for any file size.
+            with self.sessions() as session:
+                repository.refresh_statistics(session)
+            self._analyzed_at = self.report.created
 
     def _write(self, batch: list[_Valid]) -> int:
         with self.sessions() as session:

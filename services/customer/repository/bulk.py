@@ -14,7 +14,7 @@ from datetime import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.customer.tables import Customer
@@ -106,40 +106,57 @@ def write(session: Session, customers: list[dict[str, Any]], keys: list[dict[str
     session.execute(insert(OutboxRecord.__table__), [{k: row[k] for k in _OUTBOX_COLUMNS} for row in outbox])
 
 
+def refresh_statistics(session: Session) -> None:
+    """Let PostgreSQL's planner see how much a bulk load has grown the tables (outside any transaction).
+
+    A table loaded from empty keeps the statistics of an empty table until autovacuum
+    catches up, and the planner then scans it for every lookup of the next batch (which
+    external ids exist, who holds an e-mail): half of a 30k-row import's time went there.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite plans these lookups with the indexes without statistics
+    session.execute(text("ANALYZE customers, customer_keys"))
+    session.commit()
+
+
 def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
     """COPY in PostgreSQL's text format, written by us in large blocks (cheaper than a driver call per row)."""
     if not rows:
         return
     # Only the columns the rows carry: the others take their database default (columns added later included).
     names = list(columns or rows[0].keys())
-    json_columns = {n for n in names if n in _JSON_COLUMNS or n == "data"}
+    # One formatter per column, chosen once: this loop runs for every value of a million-row import.
+    columns_and_formats = [(n, _json_text if n in _JSON_COLUMNS or n == "data" else _text) for n in names]
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        lines: list[str] = []
-        for row in rows:
-            lines.append("\t".join(_text(row[n], n in json_columns) for n in names))
-            if len(lines) >= 1000:
-                copy.write("\n".join(lines) + "\n")
-                lines = []
-        if lines:
-            copy.write("\n".join(lines) + "\n")
+        for start in range(0, len(rows), 1000):
+            copy.write("".join(["\t".join([format_(row[name]) for name, format_ in columns_and_formats]) + "\n"
+                                for row in rows[start:start + 1000]]))
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _text(value: Any, is_json: bool) -> str:
+def _json_text(value: Any) -> str:
     if value is None:
         return "\\N"
-    if is_json:
-        # Key order does not matter: jsonb keeps its own.
-        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    elif isinstance(value, bool):
+    # Key order does not matter: jsonb keeps its own.
+    return _escaped(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return _escaped(value)
+    if isinstance(value, bool):
         return "t" if value else "f"
-    elif isinstance(value, datetime):
+    if isinstance(value, datetime):
         return value.isoformat()
-    elif not isinstance(value, str):
-        return str(value)  # UUID, int, Decimal: no characters that need escaping
+    return str(value)  # UUID, int, Decimal: no characters that need escaping
+
+
+def _escaped(value: str) -> str:
     # Most text has nothing to escape; four scans in C are cheaper than translating every string.
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_ESCAPES)
