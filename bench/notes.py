@@ -70,42 +70,40 @@ and building each record in Python from the row. The events/s target of 5,000 is
 a producer that does nothing but send is not, with the database work on the same two cores.""",
     "convergence": """### write-to-view convergence
 
-At 500 writes/s offered, the customer service holds about 130/s (see "writes/s held"), so
-writes queue and the view consumer, in the same process, falls behind the burst: the
-figure is mostly backlog. The row at 50 writes/s shows the same path without a backlog.
-It is still far above the raw Kafka round trip: at that rate the four services together
-(the customer service writing, relaying and building views, three replicas applying every
-view version) keep both cores busy, and each hop queues behind the others. Measured by hand
-on a quiet machine, one write at a time reaches the view in 30-40 ms, and at 10 writes/s
-reaches the view topic with p50 40 ms. Fixed: consumers wake the relay after a commit, so a
-view version no longer waits for the relay's poll (and only when the commit appended events,
-so replicas no longer make their relay query for nothing).
-
-The ceiling, measured as CPU per write from /proc while about 29 creates/s ran for 20 s on
-PostgreSQL: the customer service 16.9 ms (request, relay, view builder), each replica service
-about 8 ms (sales 8.1, service desk 8.0, campaign 7.9: two events per write, each its own
-small transaction at that rate), the gateway 3.2 ms. About 44 ms of CPU per write on two
-cores caps the whole system near 45 writes/s, which is why 50 writes/s already builds a
-backlog. Also found: kafka-python 3.0.12 can lose its group coordinator and spin a core
-outside its group; consumers now start afresh after 30 s without partitions or coordinator.
-Since then: the lifecycle followers pass over creates and updates by their `ce_type` header
-(no transaction, no processed-event row), the replica applies a view version with one upsert
-instead of a read and a write, and the view builder reads a batch's views and facts up front.
-Measured the same way afterwards (about 23 creates/s, one run each): the replica services'
-CPU per write did not move measurably (7-8 ms after subtracting about 3% of a core each
-spends idle); their remaining cost is per message in the consumer loop (fetch, a synchronous
-offset commit per poll, one small transaction), which batching only removes once a backlog
-forms. Next step: the consumers and relay in a process of their own, and more than one
-process per service where cores allow.""",
+At 500 writes/s offered, the customer service holds about 100-130 creates/s (see "writes/s
+held"), so writes queue in the load generator and the figure is mostly that backlog; the row
+at 50 writes/s shows the path without one. Fixed, in order of effect:
+- the view builder read each event's view and facts with two or three queries, each first
+  flushing the previous event's writes; it now reads a whole batch's views and facts up front
+  and answers the handler from them. Under load, batches are large, so the builder keeps up
+  (full runs at 50 writes/s: p50 2.5 s before, about 0.2 s after; at 500 writes/s p50 23.6 s
+  before, about 2 s after);
+- the lifecycle followers in sales, service desk and campaign pass over creates and updates by
+  their `ce_type` header, with no transaction; the replica applies a version with one upsert;
+- the relay's claim no longer grows with the backlog (see the relay note), and a consumer
+  commit wakes the relay only when it appended events.
+What remains at 50 writes/s, measured as CPU per write from /proc: about 20 ms in the customer
+service (request, relay, view builder) and 7-9 ms in each replica service, on two cores shared
+with PostgreSQL and Kafka; each hop (relay poll, consumer fetch, commit) queues behind the
+others. Measured by hand on a quiet machine, one write at a time reaches the view in 30-40 ms.
+Also found: kafka-python 3.0.12 can lose its group coordinator and spin a core outside its
+group; consumers now start afresh after 30 s without partitions or coordinator. Next step:
+the relay and consumers in a process of their own, and more processes where cores allow.""",
     "import": """### bulk import
 
 `crm import` validates every row with the same rules as `POST /v1/customers` (pydantic
 model, e-mail and E.164 checks, custom fields, links), normalises its search keys, builds its
 document and a `crm.customer.created.v1` outbox event, and COPYs customers, keys and events
-(services/customer/bulk.py). Profiled with cProfile over 5,000 rows: about half of the time
-is that per-row Python work, half the writes. The baseline COPYs only the rows. 70,000
-rows/s is above what COPY alone reaches into this indexed table on this machine. Next step:
-validate in a second process while the first writes, at most about 2x on two cores.""",
+(services/customer/bulk.py). Fixed after profiling (cProfile, 30k and 100k rows): half of the
+time was one query per batch, which external ids already exist. PostgreSQL kept the empty
+table's statistics while the import filled it, and scanned the whole growing table for that
+lookup. The importer now runs ANALYZE each time it has doubled what it wrote (a handful of
+times for any file): 1,195 to 3,265 rows/s on 30k rows. What remains, about evenly: the
+per-row Python work (validation, normalising, classification, the event document) and
+formatting about 50 values per customer for COPY (keys and outbox row included), plus the
+writes themselves. The baseline COPYs only the rows. 70,000 rows/s is above what COPY
+alone reaches into this indexed table on this machine. Next step: validate in a second
+process while the first writes, at most about 2x on two cores.""",
     "replay": """### view rebuild from Kafka
 
 `crm replay view` runs the live view handler for every event (view row, timeline entry,
