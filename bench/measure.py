@@ -75,6 +75,28 @@ def profiled(enabled: bool, pid: int | None, seconds: float, out: Path, summary:
         summary.append(summarise(raw, out.stem))
 
 
+def profiling(enabled: bool, command: list[str], out: Path, summary: list[str]) -> list[str]:
+    """``command``, run under py-spy when ``enabled`` (for scenarios whose subject is a command of its own).
+
+    Call ``summarise_recorded`` with the same ``out`` once the command has ended.
+    """
+    tool = py_spy() if enabled else None
+    if tool is None:
+        if enabled:
+            summary.append(f"- {out.stem}: no profile (py-spy not installed: `.venv/bin/pip install py-spy`)")
+        return command
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".txt").unlink(missing_ok=True)
+    return [tool, "record", "--rate", "200", "--format", "raw", "--output", str(out.with_suffix(".txt")), "--gil",
+            "--nonblocking", "--", *command]
+
+
+def summarise_recorded(out: Path, summary: list[str]) -> None:
+    raw = out.with_suffix(".txt")
+    if raw.exists():
+        summary.append(summarise(raw, out.stem))
+
+
 def summarise(raw: Path, name: str, top: int = 12) -> str:
     """Where the samples were: per frame, the share of samples it is on the stack of (inclusive)."""
     inclusive: Counter[str] = Counter()

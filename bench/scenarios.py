@@ -26,7 +26,7 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import LoadResult, describe, run_wrk
-from bench.measure import RssSampler, percentile, profiled
+from bench.measure import RssSampler, percentile, profiled, profiling, summarise_recorded
 from bench.report import FAILED, INFO, MISS, NOT_YET, PASS, SKIPPED, Report, Row, ratio, verdict
 from shared.envelope import CloudEvent
 from shared.outbox import make_producer
@@ -280,7 +280,7 @@ def relay(ctx: Context, report: Report, plan: Plan) -> None:
             conn.autocommit = True
             conn.execute("VACUUM ANALYZE outbox")
         batch = Settings().relay_batch_size
-        ours = _worker("relay", url, ctx.bootstrap, "bench.relay.v1", batch)
+        ours = _worker("relay", url, ctx.bootstrap, "bench.relay.v1", batch, profile=(plan.profile, ctx.profiles))
         base = _worker("raw", url, ctx.bootstrap, "bench.raw.v1", batch)
     finally:
         drop_postgres_database(ctx.admin_url, url)
@@ -306,12 +306,16 @@ def relay(ctx: Context, report: Report, plan: Plan) -> None:
     )
 
 
-def _worker(mode: str, url: str, bootstrap: str, topic: str, batch: int) -> dict[str, float]:
+def _worker(mode: str, url: str, bootstrap: str, topic: str, batch: int,
+            profile: tuple[bool, list[str]] = (False, [])) -> dict[str, float]:
+    out = RESULTS / "profiles" / "relay"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.relay_worker", mode, "--database-url", url, "--bootstrap", bootstrap,
-         "--topic", topic, "--batch-size", str(batch)],
+        profiling(profile[0], [sys.executable, "-m", "bench.relay_worker", mode, "--database-url", url, "--bootstrap",
+                               bootstrap, "--topic", topic, "--batch-size", str(batch)], out, profile[1]),
         capture_output=True, text=True, timeout=600, check=False, cwd=Path(__file__).resolve().parents[1],
     )
+    if profile[0]:
+        summarise_recorded(out, profile[1])
     line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"relay worker ({mode}) failed: {done.stderr.strip()[-600:]}")
@@ -368,7 +372,10 @@ def convergence(ctx: Context, report: Report, plan: Plan) -> None:
     ctx.ensure_customers(plan.sizes[0])
     ctx.settle()
     rate, seconds = plan.convergence_rate, plan.convergence_seconds
-    ours, created, load = _converge(ctx, rate, seconds)
+    profiles = RESULTS / "profiles"
+    with profiled(plan.profile, ctx.pids().get("customer"), seconds, profiles / "convergence-customer", ctx.profiles), \
+            profiled(plan.profile, ctx.pids().get("sales"), seconds, profiles / "convergence-sales", ctx.profiles):
+        ours, created, load = _converge(ctx, rate, seconds)
     missing = created - len(ours)
     base, produced = _raw_latency(ctx, rate, seconds)
     if not ours or not base:
@@ -498,9 +505,13 @@ def bulk_import(ctx: Context, report: Report, plan: Plan) -> None:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
         env.update({"CUSTOMER_DATABASE_URL": ours_db, "CRM_VAR_DIR": str(ctx.root)})
         started = time.perf_counter()
-        done = subprocess.run([str(Path(sys.executable).with_name("crm")), "import", str(source), "--tenant", "benchimport"],
+        profile = RESULTS / "profiles" / "import"
+        done = subprocess.run(profiling(plan.profile, [str(Path(sys.executable).with_name("crm")), "import", str(source),
+                                                       "--tenant", "benchimport"], profile, ctx.profiles),
                               env=env, capture_output=True, text=True, timeout=1200, check=False)
         seconds = time.perf_counter() - started
+        if plan.profile:
+            summarise_recorded(profile, ctx.profiles)
         summary = next((json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")), None)
         if done.returncode != 0 or summary is None or summary.get("created") != n:
             raise RuntimeError(f"crm import failed (exit {done.returncode}): {summary} {done.stderr[-400:]}")
@@ -553,9 +564,13 @@ def view_replay(ctx: Context, report: Report, plan: Plan) -> None:
         env.update({"KAFKA_BOOTSTRAP_SERVERS": ctx.bootstrap, "CUSTOMER_DATABASE_URL": url,
                     "CRM_VAR_DIR": str(ctx.root)})
         started = time.perf_counter()
-        done = subprocess.run([str(Path(sys.executable).with_name("crm")), "replay", "view", "--into", url],
+        profile = RESULTS / "profiles" / "replay"
+        done = subprocess.run(profiling(plan.profile, [str(Path(sys.executable).with_name("crm")), "replay", "view",
+                                                       "--into", url], profile, ctx.profiles),
                               env=env, capture_output=True, text=True, timeout=900, check=False)
         wall = time.perf_counter() - started
+        if plan.profile:
+            summarise_recorded(profile, ctx.profiles)
     finally:
         drop_postgres_database(ctx.admin_url, url)
     match = re.search(r"replayed (\d+) records \((\d+) unreadable.*?in ([0-9.]+)s", done.stdout)

@@ -686,7 +686,9 @@ def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="view-read, customer-create, relay, convergence, import, search, memory, replay (default: all).",
     )
     sub.add_argument("--quick", action="store_true", help="Smaller data sets and shorter runs (under 3 minutes).")
-    sub.add_argument("--profile", action="store_true", help="Record the customer service with py-spy under load.")
+    sub.add_argument("--profile", action="store_true",
+                     help="Record py-spy profiles of what each scenario measures (the services under load, the relay, "
+                          "import and replay commands) into bench/results/profiles/.")
     sub.add_argument("--out", type=Path, help="Where to write the results (default: bench/results/latest.md).")
     sub.set_defaults(handler=cmd_bench)
 
