@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from shared.errors import NotFound, Problem
 from shared.problems import install_problem_handlers
+from shared.process import settle_heap
 from shared.settings import SERVICES, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
             follow_redirects=False,
         ) as client:
             app.state.client = client
+            settle_heap()
             yield
 
     app = FastAPI(

@@ -29,6 +29,7 @@ from shared.jobs import JobRunner, PeriodicJob
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, make_producer, pending_count
 from shared.problems import install_problem_handlers
+from shared.process import settle_heap
 from shared.settings import Settings
 from shared.topics import dead_letter_topic, ensure_topics
 
@@ -66,6 +67,7 @@ def create_service_app(
         workers = _start_workers(app, settings, metrics, consumers, jobs)
         app.state.relay = workers.relay
         app.state.workers = workers
+        settle_heap()
         try:
             yield
         finally:
