@@ -268,6 +268,8 @@ class BulkImporter:
 
 def _resolve_links(state: dict[str, Any], links: dict[str, str], by_external_id: dict[str, uuid.UUID]) -> dict[str, Any]:
     """The state with each link by external id turned into the linked customer's id."""
+    if not links:
+        return state  # most rows: no copy (it showed in the import's profile)
     resolved = dict(state)
     for field_name, external_id in links.items():
         target = by_external_id.get(external_id)
