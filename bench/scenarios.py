@@ -27,7 +27,7 @@ from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import LoadResult, describe, run_wrk
 from bench.measure import RssSampler, percentile, profiled, profiling, summarise_recorded
-from bench.report import FAILED, INFO, MISS, NOT_YET, PASS, SKIPPED, Report, Row, ratio, verdict
+from bench.report import INFO, NOT_YET, SKIPPED, Report, Row, ratio, verdict
 from shared.envelope import CloudEvent
 from shared.outbox import make_producer
 from shared.settings import Settings

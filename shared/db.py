@@ -24,7 +24,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Text,
     TypeDecorator,
     Uuid,
     create_engine,
