@@ -126,8 +126,11 @@ exact keys use B-tree indexes (`name_search`, `customer_keys`); `name_contains` 
 pg_trgm GIN index where the extension could be created (without it, a contains search
 scans). `EXPLAIN ANALYZE` the statement the route logs at debug level. Seen in earlier runs:
 one request of 40 above 100 ms in a varying filter (phone, country, name contains) while the
-p50 stayed near 15 ms, right after the million-row load; the loader now VACUUMs the loaded
-tables as well as ANALYZEs them, so autovacuum does not start on them mid-measurement.""",
+p50 stayed near 15 ms. The loader now VACUUMs the loaded tables as well as ANALYZEs them; that
+alone did not cure it. PostgreSQL's slow-statement log then showed most of those requests
+never above 60 ms in the database: the pause was in the service, a full cyclic garbage
+collection walking the start-up heap (about 50 ms measured). Services now freeze their
+start-up heap (shared/process.py); the next full run had every filter's p99 at or under 25 ms.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",
