@@ -8,7 +8,7 @@ Every service has its own database (one URL per service). Its tables subclass
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +36,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 SequenceType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# Bound parameters per IN (...) list: well inside every driver's limits, and plans stay simple.
+IN_LIST_SIZE = 1000
+
+
+def in_chunks(values: Iterable[Any], size: int = IN_LIST_SIZE) -> Iterator[list[Any]]:
+    """``values`` in lists of at most ``size``, for ``IN (...)`` queries over many keys."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def utcnow() -> datetime:

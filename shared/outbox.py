@@ -274,11 +274,6 @@ class OutboxRelay(threading.Thread):
             published = landing.finish()
         return published
 
-    def publish_batch(self) -> int:
-        """Send one batch of unpublished rows and wait for it; returns how many were published."""
-        flight = self._launch(excluding=())
-        return self._land(flight) if flight is not None else 0
-
     def _launch(self, excluding: Sequence[int]) -> _Flight | None:
         """Claim the next batch (none of the batches still in flight) and send it without waiting."""
         session = self._sessions()

@@ -113,7 +113,7 @@ def read_ahead(session: Session, batch: list[CloudEvent]) -> Iterator[None]:
             with suppress(Exception):  # likewise: a malformed event fails in the handler, alone
                 fact = domain.fact_from_event(event)
                 if fact is not None:
-                    fact_keys.add((fact.source, fact.entity, fact.entity_id))
+                    fact_keys.add(repository.fact_key(fact))
     with repository.reading_ahead(session, customer_ids, fact_keys):
         yield
 

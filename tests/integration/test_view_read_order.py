@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
 from services.customer.consumers import apply_to_view, digest, read_ahead
@@ -56,13 +57,19 @@ def _partitions(events: list[CloudEvent]) -> list[list[CloudEvent]]:
     return orders
 
 
-def _apply(tmp_path: Path, events: list[CloudEvent],
-           batch: int = 0) -> tuple[str, dict[uuid.UUID, CustomerView], int]:
-    """One transaction per event, or (``batch``) that many per transaction, read ahead as the live consumer does."""
+def _apply(tmp_path: Path, events: list[CloudEvent], batch: int = 0,
+           statements: list[str] | None = None) -> tuple[str, dict[uuid.UUID, CustomerView], int]:
+    """One transaction per event, or (``batch``) that many per transaction, read ahead as the live consumer does.
+
+    ``statements`` collects the SQL the events were applied with.
+    """
     url = f"sqlite:///{tmp_path / f'view-{uuid.uuid4().hex[:8]}.db'}"
     upgrade("customer", url)
     engine = make_engine(url)
     sessions = make_sessions(engine)
+    if statements is not None:
+        sqlalchemy_event.listen(engine, "before_cursor_execute",
+                                lambda _conn, _cursor, statement, *_: statements.append(statement))
     try:
         if batch:
             for start in range(0, len(events), batch):
@@ -168,7 +175,12 @@ def test_a_batch_read_ahead_builds_the_view_one_event_at_a_time_builds(tmp_path:
         _deal(X, 20, "opp-2", "10.00"),  # a subsidiary's news still reaches the erased parent's row
     ]
     one_by_one = _apply(tmp_path, events)
-    batched = _apply(tmp_path, events, batch=batch)
+    statements: list[str] = []
+    batched = _apply(tmp_path, events, batch=batch, statements=statements)
+    # Read ahead, a batch reads its facts in two queries (by customer, by entity), not per event.
+    batches = -(-len(events) // batch)
+    assert sum(1 for sql in statements if sql.lstrip().upper().startswith("SELECT") and "FROM view_facts" in sql) \
+        <= 2 * batches
     assert batched[0] == one_by_one[0]
     assert batched[2] == one_by_one[2]
     views = batched[1]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.customer.tables import Customer
 from services.customer.tables.customers import CustomerKey
-from shared.db import OutboxRecord
+from shared.db import OutboxRecord, in_chunks
 
 _JSON_COLUMNS = {"emails", "phones", "addresses", "tags", "custom_fields", "annual_revenue", "credit_limit"}
 _OUTBOX_COLUMNS = ("event_id", "tenant_id", "topic", "key", "type", "occurred_at", "data")
@@ -27,8 +27,7 @@ _OUTBOX_COLUMNS = ("event_id", "tenant_id", "topic", "key", "type", "occurred_at
 
 def existing_external_ids(session: Session, tenant: str, external_ids: Sequence[str]) -> dict[str, uuid.UUID]:
     found: dict[str, uuid.UUID] = {}
-    for start in range(0, len(external_ids), 1000):
-        chunk = external_ids[start:start + 1000]
+    for chunk in in_chunks(external_ids):
         rows = session.execute(select(Customer.external_id, Customer.id).where(
             Customer.tenant_id == tenant, Customer.external_id.in_(chunk)))
         found.update((external_id, customer_id) for external_id, customer_id in rows)
@@ -39,9 +38,9 @@ def live_by_external_ids(session: Session, tenant: str,
                          external_ids: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
     """Id and kind of the live (not deleted, not merged away) customers holding these external ids."""
     found: dict[str, tuple[uuid.UUID, str]] = {}
-    for start in range(0, len(external_ids), 1000):
+    for chunk in in_chunks(external_ids):
         rows = session.execute(select(Customer.external_id, Customer.id, Customer.kind).where(
-            Customer.tenant_id == tenant, Customer.external_id.in_(external_ids[start:start + 1000]),
+            Customer.tenant_id == tenant, Customer.external_id.in_(chunk),
             Customer.deleted_at.is_(None), Customer.merged_into.is_(None)))
         found.update((external_id, (customer_id, kind)) for external_id, customer_id, kind in rows
                      if external_id is not None)
@@ -50,11 +49,10 @@ def live_by_external_ids(session: Session, tenant: str,
 
 def external_ids_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[str, str]:
     """The external id of each of these customers that has one (by id as a string)."""
-    wanted = list(set(ids))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 1000):
+    for chunk in in_chunks(set(ids)):
         rows = session.execute(select(Customer.id, Customer.external_id).where(
-            Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
+            Customer.tenant_id == tenant, Customer.id.in_(chunk),
             Customer.external_id.is_not(None)))
         found.update((str(customer_id), str(external_id)) for customer_id, external_id in rows)
     return found
@@ -64,13 +62,12 @@ def owners_of_keys(session: Session, tenant: str, keys: Sequence[tuple[str, str]
     """Which live customer holds each of these e-mail or phone keys (the oldest, if several do)."""
     found: dict[tuple[str, str], uuid.UUID] = {}
     for kind in {k for k, _ in keys}:
-        values = sorted({v for k, v in keys if k == kind})
-        for start in range(0, len(values), 1000):
+        for chunk in in_chunks(sorted({v for k, v in keys if k == kind})):
             rows = session.execute(
                 select(CustomerKey.value, CustomerKey.customer_id)
                 .join(Customer, Customer.id == CustomerKey.customer_id)
                 .where(CustomerKey.tenant_id == tenant, CustomerKey.kind == kind,
-                       CustomerKey.value.in_(values[start:start + 1000]),
+                       CustomerKey.value.in_(chunk),
                        Customer.deleted_at.is_(None), Customer.merged_into.is_(None),
                        Customer.erased_at.is_(None))
                 .order_by(CustomerKey.value, Customer.id))
@@ -81,11 +78,10 @@ def owners_of_keys(session: Session, tenant: str, keys: Sequence[tuple[str, str]
 
 def kinds_of(session: Session, tenant: str, ids: Iterable[uuid.UUID]) -> dict[str, str]:
     """Kind of each live customer among ``ids`` (as strings): what import rows may link to."""
-    wanted = list(set(ids))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 1000):
+    for chunk in in_chunks(set(ids)):
         found.update((str(i), k) for i, k in session.execute(select(Customer.id, Customer.kind).where(
-            Customer.tenant_id == tenant, Customer.id.in_(wanted[start:start + 1000]),
+            Customer.tenant_id == tenant, Customer.id.in_(chunk),
             Customer.deleted_at.is_(None), Customer.merged_into.is_(None))))
     return found
 
@@ -129,9 +125,9 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]], columns: S
     columns_and_formats = [(n, _json_text if n in _JSON_COLUMNS or n == "data" else _text) for n in names]
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for start in range(0, len(rows), 1000):
+        for chunk in in_chunks(rows):
             copy.write("".join(["\t".join([format_(row[name]) for name, format_ in columns_and_formats]) + "\n"
-                                for row in rows[start:start + 1000]]))
+                                for row in chunk]))
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from services.customer.domain.view import Fact, TimelineEntry
 from services.customer.tables import CustomerView, TimelineRecord, ViewFact
+from shared.db import in_chunks
 from shared.envelope import dumps
 from shared.http import PageRequest
 
 
 FactKey = tuple[str, str, str]  # (source, entity, entity_id): a fact's primary key
 _READ_AHEAD = "view_read_ahead"
-_IN_CHUNKS_OF = 1000
 
 
 @dataclass
@@ -57,39 +57,33 @@ def _ahead(session: Session) -> ReadAhead | None:
     return session.info.get(_READ_AHEAD)
 
 
-def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
-    values = list(values)
-    for start in range(0, len(values), _IN_CHUNKS_OF):
-        yield values[start:start + _IN_CHUNKS_OF]
-
-
 def _read_views_ahead(session: Session, ahead: ReadAhead, wanted: set[uuid.UUID]) -> None:
     # The subjects, then the survivors and parents they lead to (two levels cover nearly every batch).
     for _ in range(3):
         wanted -= ahead.views.keys()
         if not wanted:
             break
-        found = {view.customer_id: view for chunk in _chunks(wanted)
+        found = {view.customer_id: view for chunk in in_chunks(wanted)
                  for view in session.scalars(select(CustomerView).where(CustomerView.customer_id.in_(chunk)))}
         ahead.views.update({customer_id: found.get(customer_id) for customer_id in wanted})
         wanted = {link for view in found.values() for link in (view.merged_into, view.parent_id) if link is not None}
     ahead.facts_by_customer = {customer_id: {} for customer_id in ahead.views}
-    for chunk in _chunks(ahead.views):
+    for chunk in in_chunks(ahead.views):
         for row in session.scalars(select(ViewFact).where(ViewFact.customer_id.in_(chunk))):
-            ahead.facts[_key_of(row)] = row
-            ahead.facts_by_customer[row.customer_id][_key_of(row)] = row
+            ahead.facts[fact_key(row)] = row
+            ahead.facts_by_customer[row.customer_id][fact_key(row)] = row
 
 
 def _read_facts_ahead(session: Session, ahead: ReadAhead, keys: set[FactKey]) -> None:
     """Facts the events name that belong to customers outside the batch (or to nobody yet)."""
-    for chunk in _chunks({entity_id for _, _, entity_id in keys}):
+    for chunk in in_chunks({entity_id for _, _, entity_id in keys}):
         for row in session.scalars(select(ViewFact).where(ViewFact.entity_id.in_(chunk))):
-            ahead.facts.setdefault(_key_of(row), row)
+            ahead.facts.setdefault(fact_key(row), row)
     for key in keys:
         ahead.facts.setdefault(key, None)
 
 
-def _key_of(fact: ViewFact | Fact) -> FactKey:
+def fact_key(fact: ViewFact | Fact) -> FactKey:
     return (fact.source, fact.entity, fact.entity_id)
 
 
@@ -145,8 +139,8 @@ def subsidiaries_of(session: Session, customer_id: uuid.UUID) -> list[CustomerVi
 
 def known_fact_sequence(session: Session, fact: Fact) -> int | None:
     ahead = _ahead(session)
-    if ahead is not None and _key_of(fact) in ahead.facts:
-        row = ahead.facts[_key_of(fact)]
+    if ahead is not None and fact_key(fact) in ahead.facts:
+        row = ahead.facts[fact_key(fact)]
         return row.sequence if row is not None else None
     return session.scalar(
         select(ViewFact.sequence).where(
@@ -157,7 +151,7 @@ def known_fact_sequence(session: Session, fact: Fact) -> int | None:
 
 def save_fact(session: Session, tenant: str, fact: Fact) -> uuid.UUID | None:
     """Store the fact; returns the customer it belonged to before, if it moved (a merge re-pointed it)."""
-    key, ahead = _key_of(fact), _ahead(session)
+    key, ahead = fact_key(fact), _ahead(session)
     row = ahead.facts[key] if ahead is not None and key in ahead.facts else session.get(ViewFact, key)
     previous = None
     if row is None:
