@@ -7,18 +7,11 @@ import uuid
 import httpx
 import pytest
 
+from tests import factories
 from tests.support.system import System
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _person(client: httpx.Client, given: str, **fields: object) -> tuple[dict, dict[str, str]]:  # type: ignore[type-arg]
-    body = {"kind": "person", "given_name": given, "family_name": "Twin",
-            "emails": [{"address": f"{given.lower()}@example.com"}]} | fields
-    created = client.post("/v1/customers", json=body)
-    assert created.status_code == 201, created.text
-    return created.json(), {"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]}
 
 
 def _owner(client: httpx.Client, path: str) -> str:
@@ -31,16 +24,13 @@ def _members(client: httpx.Client, campaign_id: str) -> list[str]:
 
 def test_merging_three_records_repoints_every_service_and_unmerge_restores_them(system: System) -> None:
     with system.client() as client:
-        survivor, s_token = _person(client, "Keep", region="London")
-        first, f_token = _person(client, "First", region="Paris", phones=[{"number": "+44 20 7946 0001"}])
-        second, t_token = _person(client, "Second", industry="Computing")
+        survivor, s_token = factories.person(client, "Keep", region="London")
+        first, f_token = factories.person(client, "First", region="Paris", phones=[{"number": "+44 20 7946 0001"}])
+        second, t_token = factories.person(client, "Second", industry="Computing")
         system.wait_drained(timeout=300)  # every replica knows all three (a busy machine can lag past a token's wait)
-        deal = client.post("/v1/opportunities", headers=f_token, json={
-            "customer_id": first["id"], "name": "First deal", "amount": {"amount": "40.00", "currency": "EUR"}}).json()
-        ticket = client.post("/v1/tickets", headers=t_token, json={
-            "customer_id": second["id"], "subject": "Second question"}).json()
-        campaign = client.post("/v1/campaigns", json={"name": "Twins", "channel": "email",
-                                                      "budget": {"amount": "1", "currency": "EUR"}}).json()
+        deal = factories.opportunity(client, first, f_token, name="First deal")
+        ticket = factories.ticket(client, second, t_token, subject="Second question")
+        campaign = factories.campaign(client, "Twins")
         joined = client.post(f"/v1/campaigns/{campaign['id']}/members", headers=f_token,
                              json={"customer_id": first["id"]})
         assert joined.status_code == 201, joined.text
@@ -110,8 +100,8 @@ def test_merging_three_records_repoints_every_service_and_unmerge_restores_them(
 
 def test_unmerge_keeps_changes_made_to_the_survivor_since_the_merge(system: System) -> None:
     with system.client() as client:
-        survivor, _ = _person(client, "Stay", region="London", owner="Alice")
-        duplicate, _ = _person(client, "Go", region="Paris", industry="Poetry")
+        survivor, _ = factories.person(client, "Stay", region="London", owner="Alice")
+        duplicate, _ = factories.person(client, "Go", region="Paris", industry="Poetry")
         merged = client.post(f"/v1/customers/{survivor['id']}/merge", json={"duplicate_ids": [duplicate["id"]]})
         assert merged.status_code == 200, merged.text
         assert merged.json()["survivor"]["region"] == "Paris"
@@ -127,8 +117,8 @@ def test_unmerge_keeps_changes_made_to_the_survivor_since_the_merge(system: Syst
 
 def test_a_consent_conflict_is_refused_and_changes_nothing(system: System) -> None:
     with system.client() as client:
-        survivor, _ = _person(client, "Yes")
-        duplicate, _ = _person(client, "No")
+        survivor, _ = factories.person(client, "Yes")
+        duplicate, _ = factories.person(client, "No")
         for who, status in ((survivor, "opt_in"), (duplicate, "opt_out")):
             recorded = client.put(f"/v1/customers/{who['id']}/consent/email", json={
                 "status": status, "source": "web form", "wording": "Send me news"})
@@ -153,10 +143,10 @@ def test_a_consent_conflict_is_refused_and_changes_nothing(system: System) -> No
 
 def test_merges_that_make_no_sense_are_refused(system: System) -> None:
     with system.client() as client:
-        person, _ = _person(client, "Solo")
-        other, _ = _person(client, "Other")
-        organization = client.post("/v1/customers", json={"kind": "organization", "organization_name": "Org"}).json()
-        gone, _ = _person(client, "Gone")
+        person, _ = factories.person(client, "Solo")
+        other, _ = factories.person(client, "Other")
+        organization, _ = factories.organization(client, "Org")
+        gone, _ = factories.person(client, "Gone")
         assert client.delete(f"/v1/customers/{gone['id']}").status_code == 204
         for duplicates in ([person["id"]], [organization["id"]], [str(uuid.uuid4())], [gone["id"]], []):
             refused = client.post(f"/v1/customers/{person['id']}/merge", json={"duplicate_ids": duplicates})
@@ -178,14 +168,14 @@ def test_merges_that_make_no_sense_are_refused(system: System) -> None:
 def test_duplicates_are_found_on_write_and_on_demand_and_disappear_once_merged(system: System) -> None:
     address = {"line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH", "country": "GB"}
     with system.client() as client:
-        first, _ = _person(client, "Ada", family_name="Lovelace", addresses=[address])
+        first, _ = factories.person(client, "Ada", family_name="Lovelace", addresses=[address])
         same_mail = client.post("/v1/customers", json={"kind": "person", "given_name": "Augusta", "family_name": "King",
                                                        "emails": [{"address": "ADA@example.com"}]})
         assert same_mail.status_code == 201
         assert same_mail.headers["CRM-Possible-Duplicates"] == first["id"]  # detected on write
-        similar, _ = _person(client, "Àda", family_name="Lovelace ", emails=[{"address": "countess@example.org"}],
-                             addresses=[address])
-        unrelated, _ = _person(client, "Charles", family_name="Babbage")
+        similar, _ = factories.person(client, "Àda", family_name="Lovelace ",
+                                      emails=[{"address": "countess@example.org"}], addresses=[address])
+        unrelated, _ = factories.person(client, "Charles", family_name="Babbage")
 
         pairs = client.get("/v1/customers/duplicates").json()["items"]
         by_ids = {frozenset(p["customer_ids"]): p for p in pairs}

@@ -16,6 +16,7 @@ from services.customer.classifying import rank_due_tenants
 from services.customer.tables.customers import ClassificationSettings
 from shared.db import make_engine, make_sessions, utcnow
 from shared.settings import Settings
+from tests import factories
 from tests.support.system import System
 from tests.support.waiting import eventually
 
@@ -25,23 +26,20 @@ SETTINGS = {"currency": "EUR", "exchange_rates": {"USD": "0.5"}, "default_group"
             "rules": [{"group": "big spender", "when": [{"field": "won_value", "op": "gte", "value": 1000}]}]}
 
 
-def _person(client: httpx.Client, name: str, lifetime: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "person", "given_name": name, "family_name": "Value"}
-    if lifetime is not None:
-        body["lifetime_value"] = {"amount": lifetime, "currency": "EUR"}
-    created = client.post("/v1/customers", json=body)
-    assert created.status_code == 201, created.text
+# Every customer here is "<name> Value", without contact points.
+VALUE = {"family_name": "Value", "emails": []}
+
+
+def _lifetime(amount: str) -> dict[str, Any]:
+    return {"lifetime_value": {"amount": amount, "currency": "EUR"}}
+
+
+def _win(client: httpx.Client, customer: dict[str, Any], token: dict[str, str], amount: str,
+         currency: str) -> dict[str, Any]:
     # Sales takes deals for customers it has seen: the token makes it wait for this one.
-    return created.json() | {"token": created.headers["CRM-Consistency-Token"]}
-
-
-def _win(client: httpx.Client, customer: dict[str, Any], amount: str, currency: str) -> dict[str, Any]:
-    deal = client.post("/v1/opportunities", headers={"CRM-Consistency-Token": customer["token"]},
-                       json={"customer_id": customer["id"], "name": f"Deal {amount} {currency}",
-                                                  "amount": {"amount": amount, "currency": currency},
-                                                  "stage": "negotiation"})
-    assert deal.status_code == 201, deal.text
-    won = client.patch(f"/v1/opportunities/{deal.json()['id']}", json={"stage": "closed_won"})
+    deal = factories.opportunity(client, customer, token, name=f"Deal {amount} {currency}", amount=amount,
+                                 currency=currency, stage="negotiation")
+    won = client.patch(f"/v1/opportunities/{deal['id']}", json={"stage": "closed_won"})
     assert won.status_code == 200, won.text
     return won.json()
 
@@ -59,16 +57,17 @@ def _announced(system: System, tenant: str, customer_id: str) -> list[dict[str, 
 
 def test_a_won_deal_moves_value_tier_and_group_in_the_value_currency(system: System) -> None:
     with system.client() as client:
-        anchor = _person(client, "Anchor", lifetime="400.00")
-        buyer, browser = _person(client, "Buyer"), _person(client, "Browser")
+        anchor, _ = factories.person(client, "Anchor", **VALUE, **_lifetime("400.00"))
+        (buyer, buyer_token), (browser, browser_token) = (factories.person(client, "Buyer", **VALUE),
+                                                          factories.person(client, "Browser", **VALUE))
         for n in range(2):
-            _person(client, f"Other{n}")
+            factories.person(client, f"Other{n}", **VALUE)
         put = client.put("/v1/classification", json=SETTINGS)
         assert put.status_code == 200, put.text
         assert put.json()["cutoffs"][0] == "400.0000"  # the anchor alone reached tier A
         assert _classification(client, buyer["id"]) == ("everyone", "C")
 
-        _win(client, buyer, "3000.00", "USD")  # 1,500 EUR at the tenant's rate
+        _win(client, buyer, buyer_token, "3000.00", "USD")  # 1,500 EUR at the tenant's rate
         eventually(lambda: _classification(client, buyer["id"]) == ("big spender", "A"), timeout=30,
                    what="the won deal to reclassify its customer")
         announced = _announced(system, client.tenant, buyer["id"])  # type: ignore[attr-defined]
@@ -83,7 +82,7 @@ def test_a_won_deal_moves_value_tier_and_group_in_the_value_currency(system: Sys
         eventually(lambda: view_tier() == "A", timeout=30, what="the view to show the new tier")
 
         # No rate for SEK: the deal counts for nothing rather than at a guessed rate, and the gap is reported.
-        _win(client, browser, "90000.00", "SEK")
+        _win(client, browser, browser_token, "90000.00", "SEK")
         eventually(lambda: "SEK" in client.get("/v1/classification").json()["currencies_without_rate"], timeout=30,
                    what="the SEK deal to be known")
         assert _classification(client, browser["id"]) == ("everyone", "C")
@@ -104,10 +103,11 @@ def test_a_won_deal_moves_value_tier_and_group_in_the_value_currency(system: Sys
 
 def test_merge_carries_sales_figures_to_the_survivor_and_unmerge_gives_them_back(system: System) -> None:
     with system.client() as client:
-        _person(client, "Anchor", lifetime="400.00")
-        survivor, duplicate = _person(client, "Survivor"), _person(client, "Duplicate")
+        factories.person(client, "Anchor", **VALUE, **_lifetime("400.00"))
+        (survivor, _), (duplicate, duplicate_token) = (factories.person(client, "Survivor", **VALUE),
+                                                         factories.person(client, "Duplicate", **VALUE))
         assert client.put("/v1/classification", json=SETTINGS).status_code == 200
-        _win(client, duplicate, "2000.00", "EUR")
+        _win(client, duplicate, duplicate_token, "2000.00", "EUR")
         eventually(lambda: _classification(client, duplicate["id"]) == ("big spender", "A"), timeout=30,
                    what="the duplicate's win to count")
 
@@ -134,9 +134,9 @@ def test_a_tenant_never_ranked_is_ranked_by_the_periodic_job(system: System) -> 
     every_hour = Settings(service="customer", classification_rank_seconds=3600)
     try:
         with system.client() as client:
-            top = _person(client, "Top", lifetime="5000.00")
+            top, _ = factories.person(client, "Top", **VALUE, **_lifetime("5000.00"))
             for n in range(4):
-                _person(client, f"Low{n}", lifetime=f"{n + 1}.00")
+                factories.person(client, f"Low{n}", **VALUE, **_lifetime(f"{n + 1}.00"))
             # Never ranked: there are no cut-offs to place anybody above the last tier yet.
             assert _classification(client, top["id"]) == ("unclassified", "C")
 

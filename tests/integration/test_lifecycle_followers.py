@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 from shared.topics import CUSTOMER
+from tests import factories
 from tests.support.events import cloud_event
 from tests.support.system import System
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def _person(client: httpx.Client, given: str) -> tuple[dict, dict[str, str]]:  # type: ignore[type-arg]
-    created = client.post("/v1/customers", json={"kind": "person", "given_name": given, "family_name": "Merge",
-                                                 "emails": [{"address": f"{given.lower()}@example.com"}]})
-    assert created.status_code == 201, created.text
-    return created.json(), {"CRM-Consistency-Token": created.headers["CRM-Consistency-Token"]}
 
 
 def _publish(system: System, tenant: str, event_type: str, subject: str, data: dict) -> None:  # type: ignore[type-arg]
@@ -38,20 +31,16 @@ def _publish(system: System, tenant: str, event_type: str, subject: str, data: d
 def test_merge_repoints_records_folds_the_view_and_unmerge_restores_them(system: System) -> None:
     with system.client() as client:
         tenant = client.tenant  # type: ignore[attr-defined]
-        duplicate, dup_token = _person(client, "Dupe")
-        survivor, sur_token = _person(client, "Keep")
-        deal = client.post("/v1/opportunities", headers=dup_token, json={
-            "customer_id": duplicate["id"], "name": "Dupe deal", "amount": {"amount": "40.00", "currency": "EUR"}}).json()
-        ticket = client.post("/v1/tickets", headers=dup_token, json={
-            "customer_id": duplicate["id"], "subject": "Dupe question"}).json()
-        campaign = client.post("/v1/campaigns", json={"name": "Both", "channel": "email",
-                                                      "budget": {"amount": "1", "currency": "EUR"}}).json()
+        duplicate, dup_token = factories.person(client, "Dupe", family_name="Merge")
+        survivor, sur_token = factories.person(client, "Keep", family_name="Merge")
+        deal = factories.opportunity(client, duplicate, dup_token, name="Dupe deal")
+        ticket = factories.ticket(client, duplicate, dup_token, subject="Dupe question")
+        campaign = factories.campaign(client, "Both")
         for who, token in ((duplicate, dup_token), (survivor, sur_token)):
             joined = client.post(f"/v1/campaigns/{campaign['id']}/members", headers=token,
                                  json={"customer_id": who["id"]})
             assert joined.status_code == 201
-        other = client.post("/v1/campaigns", json={"name": "Dupe only", "channel": "sms",
-                                                   "budget": {"amount": "1", "currency": "EUR"}}).json()
+        other = factories.campaign(client, "Dupe only", channel="sms")
         client.post(f"/v1/campaigns/{other['id']}/members", headers=dup_token, json={"customer_id": duplicate["id"]})
         system.wait_drained()
 
@@ -90,7 +79,7 @@ def test_merge_repoints_records_folds_the_view_and_unmerge_restores_them(system:
 def test_erasure_reaches_every_service(system: System) -> None:
     with system.client() as client:
         tenant = client.tenant  # type: ignore[attr-defined]
-        customer, token = _person(client, "Forget")
+        customer, token = factories.person(client, "Forget", family_name="Merge")
         ticket = client.post("/v1/tickets", headers=token, json={
             "customer_id": customer["id"], "subject": "Forget Merge lives at 1 Main St"}).json()
         deal = client.post("/v1/opportunities", headers=token, json={
