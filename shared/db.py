@@ -1,8 +1,11 @@
-"""Database plumbing shared by every service: engine, sessions, column types and the platform tables.
+"""Database plumbing shared by every service: engine, sessions, column types, the platform tables
+and the unit of work.
 
-Every service has its own database (one URL per service). Its tables subclass
-``Base`` here, so each service's metadata holds the three platform tables
-(outbox, processed events, idempotency keys) next to its own.
+Every service has its own database (one URL per service) and its own ``MetaData``: its
+tables subclass a ``DeclarativeBase`` of its own (``services/<name>/database.py``) built
+with ``COLUMN_TYPES``, so no process can create or migrate another service's tables. The
+three platform tables every database holds (outbox, processed events, idempotency keys)
+are defined once, here, in ``PLATFORM_METADATA``.
 """
 
 from __future__ import annotations
@@ -72,16 +75,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-class Base(DeclarativeBase):
-    type_annotation_map = {
-        datetime: UtcDateTime,
-        uuid.UUID: Uuid,
-        dict[str, Any]: JsonType,
-        list[Any]: JsonType,
-    }
+# How every service maps Python annotations to columns: ``type_annotation_map`` of its Base.
+COLUMN_TYPES: dict[Any, Any] = {
+    datetime: UtcDateTime,
+    uuid.UUID: Uuid,
+    dict[str, Any]: JsonType,
+    list[Any]: JsonType,
+}
 
 
-class OutboxRecord(Base):
+class PlatformBase(DeclarativeBase):
+    """The platform tables' own registry: they join each service's database, never its MetaData."""
+
+    type_annotation_map = COLUMN_TYPES
+
+
+PLATFORM_METADATA = PlatformBase.metadata
+
+
+class OutboxRecord(PlatformBase):
     """An event committed together with the change it describes, waiting for the relay."""
 
     __tablename__ = "outbox"
@@ -102,7 +114,7 @@ class OutboxRecord(Base):
                             sqlite_where=text("published_at IS NULL")),)
 
 
-class ProcessedEvent(Base):
+class ProcessedEvent(PlatformBase):
     """Remembers which events a consumer has applied, so a redelivery changes nothing."""
 
     __tablename__ = "processed_events"
@@ -112,8 +124,8 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime]
 
 
-class IdempotencyRecord(Base):
-    """The first response to a POST carrying an ``Idempotency-Key``, replayed on a retry."""
+class IdempotencyRecord(PlatformBase):
+    """The first response to a write carrying an ``Idempotency-Key``, replayed on a retry."""
 
     __tablename__ = "idempotency_keys"
 
@@ -162,8 +174,12 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work for background workers: commit on success, roll back on error."""
+def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work outside a request (jobs, bulk batches, command-line tools).
+
+    With the request's unit of work (``shared.http``) and the consumer runner's, this
+    is the only place that commits: code inside it never calls ``commit()``.
+    """
     session = sessions()
     try:
         yield session
@@ -173,3 +189,13 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Until every caller has moved to the unit of work's name.
+transaction = unit_of_work
+
+
+class Base(DeclarativeBase):
+    """Legacy shared registry, kept only while services move to a Base of their own."""
+
+    type_annotation_map = COLUMN_TYPES

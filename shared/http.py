@@ -1,9 +1,11 @@
 """HTTP conventions of the public contract, shared by every service's routes.
 
 Cursor pagination, ETag / ``If-Match``, ``Idempotency-Key`` replay, the
-``CRM-Consistency-Token`` of writes, and ``commit_write``: the one place a
-request's transaction is committed, so that the response a client sees always
-describes something durable (and its events are in the outbox).
+``CRM-Consistency-Token`` of writes, and the request's unit of work: every route of a
+``feature_router`` runs inside one transaction that the framework commits once, after
+the route has answered, with the idempotency record and the outbox rows, so the
+response a client sees always describes something durable. A route cannot forget to
+commit, and a route cannot commit: it has no way to.
 """
 
 from __future__ import annotations
@@ -13,19 +15,26 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Message
 
 from shared.auth import principal_of
-from shared.db import IdempotencyRecord, utcnow
+from shared.db import IdempotencyRecord, unit_of_work, utcnow
+from shared.jobs import PeriodicJob
+from shared.settings import Settings
 from shared.outbox import appended_in
 from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed
 
@@ -36,7 +45,11 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def get_session(request: Request):  # type: ignore[no-untyped-def]
-    """The request's database session; whatever was not committed is rolled back."""
+    """The request's database session: its unit of work's, committed by the framework after the route."""
+    unit: UnitOfWork | None = getattr(request.state, "unit_of_work", None)
+    if unit is not None:
+        yield unit.session
+        return
     session: Session = request.app.state.sessions()
     try:
         yield session
@@ -167,6 +180,8 @@ async def idempotency_guard(request: Request) -> None:
     sub-dependencies and looks the key up in a short session of its own.
     """
     key = request.headers.get(IDEMPOTENCY_HEADER)
+    if getattr(request.state, "unit_of_work", None) is not None:
+        return  # a feature_router route: its unit of work handles the key for every write method
     if request.method != "POST" or key is None:
         return
     if not 1 <= len(key) <= 255:
@@ -197,6 +212,19 @@ def _replayed(stored: IdempotencyRecord, digest: str) -> Response:
     headers = dict(stored.headers)
     headers["Idempotent-Replayed"] = "true"
     return Response(stored.body, status_code=stored.status_code, headers=headers, media_type="application/json")
+
+
+def purge_idempotency_keys(sessions: sessionmaker[Session], settings: Settings) -> int:
+    """Forget stored answers older than the retention: a key is a retry guard, not an archive."""
+    cutoff = utcnow() - timedelta(hours=settings.idempotency_retention_hours)
+    with unit_of_work(sessions) as session:
+        result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+PURGE_IDEMPOTENCY_KEYS = PeriodicJob(name="purge-idempotency-keys",
+                                     interval=lambda settings: settings.idempotency_purge_seconds,
+                                     run=purge_idempotency_keys)
 
 
 async def on_replay(request: Request, exc: Exception) -> Response:
@@ -268,3 +296,159 @@ def patience(request: Request) -> float:
         return 0.0
     ConsistencyToken.decode(request.headers[CONSISTENCY_HEADER])  # a malformed token is a 400
     return float(request.app.state.settings.consistency_wait_seconds)
+
+
+# --- the request's unit of work ---------------------------------------------------------
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Headers a replayed answer carries again: what the first answer told the client about its write.
+REPLAYED_HEADERS = ("etag", "location", CONSISTENCY_HEADER.lower())
+
+
+def written(response: Response, *, version: int | None = None, location: str | None = None) -> None:
+    """Mark a write's answer: ``ETag`` of the new version, ``Location`` of a created resource."""
+    if version is not None:
+        response.headers["ETag"] = etag(version)
+    if location is not None:
+        response.headers["Location"] = location
+
+
+@dataclass
+class _KeyedWrite:
+    """A write carrying an ``Idempotency-Key``; its digest covers the body as it streams past."""
+
+    tenant: str
+    key: str
+    hasher: Any
+    stored: IdempotencyRecord | None = None
+    body_done: bool = False
+
+    @property
+    def digest(self) -> str:
+        return str(self.hasher.hexdigest())
+
+
+class UnitOfWork:
+    """One request's transaction: opened on first use, committed once after the route answered.
+
+    A read (GET, HEAD, OPTIONS) and a failed write (an exception or an error status) are
+    rolled back; a successful write commits its rows, its outbox events and, under an
+    ``Idempotency-Key``, the answer to replay, all at once, and then wakes the relay.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._request.app.state.sessions()
+        return self._session
+
+    def abandon(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def finish(self, response: Response, keyed: _KeyedWrite | None) -> Response:
+        if self._request.method not in WRITE_METHODS or response.status_code >= 400:
+            self.abandon()
+            return response
+        token = consistency_token(self._session, self._request.app.state.settings.service) if self._session else None
+        if token is not None:
+            response.headers[CONSISTENCY_HEADER] = token.encode()
+        if keyed is not None:
+            self.session.add(IdempotencyRecord(
+                tenant_id=keyed.tenant, key=keyed.key, request_digest=keyed.digest,
+                status_code=response.status_code, body=bytes(getattr(response, "body", b"")),
+                headers={name: value for name, value in response.headers.items() if name in REPLAYED_HEADERS},
+                created_at=utcnow(),
+            ))
+        if self._session is None:
+            return response
+        session = self._session
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if keyed is None:
+                raise
+            # A concurrent request with the same key won the race: answer as it did.
+            stored = _stored(session, keyed.tenant, keyed.key)
+            if stored is None:
+                raise
+            return _replayed(stored, keyed.digest)
+        finally:
+            self.abandon()
+        if token is not None:
+            self._request.app.state.relay.wake()
+        return response
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose handler runs inside the request's unit of work (see ``UnitOfWork``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            keyed = await _keyed_write(request)
+            if keyed is not None and keyed.stored is not None:
+                await _drain_body(request, keyed)
+                return _replayed(keyed.stored, keyed.digest)
+            unit = UnitOfWork(request)
+            request.state.unit_of_work = unit
+            try:
+                response = await handler(request)
+                if keyed is not None:
+                    await _drain_body(request, keyed)
+            except BaseException:
+                await run_in_threadpool(unit.abandon)
+                raise
+            return await run_in_threadpool(unit.finish, response, keyed)
+
+        return handle
+
+
+def feature_router(*, tags: list[str | Enum] | None = None) -> APIRouter:
+    """The router of one feature's routes: each runs in a unit of work the framework owns."""
+    return APIRouter(tags=tags, route_class=UnitOfWorkRoute)
+
+
+async def _keyed_write(request: Request) -> _KeyedWrite | None:
+    """The write's ``Idempotency-Key``, if any, with the answer stored for it before (a repeat)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if request.method not in WRITE_METHODS or key is None:
+        return None
+    if not 1 <= len(key) <= 255:
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters.")
+    tenant = principal_of(request).tenant
+    keyed = _KeyedWrite(tenant=tenant, key=key,
+                        hasher=hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n"))
+    _hash_body_as_it_streams(request, keyed)
+    keyed.stored = await run_in_threadpool(_lookup, request.app.state.sessions, tenant, key)
+    return keyed
+
+
+def _hash_body_as_it_streams(request: Request, keyed: _KeyedWrite) -> None:
+    # Wrapping the ASGI receive channel covers every route alike: bodies that FastAPI reads
+    # whole and bodies a route streams (the bulk import), which must never be held in memory.
+    receive = request._receive
+
+    async def hashing_receive() -> Message:
+        message = await receive()
+        if message["type"] == "http.request":
+            keyed.hasher.update(message.get("body", b""))
+            keyed.body_done = not message.get("more_body", False)
+        return message
+
+    request._receive = hashing_receive
+
+
+async def _drain_body(request: Request, keyed: _KeyedWrite) -> None:
+    """Read what the route left of the body, so the digest covers all of it."""
+    while not keyed.body_done:
+        message = await request._receive()
+        if message["type"] != "http.request":
+            break

@@ -1,7 +1,8 @@
-"""How every service follows a customer's life cycle as the customer master announces it.
+"""How a service keeps its records with the right customer as the customer master's life cycle goes on.
 
-The master publishes three events on ``crm.customer.v1`` that other services must act
-on for their own records:
+The master announces three kinds of event that other services must act on for their
+own records (each follower service names the event types and reads their data with
+reader models of its own, in its ``contract.py``: ``LifecycleEvents``):
 
 - ``crm.customer.merged.v1`` (subject: the survivor; data: ``merge_id``, ``survivor_id``,
   ``merged_ids``): records of the merged-away customers are re-pointed to the survivor,
@@ -26,26 +27,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.consumer import ConsumerSpec, Delivery
+from shared.contract import Reads
 from shared.db import Base, IdempotencyRecord, OutboxRecord, utcnow
-from shared.replica import CustomerReplica
+from shared.replica import CustomerReplica, ViewReplica
 from shared.topics import CUSTOMER
 
-MERGED = "crm.customer.merged.v1"
-UNMERGED = "crm.customer.unmerged.v1"
-ERASED = "crm.customer.erased.v1"
-LIFECYCLE_TYPES = frozenset({MERGED, UNMERGED, ERASED})
 # What free text about an erased customer is replaced with.
 ERASED_TEXT = "(erased)"
 
 
-class Repointing(Base):
-    """A record that a merge moved from one customer to another, so the merge can be undone."""
+class RepointingColumns:
+    """A record that a merge moved from one customer to another, so the merge can be undone.
 
-    __tablename__ = "customer_repointings"
+    A follower service's table is ``class Repointing(RepointingColumns, Base)``.
+    """
 
     merge_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -54,6 +54,39 @@ class Repointing(Base):
     original_customer_id: Mapped[uuid.UUID]
     survivor_id: Mapped[uuid.UUID]
     moved_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class LifecycleEvents:
+    """The three announcements a follower acts on, each read with the follower's own model.
+
+    Readers: merged has ``merge_id``, ``survivor_id``, ``merged_ids``; unmerged has
+    ``merge_id``, ``survivor_id``, ``restored_ids``; erased needs nothing but the subject.
+    """
+
+    merged: Reads
+    unmerged: Reads
+    erased: Reads
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({self.merged.topic, self.unmerged.topic, self.erased.topic})
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset({self.merged.name, self.unmerged.name, self.erased.name})
+
+
+MERGED = "crm.customer.merged.v1"
+UNMERGED = "crm.customer.unmerged.v1"
+ERASED = "crm.customer.erased.v1"
+LIFECYCLE_TYPES = frozenset({MERGED, UNMERGED, ERASED})
+
+
+class Repointing(RepointingColumns, Base):
+    """Legacy shared table, kept only while services move to a table of their own."""
+
+    __tablename__ = "customer_repointings"
 
 
 R = TypeVar("R", bound=Any)
@@ -77,35 +110,46 @@ class Follower:
     movable: Callable[[Session, list[Any], uuid.UUID], list[Any]] = lambda session, records, survivor: records
 
 
-def lifecycle_consumer(followers: list[Follower]) -> ConsumerSpec:
-    """The consumer of ``crm.customer.v1`` that keeps a service's records with the right customer."""
+def lifecycle_consumer(followers: list[Follower], *, events: LifecycleEvents | None = None,
+                       repointing: type[Any] = Repointing, replica: ViewReplica[Any] | None = None) -> ConsumerSpec:
+    """The consumer that keeps a service's records with the right customer."""
+    if events is None:
+        events = _LEGACY_EVENTS
 
     def follow(session: Session, delivery: Delivery) -> None:
         event = delivery.event
-        if event is None or event.type not in LIFECYCLE_TYPES:
+        if event is None or event.type not in events.types:
             return
-        data, now = event.data, utcnow()
+        now = utcnow()
+        if event.type == events.merged.name:
+            merged = events.merged.read(event.data)
+        elif event.type == events.unmerged.name:
+            unmerged = events.unmerged.read(event.data)
         for follower in followers:
-            if event.type == MERGED:
-                survivor = uuid.UUID(str(data["survivor_id"]))
-                records = follower.movable(session, owned_by(session, follower.model, event.tenant,
-                                                             merge_ids(data, "merged_ids")), survivor)
+            if event.type == events.merged.name:
+                records = follower.movable(session, owned_by(session, follower.model, event.tenant, merged.merged_ids),
+                                           merged.survivor_id)
                 for record, previous in repoint(session, records, entity=follower.entity, tenant=event.tenant,
-                                                merge_id=uuid.UUID(str(data["merge_id"])), survivor_id=survivor,
-                                                now=now):
+                                                merge_id=merged.merge_id, survivor_id=merged.survivor_id, now=now,
+                                                repointing=repointing):
                     follower.moved(session, event.tenant, record, previous)
-            elif event.type == UNMERGED:
+            elif event.type == events.unmerged.name:
                 for record, previous in restore(session, follower.model, entity=follower.entity,
-                                                merge_id=uuid.UUID(str(data["merge_id"])),
-                                                restored_ids=merge_ids(data, "restored_ids")):
+                                                merge_id=unmerged.merge_id, restored_ids=unmerged.restored_ids,
+                                                repointing=repointing):
                     follower.moved(session, event.tenant, record, previous)
             else:
                 follower.anonymise(session, event.tenant, uuid.UUID(event.subject))
-        if event.type == ERASED:
-            forget_personal_traces(session, event.tenant, uuid.UUID(event.subject))
+        if event.type == events.erased.name:
+            customer_id = uuid.UUID(event.subject)
+            if replica is not None:
+                replica.forget(session, customer_id)
+            else:
+                session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
+            forget_stored_traces(session, event.tenant, customer_id)
 
     # Most of the topic is creates and updates, which this consumer has nothing to do with.
-    return ConsumerSpec(name="customer-lifecycle", topics=[CUSTOMER], handle=follow, types=LIFECYCLE_TYPES)
+    return ConsumerSpec(name="customer-lifecycle", topics=events.topics, handle=follow, types=events.types)
 
 
 def owned_by(session: Session, model: type[R], tenant: str, customer_ids: list[uuid.UUID]) -> list[R]:
@@ -114,24 +158,24 @@ def owned_by(session: Session, model: type[R], tenant: str, customer_ids: list[u
 
 
 def repoint(session: Session, records: list[R], *, entity: str, tenant: str, merge_id: uuid.UUID,
-            survivor_id: uuid.UUID, now: datetime) -> list[tuple[R, uuid.UUID]]:
+            survivor_id: uuid.UUID, now: datetime, repointing: type[Any] = Repointing) -> list[tuple[R, uuid.UUID]]:
     """Move records to the survivor, remembering where each came from; returns (record, previous owner)."""
     moved: list[tuple[R, uuid.UUID]] = []
     for record in records:
-        if session.get(Repointing, (merge_id, entity, record.id)) is None:
-            session.add(Repointing(merge_id=merge_id, entity=entity, record_id=record.id, tenant_id=tenant,
+        if session.get(repointing, (merge_id, entity, record.id)) is None:
+            session.add(repointing(merge_id=merge_id, entity=entity, record_id=record.id, tenant_id=tenant,
                                    original_customer_id=record.customer_id, survivor_id=survivor_id, moved_at=now))
         moved.append((record, record.customer_id))
         record.customer_id = survivor_id
     return moved
 
 
-def restore(session: Session, model: type[R], *, entity: str, merge_id: uuid.UUID,
-            restored_ids: list[uuid.UUID]) -> list[tuple[R, uuid.UUID]]:
+def restore(session: Session, model: type[R], *, entity: str, merge_id: uuid.UUID, restored_ids: list[uuid.UUID],
+            repointing: type[Any] = Repointing) -> list[tuple[R, uuid.UUID]]:
     """Undo ``repoint`` for the restored customers; returns (record, previous owner) of what went back."""
-    moves = list(session.scalars(select(Repointing).where(
-        Repointing.merge_id == merge_id, Repointing.entity == entity,
-        Repointing.original_customer_id.in_(restored_ids)).order_by(Repointing.record_id)))
+    moves = list(session.scalars(select(repointing).where(
+        repointing.merge_id == merge_id, repointing.entity == entity,
+        repointing.original_customer_id.in_(restored_ids)).order_by(repointing.record_id)))
     restored: list[tuple[R, uuid.UUID]] = []
     for move in moves:
         record = session.get(model, move.record_id)
@@ -146,12 +190,6 @@ def merge_ids(data: dict[str, Any], key: str) -> list[uuid.UUID]:
     return [uuid.UUID(str(value)) for value in data[key]]
 
 
-def forget_personal_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
-    """Erasure, platform part: the replica row, stored events about the customer, replayable responses."""
-    session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
-    forget_stored_traces(session, tenant, customer_id)
-
-
 def forget_stored_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
     """Published outbox rows keyed by the customer lose their data; stored responses naming it go."""
     # Published events already reached Kafka; their copies here are no longer needed.
@@ -163,3 +201,20 @@ def forget_stored_traces(session: Session, tenant: str, customer_id: uuid.UUID) 
     if stale:
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant,
                                                         IdempotencyRecord.key.in_(stale)))
+
+
+class _LegacyMerged(BaseModel):
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+
+
+class _LegacyUnmerged(BaseModel):
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    restored_ids: list[uuid.UUID]
+
+
+_LEGACY_EVENTS = LifecycleEvents(merged=Reads(MERGED, CUSTOMER, _LegacyMerged),
+                                 unmerged=Reads(UNMERGED, CUSTOMER, _LegacyUnmerged),
+                                 erased=Reads(ERASED, CUSTOMER, BaseModel))

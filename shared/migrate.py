@@ -15,7 +15,7 @@ from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData
 
-from shared.db import JsonType, UtcDateTime, make_engine
+from shared.db import PLATFORM_METADATA, JsonType, UtcDateTime, make_engine
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
@@ -34,17 +34,18 @@ def upgrade(service: str, database_url: str, revision: str = "heads") -> None:
 
 
 def run_migrations(metadata: MetaData) -> None:
-    """The body of every service's ``migrations/env.py``."""
+    """The body of every service's ``migrations/env.py``: the service's MetaData plus the platform's."""
+    targets = [metadata, PLATFORM_METADATA]
     url = context.config.attributes.get("database_url")
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        context.configure(url=url, target_metadata=targets, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+            context.configure(connection=connection, target_metadata=targets, render_as_batch=True)
             with context.begin_transaction():
                 context.run_migrations()
     finally:
@@ -52,36 +53,14 @@ def run_migrations(metadata: MetaData) -> None:
 
 
 def create_platform_tables() -> None:
-    """Outbox, processed events and idempotency keys: identical in every service."""
-    op.create_table(
-        "outbox",
-        sa.Column("sequence", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
-        sa.Column("tenant_id", sa.String(64), nullable=False),
-        sa.Column("topic", sa.String(200), nullable=False),
-        sa.Column("key", sa.String(200), nullable=False),
-        sa.Column("type", sa.String(200), nullable=False),
-        sa.Column("occurred_at", UtcDateTime(), nullable=False),
-        sa.Column("data", JsonType, nullable=True),
-        sa.Column("published_at", UtcDateTime(), nullable=True),
-    )
+    """Outbox, processed events and idempotency keys, from their one definition in ``shared.db``.
+
+    Only the tables: their indexes are history, created and changed by the revisions
+    that introduced them (the first revision indexed the outbox by publication time).
+    """
+    for table in PLATFORM_METADATA.sorted_tables:
+        op.create_table(table.name, *(column._copy() for column in table.columns))
     op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "sequence"])
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("event_id", sa.String(100), primary_key=True),
-        sa.Column("processed_at", UtcDateTime(), nullable=False),
-    )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("tenant_id", sa.String(64), primary_key=True),
-        sa.Column("key", sa.String(255), primary_key=True),
-        sa.Column("request_digest", sa.String(64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("headers", JsonType, nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-    )
 
 
 def index_pending_outbox() -> None:

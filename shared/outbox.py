@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from pydantic import BaseModel
 from sqlalchemy import Row, Text, cast, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.contract import EventType
 from shared.db import OutboxRecord, utcnow
 from shared.envelope import dumps, encode_event
 from shared.ids import new_id
@@ -38,6 +40,19 @@ class Appended:
 
     sequence: int
     subject: str
+
+
+def publish(session: Session, event_type: EventType, payload: BaseModel, *, subject: str, tenant: str,
+            flush: bool = True) -> OutboxRecord | None:
+    """Append one typed event to the open transaction (see ``append_event``).
+
+    The payload must be the model its event type declares, so what goes out is what the
+    published schema says.
+    """
+    if type(payload) is not event_type.payload:
+        raise TypeError(f"{event_type.name} carries {event_type.payload.__name__}, not {type(payload).__name__}")
+    return append_event(session, topic=event_type.topic.name, event_type=event_type.name, subject=subject,
+                        tenant=tenant, data=payload.model_dump(mode="json"), flush=flush, plain_json=True)
 
 
 def append_event(

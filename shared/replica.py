@@ -1,8 +1,12 @@
-"""The unified-view replica that sales, service desk and campaign keep.
+"""The replica of a published view that a service keeps, read from one compacted topic alone.
 
-They build it only from the compacted topic ``crm.customer_view.v1``, so every
-contact point shows the customer exactly as the customer service published it,
-and says which view version it holds. A new replica bootstraps from that topic alone.
+Sales, service desk and campaign each keep the unified customer view this way: every
+contact point shows the customer exactly as it was published, says which version it
+holds, and a new replica bootstraps from the topic alone. The service declares the
+table (``ReplicaColumns`` on its own Base) and what it reads (``Reads``: event type,
+topic, its own reader model with ``version`` and ``profile.display_name`` /
+``profile.kind``); ``ViewReplica`` does the rest: applying versions, lookups for the
+records that embed the customer, and the hashes that prove a replay identical.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import time
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import String, delete, select
@@ -20,16 +24,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.consumer import ConsumerSpec, Delivery
+from shared.contract import Reads
 from shared.db import Base, utcnow
 from shared.envelope import dumps
 from shared.errors import InvalidInput
-from shared.topics import CUSTOMER_VIEW
 
-VIEW_UPDATED = "crm.customer.view.updated.v1"
+R = TypeVar("R", bound="ReplicaColumns")
 
 
-class CustomerReplica(Base):
-    __tablename__ = "customer_replicas"
+class ReplicaColumns:
+    """The columns of a view replica; a service's table is ``class X(ReplicaColumns, Base)``."""
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
@@ -48,11 +52,117 @@ class EmbeddedCustomer(BaseModel):
     view_version: int
 
 
-def embedded(replica: CustomerReplica | None, customer_id: uuid.UUID) -> EmbeddedCustomer:
+def embedded(replica: ReplicaColumns | None, customer_id: uuid.UUID) -> EmbeddedCustomer:
     if replica is None:
         # Erased or not yet replicated: still name the id, with no personal data.
         return EmbeddedCustomer(id=customer_id, display_name="(unavailable)", view_version=0)
     return EmbeddedCustomer(id=replica.customer_id, display_name=replica.display_name, view_version=replica.view_version)
+
+
+class ViewReplica(Generic[R]):
+    """One service's replica of the published view: its consumer, its lookups, its hashes."""
+
+    def __init__(self, model: type[R], *, reads: Reads, consumer_name: str = "view-replica") -> None:
+        self.model, self.reads, self.consumer_name = model, reads, consumer_name
+
+    def consumer(self) -> ConsumerSpec:
+        return ConsumerSpec(name=self.consumer_name, topics=[self.reads.topic], handle=self.apply,
+                            accepts_tombstones=True, types=frozenset({self.reads.name}))
+
+    def apply(self, session: Session, delivery: Delivery) -> None:
+        """Keep the newest published version of each customer's view; a tombstone forgets it."""
+        customer_id = uuid.UUID(delivery.key)
+        if delivery.event is None:
+            self.forget(session, customer_id)
+            return
+        if delivery.event.type != self.reads.name:
+            return
+        view = self.reads.read(delivery.event.data)
+        session.execute(self._newer_version(session, {
+            "customer_id": customer_id, "tenant_id": delivery.event.tenant, "view_version": view.version,
+            "display_name": view.profile.display_name, "kind": view.profile.kind, "view": delivery.event.data,
+            "updated_at": utcnow(),
+        }))
+
+    def _newer_version(self, session: Session, row: dict[str, Any]) -> Any:
+        """One statement, whichever of insert and update it turns out to be: an older version arriving late
+        must not win, and a read before the write would cost every event one more round trip."""
+        model: Any = self.model
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(model).values(row)
+        return statement.on_conflict_do_update(
+            index_elements=[model.customer_id],
+            set_={name: statement.excluded[name] for name in row if name not in ("customer_id", "tenant_id")},
+            where=model.view_version < statement.excluded.view_version,
+        )
+
+    def forget(self, session: Session, customer_id: uuid.UUID) -> None:
+        model: Any = self.model
+        session.execute(delete(model).where(model.customer_id == customer_id))
+
+    def find(self, session: Session, tenant: str, customer_id: uuid.UUID) -> R | None:
+        model: Any = self.model
+        return session.scalar(select(model).where(model.tenant_id == tenant, model.customer_id == customer_id))
+
+    def find_many(self, session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, R]:
+        if not ids:
+            return {}
+        model: Any = self.model
+        rows = session.scalars(select(model).where(model.tenant_id == tenant, model.customer_id.in_(ids)))
+        return {row.customer_id: row for row in rows}
+
+    def require(self, session: Session, tenant: str, customer_id: uuid.UUID, *, wait_seconds: float = 0.0) -> R:
+        """The customer a new record is for; unknown customers are a 422, never a silent orphan.
+
+        With ``wait_seconds`` (the client sent the consistency token of its customer write)
+        the replica gets that long to catch up before the request is refused. Call it before
+        the request writes anything: waiting ends the session's transaction to see new rows.
+        """
+        found = self.find(session, tenant, customer_id)
+        deadline = time.monotonic() + wait_seconds
+        while found is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            session.rollback()
+            found = self.find(session, tenant, customer_id)
+        if found is None:
+            raise InvalidInput.on("customer_id", f"no customer {customer_id} is known to this service")
+        return found
+
+    def states(self, session: Session) -> dict[uuid.UUID, tuple[int, str]]:
+        """Each replicated customer's view version and a hash of the view held, for drift checks."""
+        model: Any = self.model
+        rows = session.scalars(select(model).order_by(model.customer_id).execution_options(yield_per=1000))
+        return {row.customer_id: (row.view_version, document_hash(row.view)) for row in rows}
+
+    def digest(self, session: Session) -> str:
+        """One hash over the whole replica, to prove a rebuild from the view topic identical."""
+        hasher = hashlib.sha256()
+        for customer_id, (version, doc_hash) in self.states(session).items():
+            hasher.update(f"{customer_id}:{version}:{doc_hash};".encode())
+        return hasher.hexdigest()
+
+
+def document_hash(view: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(view).encode()).hexdigest()
+
+
+# --- legacy module-level replica, removed once every service declares its own ----------------
+
+from shared.topics import CUSTOMER_VIEW  # noqa: E402
+
+VIEW_UPDATED = "crm.customer.view.updated.v1"
+
+
+class CustomerReplica(Base):
+    __tablename__ = "customer_replicas"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    view_version: Mapped[int]
+    display_name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    view: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
 
 
 def apply_view(session: Session, delivery: Delivery) -> None:
@@ -133,7 +243,3 @@ def replica_digest(session: Session) -> str:
     for customer_id, (version, doc_hash) in replica_states(session).items():
         hasher.update(f"{customer_id}:{version}:{doc_hash};".encode())
     return hasher.hexdigest()
-
-
-def document_hash(view: dict[str, Any]) -> str:
-    return hashlib.sha256(dumps(view).encode()).hexdigest()

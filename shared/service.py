@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from kafka.admin import NewTopic
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,14 +25,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import VerifiedTokens
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.db import make_engine, make_sessions
-from shared.http import Replay, idempotency_guard, on_replay
+from shared.contract import TopicSpec
+from shared.http import PURGE_IDEMPOTENCY_KEYS, Replay, idempotency_guard, on_replay
 from shared.jobs import JobRunner, PeriodicJob
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, make_producer, pending_count
 from shared.problems import install_problem_handlers
 from shared.process import settle_heap
 from shared.settings import Settings
-from shared.topics import dead_letter_topic, ensure_topics
+from shared.topics import dead_letter_topic, ensure_topics, new_topics
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +56,26 @@ class Workers:
 
 
 def create_service_app(
-    *, settings: Settings, title: str, description: str, router: APIRouter, consumers: list[ConsumerSpec],
-    jobs: tuple[PeriodicJob, ...] = (),
+    *, settings: Settings, title: str, description: str, router: APIRouter | None = None,
+    routers: tuple[APIRouter, ...] = (), consumers: list[ConsumerSpec], jobs: tuple[PeriodicJob, ...] = (),
+    topics: tuple[TopicSpec, ...] | None = None,
 ) -> FastAPI:
+    """One service's app: its feature routers under ``/v1``, its consumers, jobs and topics.
+
+    ``topics``: what the service produces to and consumes from (its contract's ``TOPICS``),
+    created at start together with its dead-letter topic.
+    """
     metrics = ServiceMetrics(settings.service)
+    jobs = (*jobs, PURGE_IDEMPOTENCY_KEYS)
+    kafka_topics = None if topics is None else new_topics(topics, settings.topic_partitions,
+                                                           [dead_letter_topic(settings.service)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         app.state.engine = engine  # for single-statement reads that need no session
         app.state.sessions = make_sessions(engine)
-        workers = _start_workers(app, settings, metrics, consumers, jobs)
+        workers = _start_workers(app, settings, metrics, consumers, jobs, kafka_topics)
         app.state.relay = workers.relay
         app.state.workers = workers
         settle_heap()
@@ -82,12 +93,13 @@ def create_service_app(
     app.add_exception_handler(Replay, on_replay)
     _install_request_metrics(app, metrics)
     app.include_router(_ops_router())
-    app.include_router(router, prefix="/v1", dependencies=[Depends(idempotency_guard)])
+    for feature in (router, *routers) if router is not None else routers:
+        app.include_router(feature, prefix="/v1", dependencies=[Depends(idempotency_guard)])
     return app
 
 
 def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec],
-                   jobs: tuple[PeriodicJob, ...]) -> Workers:
+                   jobs: tuple[PeriodicJob, ...], topics: list[NewTopic] | None) -> Workers:
     def producer() -> object:
         return make_producer(settings.kafka_bootstrap_servers, f"crm-{settings.service}")
 
@@ -127,16 +139,16 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
     # Topics come first (the view topic must be created compacted, not auto-created);
     # until Kafka answers, writes still commit to the outbox and wait there.
     threading.Thread(
-        target=_provision_then_start, args=(settings, workers), name=f"{settings.service}-startup", daemon=True
+        target=_provision_then_start, args=(settings, workers, topics), name=f"{settings.service}-startup", daemon=True
     ).start()
     return workers
 
 
-def _provision_then_start(settings: Settings, workers: Workers) -> None:
+def _provision_then_start(settings: Settings, workers: Workers, topics: list[NewTopic] | None) -> None:
     delay = 0.5
     while not workers.stopping.is_set():
         try:
-            ensure_topics(settings.kafka_bootstrap_servers, settings.topic_partitions)
+            ensure_topics(settings.kafka_bootstrap_servers, settings.topic_partitions, topics)
             break
         except Exception as exc:  # noqa: BLE001 - Kafka may come up after us
             log.warning("Kafka not ready for %s (%s); retrying", settings.service, exc)

@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     relay_batch_size: int = 500
     relay_idle_poll_seconds: float = 0.5
     consistency_wait_seconds: float = 5.0
+    # Stored answers to Idempotency-Key writes are kept this long, and purged this often.
     idempotency_retention_hours: int = 24
+    idempotency_purge_seconds: float = 3600.0
     topic_partitions: int = 3
     # Customer service: how often each tenant's value tiers are ranked again (0: only on request).
     classification_rank_seconds: float = 3600.0

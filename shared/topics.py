@@ -7,9 +7,12 @@ must be compacted and every topic needs the same partition count everywhere.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
+
+from shared.contract import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,23 @@ def catalog(partitions: int) -> list[NewTopic]:
     return topics
 
 
-def ensure_topics(bootstrap_servers: str, partitions: int = 3) -> None:
-    """Create whichever catalog topics do not exist yet; existing ones are left alone."""
+def new_topics(specs: Iterable[TopicSpec], partitions: int, dead_letters: Iterable[str] = ()) -> list[NewTopic]:
+    """Kafka's topic requests for a service's topics (compacted ones keep the newest value per key)."""
+    topics = [NewTopic(spec.name, partitions, 1, topic_configs=COMPACTED if spec.compacted else {})
+              for spec in sorted(set(specs), key=lambda spec: spec.name)]
+    return topics + [NewTopic(name, 1, 1) for name in dead_letters]
+
+
+COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+
+
+def ensure_topics(bootstrap_servers: str, partitions: int = 3, topics: list[NewTopic] | None = None) -> None:
+    """Create whichever of the topics do not exist yet; existing ones are left alone."""
+    wanted = catalog(partitions) if topics is None else topics
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="crm-topics")
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in catalog(partitions) if t.name not in existing]
+        missing = [t for t in wanted if t.name not in existing]
         if not missing:
             return
         try:
