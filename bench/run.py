@@ -15,7 +15,7 @@ from bench.loadgen import wrk_path, wrk_version
 from bench.notes import NOTES
 from bench.report import FAILED, MISS, Report, Row, machine_details
 from bench.scenarios import FULL, QUICK, RESULTS, SCENARIOS
-from shared.localkafka import DEFAULT_VERSION
+from crm.localkafka import DEFAULT_VERSION
 
 __all__ = ["BenchError", "SCENARIOS", "run_bench"]
 

@@ -469,7 +469,7 @@ def _raw_latency(ctx: Context, rate: float, seconds: float) -> tuple[list[float]
 
 
 def _has_command(name: str) -> bool:
-    from shared.cli import build_parser
+    from crm.cli import build_parser
 
     parser = build_parser()
     for action in parser._subparsers._group_actions if parser._subparsers else []:  # noqa: SLF001

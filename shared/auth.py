@@ -19,18 +19,8 @@ from fastapi import Depends, Request
 from shared.db import utcnow
 from shared.errors import Forbidden, Unauthorized
 
-ALL_SCOPES: tuple[str, ...] = (
-    "customers:read",
-    "customers:write",
-    "customers:pii",
-    "sales:read",
-    "sales:write",
-    "service_desk:read",
-    "service_desk:write",
-    "campaigns:read",
-    "campaigns:write",
-    "admin",
-)
+# The platform's one scope; every other scope is a service's own (its contract's SCOPES).
+ADMIN_SCOPE = "admin"
 
 
 @dataclass(frozen=True)
@@ -41,7 +31,7 @@ class Principal:
     expires_at: float = float("inf")  # Unix time the token stops being valid
 
     def allows(self, scope: str) -> bool:
-        return "admin" in self.scopes or scope in self.scopes
+        return ADMIN_SCOPE in self.scopes or scope in self.scopes
 
 
 def mint_token(

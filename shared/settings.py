@@ -12,16 +12,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES: tuple[str, ...] = ("customer", "sales", "service_desk", "campaign")
-
-DEFAULT_PORTS: dict[str, int] = {
-    "gateway": 8000,
-    "customer": 8001,
-    "sales": 8002,
-    "service_desk": 8003,
-    "campaign": 8004,
-}
-
 DEV_JWT_SECRET = "oneview-dev-secret-change-me-in-production"
 
 
@@ -57,13 +47,10 @@ class Settings(BaseSettings):
     topic_partitions: int = 3
     # Customer service: how often each tenant's value tiers are ranked again (0: only on request).
     classification_rank_seconds: float = 3600.0
+    # Base URL of each other process by name (CRM_SERVICE_URLS, JSON), as `crm run` sets it.
     service_urls: dict[str, str] = Field(default_factory=dict)
     # Where `crm run` puts the gateway; the services take the next ports in order.
-    port_base: int = DEFAULT_PORTS["gateway"]
-
-    def url_of(self, service: str) -> str:
-        """Base URL of a service, for the gateway and the command line."""
-        return self.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+    port_base: int = 8000
 
 
 def load_settings(service: str = "customer") -> Settings:

@@ -37,7 +37,7 @@ def test_crm_run_serves_the_readme_walkthrough_and_stops_cleanly(tmp_path: Path)
     base = _free_port_run()
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS" and not k.endswith("_DATABASE_URL")}
     env |= {"CRM_VAR_DIR": str(tmp_path), "CRM_PORT_BASE": str(base), "PYTHONUNBUFFERED": "1"}
-    crm = [sys.executable, "-m", "shared.cli"]
+    crm = [sys.executable, "-m", "crm.cli"]
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     process = subprocess.Popen([*crm, "run", "--kafka-port", str(free_port())], cwd=REPO, env=env,
                                stdout=log, stderr=subprocess.STDOUT)

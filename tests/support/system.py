@@ -25,10 +25,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from sqlalchemy import create_engine, text
 
-from shared.auth import ALL_SCOPES, mint_token
-from shared.localkafka import LocalKafka
+from crm.localkafka import LocalKafka
+from crm.registry import ALL_SCOPES, SERVICES, worker_of
+from shared.auth import mint_token
 from shared.migrate import upgrade
-from shared.settings import DEV_JWT_SECRET, SERVICES
+from shared.settings import DEV_JWT_SECRET
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
 from tests.support.waiting import eventually
 
@@ -68,13 +69,9 @@ def answer_within(seconds: float, ask: Callable[[], T]) -> T | None:
 
 
 def consumer_groups() -> dict[str, list[str]]:
-    """Every consumer group the services run, and the topics each reads."""
-    from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
-
-    return {"crm.customer.view": list(DOMAIN_TOPICS.values()),
-            "crm.customer.classification": [DOMAIN_TOPICS["sales"]]} | {
-        f"crm.{s}.view-replica": [CUSTOMER_VIEW] for s in SERVICES[1:]} | {
-        f"crm.{s}.customer-lifecycle": [DOMAIN_TOPICS["customer"]] for s in SERVICES[1:]}
+    """Every consumer group the services run, and the topics each reads (from each service's worker)."""
+    return {f"crm.{service}.{spec.name}": list(spec.topics)
+            for service in SERVICES for spec in worker_of(service).CONSUMERS}
 
 
 class System:
@@ -152,7 +149,7 @@ class System:
         return env
 
     def start_process(self, name: str) -> None:
-        target = "shared.gateway:create_gateway_from_env" if name == "gateway" else f"services.{name}.app:create_app"
+        target = "services.gateway.app:create_gateway_from_env" if name == "gateway" else f"services.{name}.app:create_app"
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
@@ -299,7 +296,7 @@ class System:
 
     def crm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the ``crm`` command line against this system."""
-        return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=self.environment(),
+        return subprocess.run([sys.executable, "-m", "crm.cli", *args], cwd=REPO, env=self.environment(),
                               capture_output=True, text=True, timeout=300)
 
     def read_topic(self, topic: str, *, timeout_ms: int = 3000) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The ``crm`` command line for operators: run everything locally, migrate, mint dev tokens, manage Kafka.
+"""The ``crm`` command line for operators: run everything locally, migrate, mint dev tokens, manage Kafka, replay.
 
 One small function per sub-command (``cmd_<name>``) plus ``build_parser``; adding a
 command means adding one of each. ``crm run`` is the one-machine mode: a local Kafka
@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 
-from shared.auth import ALL_SCOPES, mint_token
-from shared.settings import DEFAULT_PORTS, SERVICES, Settings, load_settings
+from crm.registry import ALL_SCOPES, DEFAULT_PORTS, SERVICES, register_service_commands
+from shared.auth import mint_token
+from shared.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     # Imported lazily below: `crm token` and `crm migrate` need no Kafka client.
-    from shared.localkafka import LocalKafka
+    from crm.localkafka import LocalKafka
 
 HOST = "127.0.0.1"
 DEV_TENANT = "demo"
@@ -68,9 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_token(commands)
     _add_kafka(commands)
     _add_run(commands)
-    _add_seed(commands)
-    _add_import(commands)
-    _add_export(commands)
+    # Sub-commands a service brings itself (the customer service's seed, import, export).
+    register_service_commands(commands)
     _add_replay(commands)
     _add_check_consistency(commands)
     _add_bench(commands)
@@ -188,7 +188,7 @@ def _add_kafka(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_kafka(args: argparse.Namespace) -> int:
-    from shared import localkafka
+    from crm import localkafka
 
     data_dir = args.data_dir or default_kafka_dir(load_settings())
     if args.action == "stop":
@@ -214,13 +214,13 @@ def default_kafka_dir(settings: Settings) -> Path:
 
 
 def new_local_kafka(data_dir: Path, port: int, controller_port: int | None = None) -> LocalKafka:
-    from shared.localkafka import LocalKafka
+    from crm.localkafka import LocalKafka
 
     return LocalKafka(data_dir=data_dir, port=port, controller_port=controller_port or port + 1)
 
 
 def start_kafka(kafka: LocalKafka) -> None:
-    from shared.localkafka import ensure_kafka
+    from crm.localkafka import ensure_kafka
 
     # The first run downloads Kafka's jars; say so, or the pause looks like a hang.
     print("preparing Kafka (the first run downloads it, which can take a few minutes)...", flush=True)
@@ -328,7 +328,7 @@ def child_environment(settings: Settings, ports: dict[str, int], stack: Stack, k
 
 def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
     """Bootstrap address of the local broker: one ``crm kafka start`` left running, or a new one."""
-    from shared.localkafka import read_pid
+    from crm.localkafka import read_pid
 
     data_dir = default_kafka_dir(settings)
     kafka = new_local_kafka(data_dir, port)
@@ -349,7 +349,7 @@ def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
 def start_children(stack: Stack, ports: dict[str, int], env: dict[str, str]) -> None:
     for service in SERVICES:
         stack.children.append(_spawn(service, f"services.{service}.app:create_app", ports[service], env))
-    stack.children.append(_spawn("gateway", "shared.gateway:create_gateway_from_env", ports["gateway"], env))
+    stack.children.append(_spawn("gateway", "services.gateway.app:create_gateway_from_env", ports["gateway"], env))
 
 
 def _spawn(name: str, factory: str, port: int, env: dict[str, str]) -> Child:
@@ -491,124 +491,6 @@ def _signal_handlers(handler: Callable[[int, FrameType | None], None] | signal.H
             signal.signal(sig, old)
 
 
-# --- crm seed / crm import / crm export --------------------------------------------------
-# These write the customer database directly (no service needs to run); the created
-# customers' events wait in its outbox until the customer service's relay publishes them.
-
-
-def _add_seed(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sub = commands.add_parser("seed", help="Fill a tenant with realistic demo customers (same seed, same data).")
-    sub.add_argument("--tenant", required=True, help="Tenant to fill.")
-    sub.add_argument("--customers", type=_positive_int, default=1000, help="How many (default: 1000).")
-    sub.add_argument("--seed", type=int, default=1, help="Random seed (default: 1).")
-    sub.set_defaults(handler=cmd_seed)
-
-
-def cmd_seed(args: argparse.Namespace) -> int:
-    from services.customer import bulk
-
-    with _customer_importer(args.tenant, args.customers) as importer:
-        report = bulk.seed(importer, args.customers, args.seed)
-    return _print_report(report)
-
-
-def _add_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sub = commands.add_parser("import", help="Import customers from a CSV or NDJSON file (re-runs never create twice).")
-    sub.add_argument("file", type=Path, help="The file; '-' reads standard input.")
-    sub.add_argument("--tenant", required=True, help="Tenant to import into.")
-    sub.add_argument("--format", choices=("csv", "ndjson"), help="Default: from the file name (.csv, else NDJSON).")
-    sub.add_argument("--match-duplicates", action="store_true",
-                     help="Rows whose e-mail or phone a customer already has are reported as matched, not created.")
-    sub.set_defaults(handler=cmd_import)
-
-
-def cmd_import(args: argparse.Namespace) -> int:
-    from services.customer import bulk
-
-    csv_mode = args.format == "csv" if args.format else args.file.suffix.lower() == ".csv"
-    if str(args.file) != "-" and not args.file.is_file():
-        raise CommandFailed(f"no such file: {args.file}")
-    with contextlib.ExitStack() as files:
-        stream = sys.stdin.buffer if str(args.file) == "-" else files.enter_context(args.file.open("rb"))
-        with _customer_importer(args.tenant, None, match_duplicates=args.match_duplicates) as importer:
-            report = bulk.import_chunks(importer, iter(partial(stream.read, 1 << 20), b""), csv_mode)
-    return _print_report(report)
-
-
-def _add_export(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sub = commands.add_parser("export", help="Export a tenant's customers as NDJSON or CSV (importable again).")
-    sub.add_argument("--tenant", required=True, help="Tenant to export.")
-    sub.add_argument("--format", choices=("ndjson", "csv"), default="ndjson", help="Default: ndjson.")
-    sub.add_argument("--output", type=Path, help="File to write (default: standard output).")
-    sub.set_defaults(handler=cmd_export)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from services.customer import bulk
-    from shared.db import make_engine, make_sessions
-
-    engine = make_engine(load_settings("customer").database_url)
-    try:
-        with contextlib.ExitStack() as files:
-            out = files.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
-            count = bulk.export(make_sessions(engine), args.tenant, args.format == "csv", out.write)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unmigrated database: one line, no traceback
-        raise CommandFailed(f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        engine.dispose()
-    print(f"exported {count} customers of tenant {args.tenant}", file=sys.stderr)
-    return 0
-
-
-@contextlib.contextmanager
-def _customer_importer(tenant: str, total: int | None, *, match_duplicates: bool = False) -> Iterator[object]:
-    """A bulk importer on the customer database, printing progress to standard error."""
-    from services.customer.bulk import BulkImporter
-    from shared.db import make_engine, make_sessions
-
-    engine = make_engine(load_settings("customer").database_url)
-    started = time.monotonic()
-    done = 0
-
-    def progress(created: int) -> None:
-        nonlocal done
-        done += created
-        rate = done / max(time.monotonic() - started, 1e-9)
-        of = f"/{total}" if total else ""
-        print(f"\r  created {done}{of} customers ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
-
-    try:
-        yield BulkImporter(make_sessions(engine), tenant, on_commit=progress, match_duplicates=match_duplicates)
-    except CommandFailed:
-        raise
-    except Exception as exc:  # noqa: BLE001 - e.g. an unmigrated database: one line, no traceback
-        raise CommandFailed(f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        engine.dispose()
-        elapsed = time.monotonic() - started
-        print(f"\r  {done} customers created in {elapsed:.1f}s ({done / max(elapsed, 1e-9):,.0f}/s)",
-              file=sys.stderr, flush=True)
-
-
-def _print_report(report: object) -> int:
-    summary = report.as_dict()  # type: ignore[attr-defined]
-    print(json.dumps({k: v for k, v in summary.items() if k not in ("errors", "matches")}))
-    for match in summary.get("matches", [])[:20]:
-        print(f"line {match['line']}: matched customer {match['customer_id']} ({', '.join(match['reasons'])})",
-              file=sys.stderr)
-    for error in summary["errors"][:20]:
-        fields = "; ".join(f"{e['field']}: {e['message']}" for e in error["errors"])
-        print(f"line {error['line']}: {fields}", file=sys.stderr)
-    return 1 if summary["failed"] else 0
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
-    return value
-
-
 # --- crm replay / crm check-consistency --------------------------------------------------
 
 PROJECTIONS = {"view": "customer", "customer": "customer", "sales": "sales", "service_desk": "service_desk",
@@ -626,7 +508,7 @@ def _add_replay(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from shared.migrate import upgrade
-    from shared.projections import digest_of, replay
+    from crm.projections import digest_of, replay
 
     service = PROJECTIONS[args.projection]
     settings = load_settings(service)
@@ -652,7 +534,7 @@ def _add_check_consistency(commands: argparse._SubParsersAction[argparse.Argumen
 
 
 def cmd_check_consistency(args: argparse.Namespace) -> int:
-    from shared.projections import compare, states_of
+    from crm.projections import compare, states_of
 
     master = states_of("customer", load_settings("customer").database_url)
     drifted = False
@@ -676,37 +558,22 @@ def cmd_check_consistency(args: argparse.Namespace) -> int:
 
 def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sub = commands.add_parser(
-        "bench",
+        "bench", add_help=False,
         help="Benchmark the system against the raw limits of its parts (PostgreSQL, its own Kafka, wrk).",
     )
-    sub.add_argument(
-        "scenarios",
-        nargs="*",
-        metavar="SCENARIO",
-        help="view-read, customer-create, relay, convergence, import, search, memory, replay (default: all).",
-    )
-    sub.add_argument("--quick", action="store_true", help="Smaller data sets and shorter runs (under 3 minutes).")
-    sub.add_argument("--profile", action="store_true",
-                     help="Record py-spy profiles of what each scenario measures (the services under load, the relay, "
-                          "import and replay commands) into bench/results/profiles/.")
-    sub.add_argument("--out", type=Path, help="Where to write the results (default: bench/results/latest.md).")
+    sub.add_argument("arguments", nargs=argparse.REMAINDER, help="see `crm bench --help`")
     sub.set_defaults(handler=cmd_bench)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    # bench/ lives in the source tree beside shared/ and tests/ (whose system harness it reuses),
-    # not in the installed package: it runs from a checkout.
+    # bench/ lives in the source tree beside crm/ and tests/ (whose system harness it reuses),
+    # not in the installed package: it runs from a checkout, as a program of its own, so the
+    # command line never imports the benchmarks (they import the command line to look at it).
     root = Path(__file__).resolve().parents[1]
     if not (root / "bench" / "run.py").is_file() or not (root / "tests" / "support" / "system.py").is_file():
         raise CommandFailed(f"the benchmarks run from a source checkout; {root} has no bench/ or tests/")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from bench.run import BenchError, run_bench
+    return subprocess.call([sys.executable, "-m", "bench", *args.arguments], cwd=root)
 
-    try:
-        return run_bench(args.scenarios, quick=args.quick, out=args.out, profile=args.profile)
-    except BenchError as exc:
-        raise CommandFailed(str(exc)) from exc
 
 if __name__ == "__main__":
     sys.exit(main())

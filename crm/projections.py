@@ -1,7 +1,7 @@
 """Projections, rebuilt and checked: ``crm replay`` and ``crm check-consistency``.
 
 A projection is whatever a service builds from events: the unified view in the
-customer service, the view replica in the others. Every service's ``consumers``
+customer service, the view replica in the others. Every service's ``worker``
 module lists its ``CONSUMERS`` and offers ``digest(session)`` and ``states(session)``.
 Replaying runs the same handlers over every record now on their topics, with the
 same dedupe, into a fresh database, so the result can be compared hash for hash with
@@ -12,7 +12,6 @@ customer, with the master view.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy.orm import Session, sessionmaker
 
+from crm.registry import worker_of
 from shared.consumer import ConsumerSpec, Delivery, apply_all, apply_once, delivery_of, is_wanted
-from shared.db import make_engine, make_sessions
+from shared.db import make_engine, make_sessions, unit_of_work
 from shared.envelope import EnvelopeError
 from shared.outbox import REPLAYING
 
@@ -45,7 +45,8 @@ class ReplayResult:
 
 
 def consumers_of(service: str) -> ModuleType:
-    return importlib.import_module(f"services.{service}.consumers")
+    """The service's ``worker`` module: its ``CONSUMERS`` and the ``digest`` / ``states`` of its projections."""
+    return worker_of(service)
 
 
 def digest_of(service: str, database_url: str) -> str:
@@ -106,7 +107,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
     """Apply a batch in one transaction; if any record fails, apply them one by one and skip the failures."""
     try:
         deliveries = [_delivery(spec, record) for record in records]
-        with sessions.begin() as session:
+        with unit_of_work(sessions) as session:
             apply_all(session, spec.name, deliveries, spec.handle, spec.prepare)
         return 0
     except Exception:  # noqa: BLE001 - fall back to one transaction per record to isolate the bad one
@@ -114,7 +115,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
     skipped = 0
     for record in records:
         try:
-            with sessions.begin() as session:
+            with unit_of_work(sessions) as session:
                 _apply(spec, record, session)
         except Exception as exc:  # noqa: BLE001 - live consumers dead-lettered these too
             log.warning("replay skips %s[%s]@%s: %s", record.topic, record.partition, record.offset, exc)
