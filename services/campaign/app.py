@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.campaign.consumers import CONSUMERS
-from services.campaign.routes import router
+from services.campaign import contract, worker
+from services.campaign.campaigns import routes as campaigns
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -16,6 +16,8 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
-        router=router,
-        consumers=CONSUMERS,
+        routers=(campaigns.router,),
+        consumers=worker.CONSUMERS,
+        jobs=worker.JOBS,
+        topics=contract.TOPICS,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.sales.consumers import CONSUMERS
-from services.sales.routes import router
+from services.sales import contract, worker
+from services.sales.opportunities import routes as opportunities
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -16,6 +16,8 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: sales service",
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
-        router=router,
-        consumers=CONSUMERS,
+        routers=(opportunities.router,),
+        consumers=worker.CONSUMERS,
+        jobs=worker.JOBS,
+        topics=contract.TOPICS,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.service_desk.consumers import CONSUMERS
-from services.service_desk.routes import router
+from services.service_desk import contract, worker
+from services.service_desk.tickets import routes as tickets
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -16,6 +16,8 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: service desk",
         description="Customer tickets and their life cycle, for customers known from the unified view.",
-        router=router,
-        consumers=CONSUMERS,
+        routers=(tickets.router,),
+        consumers=worker.CONSUMERS,
+        jobs=worker.JOBS,
+        topics=contract.TOPICS,
     )

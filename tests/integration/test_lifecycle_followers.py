@@ -1,7 +1,8 @@
 """Every service follows the customer master's merge, unmerge and erase events (consumer side).
 
-The events are produced here exactly as the contract in ``shared.lifecycle`` describes
-them, so these tests pin the consumers' behaviour independently of the master's API.
+The events are produced here as the master publishes them (each follower reads them with
+the reader models of its own ``contract.py``), so these tests pin the consumers' behaviour
+independently of the master's API.
 """
 
 from __future__ import annotations

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from services.sales.contract import VIEW_UPDATED
+from services.sales.customers.consumers import VIEW_REPLICA
+from services.sales.customers.tables import CustomerReplica
 from shared.consumer import Delivery, apply_all
 from shared.db import make_engine, make_sessions
 from shared.envelope import CloudEvent
 from shared.migrate import upgrade
-from shared.replica import REPLICA_CONSUMER, VIEW_UPDATED, CustomerReplica
 from tests.support.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.integration
@@ -41,7 +43,7 @@ def sales_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _version(version: int, name: str) -> Delivery:
     view = {"customer_id": str(CUSTOMER), "version": version, "profile": {"display_name": name, "kind": "person"},
             "kpis": {}, "source_sequences": {}}
-    event = CloudEvent(id=str(uuid.UUID(int=100 + version)), source="/crm/customer", type=VIEW_UPDATED,
+    event = CloudEvent(id=str(uuid.UUID(int=100 + version)), source="/crm/customer", type=VIEW_UPDATED.name,
                        subject=str(CUSTOMER), time=datetime.now(timezone.utc), data=view, tenant="acme",
                        sequence=version)
     return Delivery(topic="crm.customer_view.v1", key=str(CUSTOMER), event=event)
@@ -59,7 +61,7 @@ def test_the_newest_view_version_wins_whatever_order_versions_arrive_in(sales_ur
     try:
         def apply(*deliveries: Delivery) -> None:
             with sessions.begin() as session:
-                apply_all(session, REPLICA_CONSUMER.name, list(deliveries), REPLICA_CONSUMER.handle)
+                apply_all(session, VIEW_REPLICA.name, list(deliveries), VIEW_REPLICA.handle)
 
         apply(_version(2, "Ann Two"))
         assert _held(sessions) == (2, "Ann Two", 2)

@@ -1,6 +1,8 @@
-"""Alembic environment of the sales service."""
+"""Alembic environment of the sales service: every feature's tables, on the service's own MetaData."""
 
-from services.sales import tables
+from services.sales.customers import tables as customers  # noqa: F401 - registers the tables
+from services.sales.database import Base
+from services.sales.opportunities import tables as opportunities  # noqa: F401 - registers the tables
 from shared.migrate import run_migrations
 
-run_migrations(tables.Base.metadata)
+run_migrations(Base.metadata)

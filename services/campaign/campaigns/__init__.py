@@ -1,0 +1,1 @@
+"""Campaigns and their members: the customers a campaign targets, from draft to completed."""

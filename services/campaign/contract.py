@@ -1,0 +1,116 @@
+"""The campaign service's event contract: what it publishes, what it reads, the scopes it checks.
+
+Both kinds of event go to ``crm.campaign.v1``: member events are keyed by the customer id
+(they are facts about a customer); campaign events, which concern no single customer, by
+the campaign id. What it reads from the customer service (the unified view, the customer
+life cycle) it reads with models of its own, holding only the fields it uses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.contract import EventPayload, EventType, Reads, TopicSpec
+from shared.types import Money
+
+READ_SCOPE = "campaigns:read"
+WRITE_SCOPE = "campaigns:write"
+SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE)
+
+CAMPAIGN_TOPIC = TopicSpec("crm.campaign.v1")
+CUSTOMER_TOPIC = TopicSpec("crm.customer.v1")
+CUSTOMER_VIEW_TOPIC = TopicSpec("crm.customer_view.v1", compacted=True)
+
+
+# --- published ---------------------------------------------------------------------------
+# Vocabularies (channel, status) are plain strings: they grow, and a new value must not
+# break a reader that validates the payload.
+
+
+class CampaignFacts(EventPayload):
+    """A campaign as it is now. The event's own model: the HTTP response may evolve apart from it."""
+
+    id: uuid.UUID
+    name: str
+    channel: str
+    budget: Money
+    status: str = Field(description="draft, active, completed or cancelled")
+    starts_on: date | None
+    ends_on: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignCreated(EventPayload):
+    campaign: CampaignFacts
+
+
+class CampaignChanged(CampaignCreated):
+    """A campaign after a change, with what changed: ``{field: {"old": ..., "new": ...}}`` (column names)."""
+
+    changes: dict[str, dict[str, Any]]
+
+
+class MemberChanged(EventPayload):
+    """A customer joined or left a campaign; a merge moving a membership reports both, about each customer."""
+
+    member_id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_name: str
+    customer_id: uuid.UUID
+    status: str = Field(description="member or removed")
+
+
+CAMPAIGN_CREATED = EventType("crm.campaign.campaign.created.v1", CAMPAIGN_TOPIC, CampaignCreated)
+CAMPAIGN_UPDATED = EventType("crm.campaign.campaign.updated.v1", CAMPAIGN_TOPIC, CampaignChanged)
+MEMBER_ADDED = EventType("crm.campaign.member.added.v1", CAMPAIGN_TOPIC, MemberChanged)
+MEMBER_REMOVED = EventType("crm.campaign.member.removed.v1", CAMPAIGN_TOPIC, MemberChanged)
+MEMBER_MOVED = EventType("crm.campaign.member.moved.v1", CAMPAIGN_TOPIC, MemberChanged)
+
+PUBLISHES: tuple[EventType, ...] = (CAMPAIGN_CREATED, CAMPAIGN_UPDATED, MEMBER_ADDED, MEMBER_REMOVED, MEMBER_MOVED)
+
+
+# --- read from the customer service --------------------------------------------------------
+
+
+class CustomerProfile(BaseModel):
+    display_name: str = ""
+    kind: str = ""
+
+
+class CustomerView(BaseModel):
+    """The unified view, as far as the replica looks into it (it keeps the whole document)."""
+
+    version: int
+    profile: CustomerProfile = Field(default_factory=CustomerProfile)
+
+
+class CustomerMerged(BaseModel):
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+
+
+class CustomerUnmerged(BaseModel):
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    restored_ids: list[uuid.UUID]
+
+
+class CustomerErased(BaseModel):
+    customer_id: uuid.UUID
+
+
+VIEW_UPDATED = Reads("crm.customer.view.updated.v1", CUSTOMER_VIEW_TOPIC.name, CustomerView)
+CUSTOMER_MERGED = Reads("crm.customer.merged.v1", CUSTOMER_TOPIC.name, CustomerMerged)
+CUSTOMER_UNMERGED = Reads("crm.customer.unmerged.v1", CUSTOMER_TOPIC.name, CustomerUnmerged)
+CUSTOMER_ERASED = Reads("crm.customer.erased.v1", CUSTOMER_TOPIC.name, CustomerErased)
+
+READS: tuple[Reads, ...] = (VIEW_UPDATED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_ERASED)
+# Produced and consumed: provisioned before the service starts.
+TOPICS: tuple[TopicSpec, ...] = (CAMPAIGN_TOPIC, CUSTOMER_TOPIC, CUSTOMER_VIEW_TOPIC)

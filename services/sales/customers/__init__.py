@@ -1,0 +1,2 @@
+"""The customers sales works for, as the customer service publishes them: the unified-view replica and the
+customer life cycle (merges, unmerges, erasure) that sales' records follow."""

@@ -1,0 +1,1 @@
+"""Opportunities: deals with a customer, moving through the pipeline's stages until won or lost."""

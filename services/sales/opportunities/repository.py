@@ -1,0 +1,32 @@
+"""Every query of the opportunities table."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.sales.opportunities.tables import Opportunity
+from shared.http import PageRequest
+
+
+def get_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID) -> Opportunity | None:
+    return session.scalar(select(Opportunity).where(Opportunity.tenant_id == tenant, Opportunity.id == opportunity_id))
+
+
+def list_opportunities(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Opportunity]:
+    """One page in id order, plus one row more if there is a next page."""
+    query = select(Opportunity).where(Opportunity.tenant_id == tenant)
+    for name in ("customer_id", "stage", "status"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(Opportunity, name) == filters[name])
+    if page.after is not None:
+        query = query.where(Opportunity.id > page.after)
+    return list(session.scalars(query.order_by(Opportunity.id).limit(page.limit + 1)))
+
+
+def opportunities_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[Opportunity]:
+    return list(session.scalars(select(Opportunity).where(
+        Opportunity.tenant_id == tenant, Opportunity.customer_id == customer_id).order_by(Opportunity.id)))

@@ -1,0 +1,50 @@
+"""Request and response bodies of the opportunities API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.replica import EmbeddedCustomer
+from shared.types import Money
+
+Stage = Literal["prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"]
+Status = Literal["open", "won", "lost"]
+
+
+class OpportunityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    amount: Money
+    stage: Stage = "prospecting"
+    expected_close_date: date | None = None
+
+
+class OpportunityPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    amount: Money | None = None
+    stage: Stage | None = None
+    expected_close_date: date | None = None
+
+
+class OpportunityOut(BaseModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    customer: EmbeddedCustomer
+    name: str
+    amount: Money
+    stage: Stage
+    status: Status
+    probability: int
+    expected_close_date: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None

@@ -1,0 +1,26 @@
+"""Every query of the customer replica: the customer a ticket is for, and whether it is known."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from services.service_desk import contract
+from services.service_desk.customers.tables import CustomerReplica
+from shared.replica import ViewReplica
+
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED)
+
+
+def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
+    return REPLICA.find(session, tenant, customer_id)
+
+
+def find_customers(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, CustomerReplica]:
+    return REPLICA.find_many(session, tenant, ids)
+
+
+def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, wait_seconds: float = 0.0) -> CustomerReplica:
+    """The customer a new record is for: a 422 if the replica does not know it (after ``wait_seconds``)."""
+    return REPLICA.require(session, tenant, customer_id, wait_seconds=wait_seconds)

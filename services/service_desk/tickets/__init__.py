@@ -1,0 +1,1 @@
+"""Tickets: a customer's questions and problems, from new to solved and closed."""

@@ -1,0 +1,124 @@
+"""Ticket use cases: open, list, read and change tickets, and follow their customers' life cycle.
+
+Every function works inside the caller's unit of work and never commits; each change
+publishes its event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.service_desk import contract
+from services.service_desk.customers import repository as customers
+from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.tickets import repository, rules
+from services.service_desk.tickets.schemas import TicketCreate
+from services.service_desk.tickets.tables import Ticket
+from shared.db import utcnow
+from shared.errors import NotFound
+from shared.http import PageRequest
+from shared.ids import new_id
+from shared.lifecycle import ERASED_TEXT
+from shared.outbox import publish
+
+# What a PATCH may change, read before the change to diff against.
+TICKET_FIELDS = ("subject", "description", "type", "priority", "status")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A ticket with its customer as the replica knows it (None: erased or not replicated yet)."""
+
+    ticket: Ticket
+    customer: CustomerReplica | None
+
+
+def create_ticket(session: Session, tenant: str, body: TicketCreate, *, wait_seconds: float) -> Shown:
+    customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
+    now = utcnow()
+    ticket = Ticket(
+        id=new_id(), tenant_id=tenant, customer_id=body.customer_id, subject=body.subject,
+        description=body.description, type=body.type, priority=body.priority, channel=body.channel, status="new",
+        version=1, created_at=now, updated_at=now, solved_at=None,
+    )
+    session.add(ticket)
+    publish(session, contract.TICKET_CREATED, contract.TicketCreated(**_facts(ticket)),
+            subject=str(ticket.customer_id), tenant=tenant)
+    return Shown(ticket, customer)
+
+
+def list_tickets(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Shown]:
+    """The page's tickets, plus one more if there is a next page."""
+    rows = repository.list_tickets(session, tenant, page, filters)
+    found = customers.find_customers(session, tenant, {t.customer_id for t in rows})
+    return [Shown(t, found.get(t.customer_id)) for t in rows]
+
+
+def get_ticket(session: Session, tenant: str, ticket_id: uuid.UUID) -> Shown:
+    ticket = _found(session, tenant, ticket_id)
+    return Shown(ticket, customers.find_customer(session, tenant, ticket.customer_id))
+
+
+def update_ticket(session: Session, tenant: str, ticket_id: uuid.UUID, patch: dict[str, Any], *,
+                  check_version: Callable[[int], None]) -> Shown:
+    """Apply a partial update; ``check_version`` refuses a stale one (the client's If-Match)."""
+    ticket = _found(session, tenant, ticket_id)
+    check_version(ticket.version)
+    fields = rules.patch_fields(patch)
+    diff = rules.change_ticket({name: getattr(ticket, name) for name in TICKET_FIELDS}, fields)
+    customer = customers.find_customer(session, tenant, ticket.customer_id)
+    if diff:
+        old_status = ticket.status
+        for name, change in diff.items():
+            setattr(ticket, name, change["new"])
+        ticket.version += 1
+        ticket.updated_at = utcnow()
+        if ticket.status in rules.DONE_STATUSES and old_status not in rules.DONE_STATUSES:
+            ticket.solved_at = ticket.updated_at
+        elif ticket.status not in rules.DONE_STATUSES:
+            ticket.solved_at = None
+        _changed(session, tenant, rules.event_action(old_status, ticket.status), ticket, diff)
+    return Shown(ticket, customer)
+
+
+def follow_customer(session: Session, tenant: str, ticket: Ticket, previous: uuid.UUID) -> None:
+    """A merge or an unmerge moved the ticket from ``previous`` to another customer."""
+    ticket.version += 1
+    ticket.updated_at = utcnow()
+    _changed(session, tenant, "updated", ticket, {"customer_id": {"old": str(previous), "new": str(ticket.customer_id)}})
+
+
+def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
+    """The customer is erased: what they wrote (subject, description) goes; the ticket's type, priority and
+    status stay for the figures."""
+    for ticket in repository.tickets_of(session, tenant, customer_id):
+        if ticket.subject != ERASED_TEXT:
+            ticket.subject, ticket.description = ERASED_TEXT, ""
+            ticket.version += 1
+            ticket.updated_at = utcnow()
+            _changed(session, tenant, "updated", ticket, {"subject": {"erased": True}})
+
+
+def _found(session: Session, tenant: str, ticket_id: uuid.UUID) -> Ticket:
+    ticket = repository.get_ticket(session, tenant, ticket_id)
+    if ticket is None:
+        raise NotFound(f"No ticket {ticket_id}.")
+    return ticket
+
+
+def _facts(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "ticket_id": ticket.id, "customer_id": ticket.customer_id, "subject": ticket.subject, "type": ticket.type,
+        "priority": ticket.priority, "channel": ticket.channel, "status": ticket.status, "version": ticket.version,
+        "created_at": ticket.created_at,
+    }
+
+
+def _changed(session: Session, tenant: str, action: str, ticket: Ticket, changes: dict[str, Any]) -> None:
+    publish(session, contract.TICKET_CHANGED[action], contract.TicketChanged(**_facts(ticket), changes=changes),
+            subject=str(ticket.customer_id), tenant=tenant)
