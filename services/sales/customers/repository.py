@@ -21,6 +21,7 @@ def find_customers(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[u
     return REPLICA.find_many(session, tenant, ids)
 
 
-def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, wait_seconds: float = 0.0) -> CustomerReplica:
+def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *,
+                     wait_seconds: float = 0.0) -> CustomerReplica:
     """The customer a new record is for: a 422 if the replica does not know it (after ``wait_seconds``)."""
     return REPLICA.require(session, tenant, customer_id, wait_seconds=wait_seconds)

@@ -90,7 +90,8 @@ def follow_customer(session: Session, tenant: str, ticket: Ticket, previous: uui
     """A merge or an unmerge moved the ticket from ``previous`` to another customer."""
     ticket.version += 1
     ticket.updated_at = utcnow()
-    _changed(session, tenant, "updated", ticket, {"customer_id": {"old": str(previous), "new": str(ticket.customer_id)}})
+    _changed(session, tenant, "updated", ticket,
+             {"customer_id": {"old": str(previous), "new": str(ticket.customer_id)}})
 
 
 def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
