@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.customer.classifying import rank_due_tenants
-from services.customer.consumers import CONSUMERS
-from services.customer.routes import router
-from shared.jobs import PeriodicJob
+from services.customer import contract, worker
+from services.customer.classification import routes as classification
+from services.customer.consent import routes as consent
+from services.customer.custom_fields import routes as custom_fields
+from services.customer.customers import routes as customers
+from services.customer.duplicates import routes as duplicates
+from services.customer.importing import routes as importing
+from services.customer.merging import routes as merging
+from services.customer.privacy import routes as privacy
+from services.customer.view import routes as view
 from shared.service import create_service_app
 from shared.settings import load_settings
+
+# In the order routes are matched: the unified view first (the most read path; its
+# three-segment paths cannot be claimed by anything below), and /customers/duplicates
+# before /customers/{id}, which would take it for an id.
+FEATURES = (view, duplicates, customers, custom_fields, classification, consent, importing, merging, privacy)
 
 
 def create_app() -> FastAPI:
@@ -18,10 +29,8 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: customer service",
         description="The customer master (persons, organizations, contact points) and the unified customer view.",
-        router=router,
-        consumers=CONSUMERS,
-        # Tiers rank everybody: single writes place a customer with the last ranking's cut-offs,
-        # and this re-ranks each tenant as often as the settings say.
-        jobs=(PeriodicJob(name="rank-value-tiers", interval=lambda s: s.classification_rank_seconds,
-                          run=rank_due_tenants),),
+        routers=tuple(feature.router for feature in FEATURES),
+        consumers=worker.CONSUMERS,
+        jobs=worker.JOBS,
+        topics=contract.TOPICS,
     )

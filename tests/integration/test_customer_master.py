@@ -270,7 +270,7 @@ def test_import_matches_duplicates_instead_of_creating_when_asked(system: System
 
 def _crm(system: System, *args: str) -> subprocess.CompletedProcess[str]:
     env = system.environment()
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "crm.cli", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
 
 

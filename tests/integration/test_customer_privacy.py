@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import SERVICES
-from shared.topics import CUSTOMER_VIEW
+from crm.registry import SERVICES
+from services.customer.contract import VIEW_TOPIC
 from tests.support.system import System
 from tests.support.waiting import eventually
 
@@ -42,7 +42,7 @@ def _traces(system: System, markers: list[str]) -> list[str]:
 
 
 def _latest_views(system: System, key: str) -> list[Any]:
-    return [r.value for r in system.read_topic(CUSTOMER_VIEW) if r.key is not None and r.key.decode() == key]
+    return [r.value for r in system.read_topic(VIEW_TOPIC.name) if r.key is not None and r.key.decode() == key]
 
 
 def test_erasure_leaves_no_personal_data_in_any_service_nor_on_the_view_topic(system: System) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.customer.classifying import rank_due_tenants
-from services.customer.tables.customers import ClassificationSettings
+from services.customer.classification.jobs import rank_due_tenants
+from services.customer.classification.tables import ClassificationSettings
 from shared.db import make_engine, make_sessions, utcnow
 from shared.settings import Settings
 from tests import factories

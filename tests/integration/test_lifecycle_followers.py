@@ -1,8 +1,7 @@
 """Every service follows the customer master's merge, unmerge and erase events (consumer side).
 
-The events are produced here as the master publishes them (each follower reads them with
-the reader models of its own ``contract.py``), so these tests pin the consumers' behaviour
-independently of the master's API.
+The events are produced here exactly as the customer service's contract describes
+them, so these tests pin the consumers' behaviour independently of the master's API.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import uuid
 
 import pytest
 
-from shared.topics import CUSTOMER
+from services.customer.contract import CUSTOMER_TOPIC
 from tests import factories
 from tests.support.events import cloud_event
 from tests.support.system import System
@@ -25,7 +24,7 @@ def _publish(system: System, tenant: str, event_type: str, subject: str, data: d
     event = cloud_event(service="customer", event_type=event_type, subject=subject, tenant=tenant, data=data,
                         sequence=10**9 + int(uuid.uuid4().int % 10**6))
     producer = system.producer()
-    producer.send(CUSTOMER, key=subject.encode(), value=event.to_bytes()).get(timeout=30)
+    producer.send(CUSTOMER_TOPIC.name, key=subject.encode(), value=event.to_bytes()).get(timeout=30)
     producer.close()
 
 

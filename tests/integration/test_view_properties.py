@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.envelope import CloudEvent
-from shared.projections import compare, states_of
+from crm.projections import compare, states_of
 from tests.support.system import System
 
 pytestmark = pytest.mark.integration

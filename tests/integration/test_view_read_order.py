@@ -18,15 +18,18 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
-from services.customer.consumers import apply_to_view, digest, read_ahead
-from services.customer.tables import CustomerView, TimelineRecord
+from services.customer.contract import CUSTOMER_ERASED, CUSTOMER_MERGED, CUSTOMER_UNMERGED
+from services.customer.view.consumers import apply_to_view, read_ahead
+from services.customer.view.tables import CustomerView, TimelineRecord
+from services.customer.worker import digest
 from shared.consumer import Delivery, apply_all, apply_once
 from shared.db import make_engine, make_sessions
 from shared.envelope import CloudEvent
-from shared.lifecycle import ERASED, MERGED, UNMERGED
 from shared.migrate import upgrade
 
 pytestmark = pytest.mark.integration
+
+MERGED, UNMERGED, ERASED = CUSTOMER_MERGED.name, CUSTOMER_UNMERGED.name, CUSTOMER_ERASED.name
 
 TENANT = "acme"
 START = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)

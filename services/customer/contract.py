@@ -1,0 +1,334 @@
+"""The customer service's event contract: what it publishes, what it reads, the scopes it checks.
+
+Changes to the customer master go to ``crm.customer.v1``, keyed by the customer id
+(tenant settings by the tenant's settings id, ``settings_subject``). Each new version of
+a customer's unified view goes to the compacted ``crm.customer_view.v1``, keyed by the
+customer id; a tombstone there (no data) means the customer is gone. The events the view
+is built from (sales, the service desk, campaigns) are read with reader models of this
+service's own, holding only the fields it uses.
+
+The payloads reproduce the documents these events have always carried: times in the
+customer document are ISO 8601 as ``datetime.isoformat`` writes them, money is
+``{"amount": "12.50", "currency": "EUR"}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, WithJsonSchema
+
+from shared.contract import EventPayload, EventType, Reads, TopicSpec
+from shared.types import Amount, Money
+
+READ_SCOPE = "customers:read"
+WRITE_SCOPE = "customers:write"
+# Contact details and a person's names are masked for callers without it.
+PII_SCOPE = "customers:pii"
+SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE, PII_SCOPE)
+
+CUSTOMER_TOPIC = TopicSpec("crm.customer.v1")
+VIEW_TOPIC = TopicSpec("crm.customer_view.v1", compacted=True)
+SALES_TOPIC = TopicSpec("crm.sales.v1")
+SERVICE_DESK_TOPIC = TopicSpec("crm.service_desk.v1")
+CAMPAIGN_TOPIC = TopicSpec("crm.campaign.v1")
+# Every domain topic the view is built from, this service's own included.
+DOMAIN_TOPICS: tuple[TopicSpec, ...] = (CUSTOMER_TOPIC, SALES_TOPIC, SERVICE_DESK_TOPIC, CAMPAIGN_TOPIC)
+# Produced and consumed: provisioned before the service starts.
+TOPICS: tuple[TopicSpec, ...] = (*DOMAIN_TOPICS, VIEW_TOPIC)
+
+# Namespace of the ids tenant-level settings events are keyed by (a UUID, like every other subject).
+_SETTINGS_NAMESPACE = uuid.UUID("6f1d3c1e-7a52-4d1b-9a3e-0c6d2f7e5b10")
+
+
+def settings_subject(tenant: str) -> str:
+    """The stable key of a tenant's customer-master settings: all its settings events stay in order."""
+    return str(uuid.uuid5(_SETTINGS_NAMESPACE, tenant))
+
+
+def _isoformat(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _spaced(moment: datetime) -> str:
+    return str(moment)
+
+
+_DATE_TIME = WithJsonSchema({"type": "string", "format": "date-time"})
+# A time as the customer document writes it: ``2026-11-26T09:00:00+00:00``.
+IsoTime = Annotated[AwareDatetime, PlainSerializer(_isoformat, return_type=str), _DATE_TIME]
+# Consent events have carried their time with a space between date and time since their first version.
+SpacedTime = Annotated[AwareDatetime, PlainSerializer(_spaced, return_type=str), _DATE_TIME]
+
+
+# --- the customer document ----------------------------------------------------------------
+
+
+class Email(EventPayload):
+    address: str
+    primary: bool
+
+
+class Phone(EventPayload):
+    number: str = Field(description="E.164.")
+    primary: bool
+
+
+class Address(EventPayload):
+    line1: str | None
+    line2: str | None
+    city: str | None
+    postal_code: str | None
+    region: str | None
+    country: str | None
+    primary: bool
+
+
+class CustomerDocument(EventPayload):
+    """A customer of the master as it is now (the API's document, personal fields unmasked)."""
+
+    id: uuid.UUID
+    kind: Literal["person", "organization"]
+    display_name: str
+    given_name: str | None
+    family_name: str | None
+    organization_name: str | None
+    emails: list[Email]
+    phones: list[Phone]
+    country: str | None
+    region: str | None
+    addresses: list[Address]
+    industry: str | None
+    employees: int | None
+    annual_revenue: Money | None
+    preferred_language: str | None
+    preferred_currency: str | None
+    owner: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    credit_limit: Money | None
+    lifetime_value: Money | None
+    parent_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    organization_role: str | None
+    external_id: str | None
+    customer_group: str | None
+    value_tier: str | None
+    version: int
+    created_at: IsoTime
+    updated_at: IsoTime
+
+
+# --- crm.customer.v1 ------------------------------------------------------------------------
+
+
+class Change(EventPayload):
+    old: Any
+    new: Any
+
+
+class CustomerCreated(EventPayload):
+    customer: CustomerDocument
+
+
+class CustomerUpdated(EventPayload):
+    """The customer after a change, and what changed: ``{field: {"old": ..., "new": ...}}``."""
+
+    customer: CustomerDocument
+    changes: dict[str, Change]
+
+
+class CustomerDeleted(EventPayload):
+    customer_id: uuid.UUID
+
+
+class Classification(EventPayload):
+    customer_group: str | None
+    value_tier: str | None
+
+
+class CustomerClassified(EventPayload):
+    """A customer's group or tier moved (a changed value alone is not announced)."""
+
+    customer_id: uuid.UUID
+    customer_group: str
+    value_tier: str
+    value: Amount = Field(description="What the tier ranked: lifetime value plus won deals, in the value currency.")
+    previous: Classification
+
+
+class ConsentChanged(EventPayload):
+    customer_id: uuid.UUID
+    channel: str = Field(description="email, sms or phone")
+    status: str = Field(description="opt_in, opt_out or unknown")
+    previous_status: str
+    source: str
+    wording: str | None = Field(description="The exact text the customer was shown.")
+    recorded_at: SpacedTime
+    recorded_by: str
+
+
+class CustomFieldDefinition(EventPayload):
+    name: str
+    type: str = Field(description="text, number, date or choice")
+    label: str
+    choices: list[str] | None
+    required: bool
+
+
+class CustomFieldChanged(EventPayload):
+    """A custom field was declared or changed (``definition``), or removed (``definition`` null)."""
+
+    name: str
+    definition: CustomFieldDefinition | None
+    removed: bool
+
+
+class Condition(EventPayload):
+    field: str
+    op: str
+    value: Any = None
+
+
+class GroupRule(EventPayload):
+    group: str
+    when: list[Condition]
+
+
+class Tier(EventPayload):
+    tier: str
+    share: float
+
+
+class ClassificationRulesChanged(EventPayload):
+    rules: list[GroupRule]
+    default_group: str
+    tiers: list[Tier]
+    currency: str | None
+    exchange_rates: dict[str, str]
+    version: int
+
+
+class CustomerMerged(EventPayload):
+    """Other services re-point the merged-away customers' records to the survivor."""
+
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+    customer: CustomerDocument
+
+
+class CustomerUnmerged(EventPayload):
+    """Other services give the restored customers their records back; ``restored``: their documents."""
+
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    restored_ids: list[uuid.UUID]
+    customer: CustomerDocument
+    restored: list[CustomerDocument]
+
+
+class CustomerErased(EventPayload):
+    """No personal data on purpose: the event only names whom every service must forget."""
+
+    customer_id: uuid.UUID
+
+
+CUSTOMER_CREATED = EventType("crm.customer.created.v1", CUSTOMER_TOPIC, CustomerCreated)
+CUSTOMER_UPDATED = EventType("crm.customer.updated.v1", CUSTOMER_TOPIC, CustomerUpdated)
+CUSTOMER_DELETED = EventType("crm.customer.deleted.v1", CUSTOMER_TOPIC, CustomerDeleted)
+CUSTOMER_CLASSIFIED = EventType("crm.customer.classified.v1", CUSTOMER_TOPIC, CustomerClassified)
+CONSENT_CHANGED = EventType("crm.customer.consent_changed.v1", CUSTOMER_TOPIC, ConsentChanged)
+# Tenant settings, not about one customer: keyed by settings_subject.
+CUSTOM_FIELD_CHANGED = EventType("crm.customer.custom_field.changed.v1", CUSTOMER_TOPIC, CustomFieldChanged)
+CLASSIFICATION_RULES_CHANGED = EventType("crm.customer.classification_rules.changed.v1", CUSTOMER_TOPIC,
+                                         ClassificationRulesChanged)
+CUSTOMER_MERGED = EventType("crm.customer.merged.v1", CUSTOMER_TOPIC, CustomerMerged)
+CUSTOMER_UNMERGED = EventType("crm.customer.unmerged.v1", CUSTOMER_TOPIC, CustomerUnmerged)
+CUSTOMER_ERASED = EventType("crm.customer.erased.v1", CUSTOMER_TOPIC, CustomerErased)
+TENANT_EVENTS = frozenset({CUSTOM_FIELD_CHANGED.name, CLASSIFICATION_RULES_CHANGED.name})
+
+
+# --- crm.customer_view.v1 ---------------------------------------------------------------------
+
+
+class CustomerViewDocument(EventPayload):
+    """One version of a customer's unified view (as published and as served over HTTP).
+
+    Published as built (the view builder's hot path does not go through this model);
+    the view consumer's tests check what it publishes against it.
+    """
+
+    customer_id: uuid.UUID
+    version: int = Field(description="How many events the view has applied.")
+    profile: dict[str, Any] = Field(description="The customer document without version and times, and "
+                                                "customer_since (when the customer was created).")
+    kpis: dict[str, Any]
+    source_sequences: dict[str, int] = Field(description="The last outbox sequence applied from each service.")
+    as_of: IsoTime = Field(description="Time of the latest event the view reflects.")
+    updated_at: IsoTime
+
+
+VIEW_UPDATED = EventType("crm.customer.view.updated.v1", VIEW_TOPIC, CustomerViewDocument)
+
+PUBLISHES: tuple[EventType, ...] = (
+    CUSTOMER_CREATED, CUSTOMER_UPDATED, CUSTOMER_DELETED, CUSTOMER_CLASSIFIED, CONSENT_CHANGED,
+    CUSTOM_FIELD_CHANGED, CLASSIFICATION_RULES_CHANGED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_ERASED,
+    VIEW_UPDATED,
+)
+
+
+# --- read from the other services ---------------------------------------------------------------
+# Each of these events is about the customer it is keyed by (the event's subject).
+
+
+class MoneyRead(BaseModel):
+    amount: Decimal
+    currency: str
+
+
+class OpportunityReport(BaseModel):
+    """An opportunity as a sales event reports it: the view's fact and the value tiers' deal."""
+
+    opportunity_id: str
+    name: str
+    stage: str
+    status: str = Field(description="open, won or lost")
+    probability: int = 0
+    amount: MoneyRead
+
+
+class TicketReport(BaseModel):
+    """A ticket as a service-desk event reports it."""
+
+    ticket_id: str
+    subject: str = ""
+    status: str
+    priority: str
+    type: str = "question"
+    channel: str | None = None
+    created_at: AwareDatetime | None = None
+
+
+class MembershipReport(BaseModel):
+    """A customer's membership of a campaign as a campaign event reports it."""
+
+    campaign_id: str
+    campaign_name: str = ""
+    status: str
+
+
+OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.opportunity.{action}.v1", SALES_TOPIC.name, OpportunityReport)
+    for action in ("created", "updated", "won", "lost"))
+TICKET_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.service_desk.ticket.{action}.v1", SERVICE_DESK_TOPIC.name, TicketReport)
+    for action in ("created", "updated", "solved", "closed", "reopened"))
+MEMBERSHIP_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.campaign.member.{action}.v1", CAMPAIGN_TOPIC.name, MembershipReport)
+    for action in ("added", "removed", "moved"))
+
+READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS)

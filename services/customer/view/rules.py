@@ -1,0 +1,315 @@
+"""Rules of the unified view: how events become facts and timeline entries, and how facts become KPIs.
+
+The view is computed from *facts*: the latest known state of each thing another
+service owns (an opportunity, a ticket, a campaign membership ...). A KPI is a pure
+function of a customer's facts and the time of the latest event applied (``as_of``),
+never of the wall clock or of the order events arrived in. That is what makes a
+rebuild from Kafka come out identical to the live view, and a redelivered or late
+event harmless.
+
+Adding a KPI for a new event type is a local change: a reader model in the service's
+contract, a fact rule in ``FACT_RULES`` (and a timeline rule in ``TIMELINE_RULES``), and a
+KPI rule in ``KPI_RULES``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from services.customer.contract import MembershipReport, OpportunityReport, TicketReport
+from shared.envelope import CloudEvent
+
+RECENT = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Fact:
+    source: str
+    entity: str
+    entity_id: str
+    customer_id: uuid.UUID
+    sequence: int
+    state: dict[str, Any]
+
+    @property
+    def at(self) -> datetime:
+        """When the event that set this state happened."""
+        return datetime.fromisoformat(self.state["at"])
+
+
+# --- events -> facts --------------------------------------------------------------------
+
+
+def _opportunity(event: CloudEvent) -> Fact:
+    report = OpportunityReport.model_validate(event.data)
+    return _fact(event, "opportunity", report.opportunity_id, {
+        "name": report.name,
+        "status": report.status,
+        "stage": report.stage,
+        "probability": report.probability,
+        "amount": str(report.amount.amount),
+        "currency": report.amount.currency,
+    })
+
+
+def _ticket(event: CloudEvent) -> Fact:
+    report = TicketReport.model_validate(event.data)
+    return _fact(event, "ticket", report.ticket_id, {
+        "subject": report.subject,
+        "status": report.status,
+        "priority": report.priority,
+        "type": report.type,
+        "channel": report.channel,
+        "opened_at": (report.created_at or event.time).isoformat(),
+    })
+
+
+def _campaign_member(event: CloudEvent) -> Fact:
+    report = MembershipReport.model_validate(event.data)
+    return _fact(event, "campaign_member", f"{report.campaign_id}:{event.subject}", {
+        "campaign_id": report.campaign_id,
+        "campaign_name": report.campaign_name,
+        "status": report.status,
+    })
+
+
+def _fact(event: CloudEvent, entity: str, entity_id: str, state: dict[str, Any]) -> Fact:
+    state = state | {"at": event.time.isoformat()}
+    return Fact(event.service, entity, str(entity_id), uuid.UUID(event.subject), event.sequence, state)
+
+
+# Event-type prefix -> how its event becomes a fact. Types not listed carry no customer fact.
+FACT_RULES: dict[str, Callable[[CloudEvent], Fact]] = {
+    "crm.sales.opportunity.": _opportunity,
+    "crm.service_desk.ticket.": _ticket,
+    "crm.campaign.member.": _campaign_member,
+}
+
+
+def fact_from_event(event: CloudEvent) -> Fact | None:
+    for prefix, rule in FACT_RULES.items():
+        if event.type.startswith(prefix):
+            return rule(event)
+    return None
+
+
+def is_newer(incoming_sequence: int, known_sequence: int | None) -> bool:
+    """Facts only move forward: a late or repeated event never overwrites a newer one."""
+    return known_sequence is None or incoming_sequence > known_sequence
+
+
+# --- events -> timeline -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event_id: uuid.UUID
+    customer_id: uuid.UUID
+    occurred_at: datetime
+    source: str
+    type: str
+    summary: str
+    resource: str | None
+
+
+def _action(event: CloudEvent) -> str:
+    return event.type.split(".")[-2]
+
+
+def _opportunity_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = OpportunityReport.model_validate(event.data)
+    return (f"Opportunity '{report.name}' {_action(event)} ({report.amount.amount} {report.amount.currency}, "
+            f"{report.stage})", f"/v1/opportunities/{report.opportunity_id}")
+
+
+def _ticket_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = TicketReport.model_validate(event.data)
+    return (f"Ticket '{report.subject}' {_action(event)} ({report.priority}, {report.status})",
+            f"/v1/tickets/{report.ticket_id}")
+
+
+def _membership_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = MembershipReport.model_validate(event.data)
+    verb = "Added to" if _action(event) == "added" else "Removed from"
+    return f"{verb} campaign '{report.campaign_name}'", f"/v1/campaigns/{report.campaign_id}"
+
+
+TIMELINE_RULES: dict[str, Callable[[CloudEvent], tuple[str, str | None]]] = {
+    "crm.customer.": lambda e: (f"Customer {_action(e)}", f"/v1/customers/{e.subject}"),
+    "crm.sales.opportunity.": _opportunity_entry,
+    "crm.service_desk.ticket.": _ticket_entry,
+    "crm.campaign.member.": _membership_entry,
+}
+
+
+def timeline_entry(event: CloudEvent) -> TimelineEntry:
+    """Every event about a customer is an interaction on its timeline, linked to the owning resource."""
+    summary, resource = f"{event.type}", None
+    for prefix, rule in TIMELINE_RULES.items():
+        if event.type.startswith(prefix):
+            summary, resource = rule(event)
+            break
+    return TimelineEntry(
+        event_id=uuid.UUID(event.id) if _is_uuid(event.id) else uuid.uuid5(uuid.NAMESPACE_URL, event.id),
+        customer_id=uuid.UUID(event.subject),
+        occurred_at=event.time,
+        source=event.service,
+        type=event.type,
+        summary=summary[:500],
+        resource=resource,
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+# --- facts -> KPIs ----------------------------------------------------------------------
+
+
+def _money_totals(pairs: list[tuple[str, Decimal]]) -> list[dict[str, str]]:
+    """Sums per currency, currencies in alphabetical order: no exchange rates are assumed."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in pairs:
+        totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return [{"amount": format(totals[c], "f"), "currency": c} for c in sorted(totals)]
+
+
+def _of(facts: list[Fact], entity: str) -> list[Fact]:
+    return [f for f in facts if f.entity == entity]
+
+
+def pipeline_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    opportunities = _of(facts, "opportunity")
+    open_ones = [f for f in opportunities if f.state["status"] == "open"]
+    won = [f for f in opportunities if f.state["status"] == "won"]
+    return {
+        "open_opportunities": len(open_ones),
+        "open_pipeline_value": _money_totals([(f.state["currency"], Decimal(f.state["amount"])) for f in open_ones]),
+        "weighted_pipeline_value": _money_totals([
+            (f.state["currency"], (Decimal(f.state["amount"]) * f.state["probability"] / 100).quantize(Decimal("0.01")))
+            for f in open_ones
+        ]),
+        "won_deals": len(won),
+        "won_value": _money_totals([(f.state["currency"], Decimal(f.state["amount"])) for f in won]),
+        "lost_deals": sum(1 for f in opportunities if f.state["status"] == "lost"),
+        "lost_deals_90d": sum(1 for f in opportunities if f.state["status"] == "lost" and as_of - f.at <= RECENT),
+    }
+
+
+CLOSED_TICKET_STATUSES = frozenset({"solved", "closed"})
+
+
+def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    tickets = _of(facts, "ticket")
+    open_ones = [f for f in tickets if f.state["status"] not in CLOSED_TICKET_STATUSES]
+    return {
+        "open_tickets": len(open_ones),
+        "urgent_open_tickets": sum(1 for f in open_ones if f.state["priority"] in ("high", "urgent")),
+        "complaints_90d": sum(
+            1 for f in tickets
+            if f.state["type"] == "complaint" and as_of - datetime.fromisoformat(f.state["opened_at"]) <= RECENT
+        ),
+    }
+
+
+def campaign_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    members = [f for f in _of(facts, "campaign_member") if f.state["status"] != "removed"]
+    return {"campaigns": len({f.state["campaign_id"] for f in members})}
+
+
+def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    """Last contact on any channel, and how engaged the customer has been in the last 90 days."""
+    if not facts:
+        return {"last_contact": None, "engagement_score": 0}
+    latest = max(facts, key=lambda f: (f.at, f.source, f.entity, f.entity_id))
+    recent = [f for f in facts if as_of - f.at <= RECENT]
+    silence_days = (as_of - latest.at).days
+    recency = max(0, 50 - silence_days * 50 // 90)
+    activity = min(50, 10 * len(recent))
+    return {
+        "last_contact": {"at": latest.at.isoformat(), "source": latest.source, "entity": latest.entity},
+        "engagement_score": recency + activity,
+    }
+
+
+KPI_RULES: tuple[Callable[[list[Fact], datetime], dict[str, Any]], ...] = (
+    pipeline_kpis,
+    service_kpis,
+    campaign_kpis,
+    contact_kpis,
+)
+
+
+def compute_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    kpis: dict[str, Any] = {}
+    for rule in KPI_RULES:
+        kpis.update(rule(facts, as_of))
+    kpis["churn_risk"] = churn_risk(kpis, as_of)
+    kpis["next_best_action"] = next_best_action(kpis)
+    return kpis
+
+
+# --- judgements on top of the KPIs ------------------------------------------------------
+
+# (weight, condition, explanation): each that holds adds its weight to the risk score.
+CHURN_SIGNALS: tuple[tuple[int, Callable[[dict[str, Any], datetime], bool], str], ...] = (
+    (30, lambda k, _: k["complaints_90d"] > 0, "complained in the last 90 days"),
+    (20, lambda k, _: k["urgent_open_tickets"] > 0, "has urgent tickets open"),
+    (15, lambda k, _: k["open_tickets"] >= 3, "has many tickets open"),
+    (20, lambda k, _: k["lost_deals_90d"] > 0, "lost a deal in the last 90 days"),
+    (25, lambda k, now: _silent(k, now), "no contact for over 90 days"),
+    (10, lambda k, _: k["won_deals"] > 0 and k["open_opportunities"] == 0, "no open business after earlier wins"),
+)
+
+
+def _silent(kpis: dict[str, Any], as_of: datetime) -> bool:
+    last = kpis["last_contact"]
+    return last is not None and as_of - datetime.fromisoformat(last["at"]) > RECENT
+
+
+def churn_risk(kpis: dict[str, Any], as_of: datetime) -> dict[str, Any]:
+    """A 0-100 score with the reasons behind it, so nobody has to trust a bare number."""
+    reasons = [text for weight, holds, text in CHURN_SIGNALS if holds(kpis, as_of)]
+    score = min(100, sum(weight for weight, holds, _ in CHURN_SIGNALS if holds(kpis, as_of)))
+    level = "high" if score >= 50 else "medium" if score >= 25 else "low"
+    return {"score": score, "level": level, "reasons": reasons}
+
+
+def next_best_action(kpis: dict[str, Any]) -> dict[str, str]:
+    """The first rule that applies, most urgent first."""
+    if kpis["urgent_open_tickets"]:
+        return {"action": "resolve_urgent_tickets", "reason": "urgent tickets are open"}
+    if kpis["churn_risk"]["level"] == "high":
+        return {"action": "call_customer", "reason": "churn risk is high: " + "; ".join(kpis["churn_risk"]["reasons"])}
+    if kpis["open_opportunities"]:
+        return {"action": "advance_pipeline", "reason": f"{kpis['open_opportunities']} opportunities are open"}
+    if kpis["campaigns"] == 0:
+        return {"action": "invite_to_campaign", "reason": "the customer has not been in any campaign"}
+    return {"action": "nurture", "reason": "nothing pressing"}
+
+
+# --- group roll-ups ---------------------------------------------------------------------
+
+ADDITIVE_KPIS = ("open_opportunities", "won_deals", "lost_deals", "open_tickets", "urgent_open_tickets",
+                 "complaints_90d", "campaigns")
+MONEY_KPIS = ("open_pipeline_value", "weighted_pipeline_value", "won_value")
+
+
+def group_totals(own: dict[str, Any], subsidiaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """An organization's totals including every subsidiary below it (their KPIs as computed for each)."""
+    everyone = [own, *subsidiaries]
+    totals: dict[str, Any] = {name: sum(k[name] for k in everyone) for name in ADDITIVE_KPIS}
+    for name in MONEY_KPIS:
+        totals[name] = _money_totals([(m["currency"], Decimal(m["amount"])) for k in everyone for m in k[name]])
+    totals["members"] = len(everyone)
+    return totals
