@@ -1,0 +1,1 @@
+"""The customer service: the customer master, its classification and the unified customer view."""

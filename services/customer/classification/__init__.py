@@ -1,0 +1,1 @@
+"""Classification: customer groups from tenant rules, value tiers from sales figures and lifetime value."""

@@ -1,0 +1,1 @@
+"""Consent per customer and channel, with the history that proves it."""

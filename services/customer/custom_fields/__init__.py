@@ -1,0 +1,1 @@
+"""Custom fields: the typed fields a tenant declares for its customers."""

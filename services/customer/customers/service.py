@@ -29,8 +29,6 @@ from shared.errors import Conflict, Forbidden, Gone, Moved, NotFound
 from shared.ids import new_id
 from shared.outbox import publish
 
-PII_SCOPE = contract.PII_SCOPE
-
 
 def published(customer: Customer) -> contract.CustomerDocument:
     """The customer as ``crm.customer.*`` events carry it."""
@@ -144,7 +142,7 @@ def search(db: Session, tenant: str, wanted: Search, *, sees_pii: bool) -> Liste
     order = rules.parse_sort(wanted.sort)
     after = rules.decode_cursor(wanted.cursor, order) if wanted.cursor else None
     if (wanted.email or wanted.phone) and not sees_pii:
-        raise Forbidden(f"Searching by e-mail or phone needs the scope {PII_SCOPE}.")
+        raise Forbidden(f"Searching by e-mail or phone needs the scope {contract.PII_SCOPE}.")
     keys = [("email", rules.email_key(wanted.email))] if wanted.email else []
     keys += [("phone", rules.phone_query(wanted.phone))] if wanted.phone else []
     keys += [("tag", wanted.tag.strip().lower())] if wanted.tag else []

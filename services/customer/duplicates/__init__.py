@@ -1,0 +1,1 @@
+"""Duplicate detection: likely duplicates with a score and the reasons, ready for a merge."""

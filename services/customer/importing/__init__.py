@@ -1,0 +1,1 @@
+"""Bulk import and export of customers (CSV, NDJSON) and demo data."""

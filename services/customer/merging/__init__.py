@@ -1,0 +1,1 @@
+"""Merging duplicate customers into a survivor, undoing a merge, and where each value came from."""

@@ -1,0 +1,1 @@
+"""The customer's privacy rights: erasure everywhere and export of everything held."""

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from services.customer import contract
 from services.customer.view import repository, rules
-from services.customer.view.repository import view_document
 from services.customer.view.tables import CustomerView
 from shared.consumer import ConsumerSpec, Delivery
 from shared.envelope import CloudEvent, dumps
@@ -227,7 +226,7 @@ def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
         kpis["group"] = rules.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
     view.kpis = kpis
     if view.profile is not None and view.merged_into is None:
-        document = view_document(view)
+        document = repository.view_document(view)
         view.document = dumps(document)
         _publish(session, tenant, document)
 
