@@ -1,4 +1,5 @@
-"""Classification rules: ordered group rules and value tiers (Pareto by default), tested without a database."""
+"""Classification: ordered group rules and value tiers (Pareto by default) without a database, and
+reclassifying and taking deals on a database of their own."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from services.customer.classification import rules
+from sqlalchemy.orm import Session
+
+from services.customer import contract
+from services.customer.customers import service as customers
+from services.customer.customers.schemas import CustomerCreate
+from services.customer.customers.tables import Customer
+from services.customer.classification import rules, service
 from shared.envelope import CloudEvent
 from shared.errors import InvalidInput
+from tests.factories import person_body
+from tests.unit.customer.conftest import TENANT, announced
 
 RULES = rules.check_rules([
     {"group": "government", "when": [{"field": "industry", "op": "eq", "value": "Government"}]},
@@ -159,3 +168,44 @@ def test_exchange_rates_need_a_value_currency_and_positive_rates() -> None:
     for currency, rates in ((None, {"USD": Decimal(1)}), ("EUR", {"USD": Decimal(0)}), ("EUR", {"EUR": Decimal(2)})):
         with pytest.raises(InvalidInput):
             rules.check_exchange_rates(currency, rates)
+
+
+# --- the use cases, on a database of their own ---------------------------------------------
+
+
+def _create(db: Session, given: str, **fields: object) -> Customer:
+    body = CustomerCreate.model_validate(person_body(given, **fields)).model_dump(mode="json")
+    return customers.create_customer(db, TENANT, body).customer
+
+
+def _any_version(version: int) -> None:
+    pass
+
+
+def test_new_rules_reclassify_everyone_and_announce_whose_group_or_tier_moved(db: Session) -> None:
+    rich = _create(db, "Rich", lifetime_value={"amount": "900.00", "currency": "EUR"})
+    for n in range(4):
+        _create(db, f"Other{n}")
+    overview = service.change_rules(db, TENANT, [{"group": "big", "when": [
+        {"field": "value", "op": "gte", "value": 500}]}], "everyone", None, "EUR", {}, check_version=_any_version)
+    assert (overview.version, overview.reclassified) == (1, 5)
+    assert overview.current["cutoffs"][0] == "900.0000"
+    ranked = customers.found(db, TENANT, rich.id)  # ranking writes in bulk, past the loaded rows
+    assert (ranked.customer_group, ranked.value_tier) == ("big", "A")
+    rules_changed = announced(db, contract.CLASSIFICATION_RULES_CHANGED.name)
+    assert rules_changed[0][1] == contract.settings_subject(TENANT) and rules_changed[0][2]["version"] == 1
+    moved = {key: data for _, key, data in announced(db, contract.CUSTOMER_CLASSIFIED.name)}
+    assert moved[str(rich.id)] == {"customer_id": str(rich.id), "customer_group": "big", "value_tier": "A",
+                                   "value": "900.0000", "previous": {"customer_group": "unclassified",
+                                                                     "value_tier": "C"}}
+
+
+def test_a_won_deal_moves_its_customers_figures_once(db: Session) -> None:
+    buyer = _create(db, "Buyer")
+    event = _opportunity_event("won", 3, buyer.id, uuid.uuid4())
+    deal = rules.deal_from_event(event)
+    assert deal is not None
+    service.take_deal(db, TENANT, deal)
+    service.take_deal(db, TENANT, deal)  # a redelivery counts nothing twice
+    assert (buyer.won_deals, buyer.won_value) == (1, [{"amount": "250.00", "currency": "USD"}])
+    assert buyer.value_amount == Decimal("250.0000")

@@ -1,5 +1,5 @@
-"""Rules of the customer master (identity, contact points, hierarchy, money, masking) and of search, tested
-without a database."""
+"""The customer master: its rules (identity, contact points, hierarchy, money, masking, search) without a
+database, and its use cases on a database of their own."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.customer.customers import rules
-from shared.errors import BadRequest, InvalidInput
+from sqlalchemy.orm import Session
+
+from services.customer import contract
+from services.customer.customers import rules, service
+from services.customer.customers.schemas import CustomerCreate
+from shared.errors import BadRequest, Conflict, InvalidInput, PreconditionFailed
+from tests.factories import person_body
+from tests.unit.customer.conftest import TENANT, announced
 
 ORG = {"kind": "organization", "organization_name": "Ångström AB"}
 PERSON = {"kind": "person", "given_name": "Zoë", "family_name": "Müller"}
@@ -193,3 +199,66 @@ def test_change_reports_only_real_changes() -> None:
 def test_clearing_a_required_name_is_refused() -> None:
     with pytest.raises(InvalidInput):
         rules.change_customer(rules.new_customer(ADA), {"family_name": None})
+
+
+# --- the use cases, on a database of their own ---------------------------------------------
+
+
+def _any_version(version: int) -> None:
+    pass
+
+
+def _body(fields: dict[str, object]) -> dict[str, object]:
+    """A create body as the route hands it over: validated, as JSON."""
+    return CustomerCreate.model_validate(fields).model_dump(mode="json")
+
+
+def _create(db: Session, given: str, **fields: object) -> service.Created:
+    return service.create_customer(db, TENANT, _body(person_body(given, **fields)))
+
+
+def test_creating_a_customer_announces_its_document_and_names_possible_duplicates(db: Session) -> None:
+    first = _create(db, "Ada")
+    again = _create(db, "Augusta", emails=[{"address": "ADA@example.com"}])
+    assert first.possible_duplicates == [] and again.possible_duplicates == [first.customer.id]
+    (event_type, key, data), _ = announced(db)
+    assert (event_type, key) == (contract.CUSTOMER_CREATED.name, str(first.customer.id))
+    assert data["customer"]["display_name"] == "Ada Example" and data["customer"]["version"] == 1
+    assert data["customer"]["emails"] == [{"address": "ada@example.com", "primary": True}]
+
+
+def test_a_change_announces_old_and_new_and_one_that_changes_nothing_announces_nothing(db: Session) -> None:
+    created = _create(db, "Ada")
+    same = service.change_customer(db, TENANT, created.customer.id, {"given_name": "Ada"}, check_version=_any_version)
+    assert same.version == 1 and len(announced(db)) == 1
+    changed = service.change_customer(db, TENANT, created.customer.id, {"family_name": "King"},
+                                      check_version=_any_version)
+    assert changed.version == 2 and changed.display_name == "Ada King"
+    event_type, _, data = announced(db)[-1]
+    assert event_type == contract.CUSTOMER_UPDATED.name
+    assert data["changes"] == {"family_name": {"old": "Example", "new": "King"}}
+
+
+def test_a_stale_version_is_refused_before_anything_is_written(db: Session) -> None:
+    created = _create(db, "Ada")
+
+    def stale(version: int) -> None:
+        raise PreconditionFailed(f"at {version}")
+
+    with pytest.raises(PreconditionFailed):
+        service.change_customer(db, TENANT, created.customer.id, {"family_name": "King"}, check_version=stale)
+    with pytest.raises(PreconditionFailed):
+        service.delete_customer(db, TENANT, created.customer.id, check_version=stale)
+    assert len(announced(db)) == 1
+
+
+def test_an_organization_goes_only_once_nobody_points_at_it(db: Session) -> None:
+    org = service.create_customer(db, TENANT, _body({"kind": "organization", "organization_name": "Babbage & Co"}))
+    ada = _create(db, "Ada", organization_id=str(org.customer.id), organization_role="CFO").customer
+    org = org.customer
+    with pytest.raises(Conflict):
+        service.delete_customer(db, TENANT, org.id, check_version=_any_version)
+    service.delete_customer(db, TENANT, ada.id, check_version=_any_version)
+    service.delete_customer(db, TENANT, org.id, check_version=_any_version)
+    assert [t for t, _, _ in announced(db)][-2:] == [contract.CUSTOMER_DELETED.name] * 2
+    assert announced(db)[-1][2] == {"customer_id": str(org.id)}

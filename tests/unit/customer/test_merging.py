@@ -1,4 +1,4 @@
-"""Rules of merging and unmerging customers, tested without a database."""
+"""Merging and unmerging customers: the rules without a database, and the use cases on a database of their own."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from sqlalchemy.orm import Session
+
+from services.customer import contract
 from services.customer.customers import rules as customer_rules
-from services.customer.merging import rules
-from shared.errors import Conflict, InvalidInput
+from services.customer.customers import service as customers
+from services.customer.customers.schemas import CustomerCreate
+from services.customer.customers.tables import Customer
+from services.customer.merging import rules, service
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidInput, Moved
+from tests.factories import person_body
+from tests.unit.customer.conftest import TENANT, announced
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -131,3 +140,31 @@ def test_provenance_shows_the_merge_until_a_value_changes() -> None:
     shown = rules.provenance("s", outcome.state | {"owner": "Bob"}, later, [(outcome.state, outcome.provenance)])
     assert shown["region"] == {"source": "d", "rule": rules.MOST_RECENT, "at": NOW.isoformat()}
     assert shown["owner"] == {"source": "s", "rule": rules.DIRECT, "at": later.isoformat()}
+
+
+# --- the use cases, on a database of their own ---------------------------------------------
+
+WHO = Principal(subject="dev", tenant=TENANT, scopes=frozenset({"customers:write"}))
+
+
+def _create(db: Session, given: str, **fields: object) -> Customer:
+    body = CustomerCreate.model_validate(person_body(given, **fields)).model_dump(mode="json")
+    return customers.create_customer(db, TENANT, body).customer
+
+
+def test_a_merge_announces_the_survivor_and_an_unmerge_gives_the_records_back(db: Session) -> None:
+    keep, twin = _create(db, "Keep", region="London"), _create(db, "Twin", region="Paris")
+    record, survivor = service.merge(db, WHO, keep.id, [twin.id], {}, {}, NOW)
+    assert survivor is keep and twin.merged_into == keep.id
+    _, key, merged = announced(db, contract.CUSTOMER_MERGED.name)[0]
+    assert key == str(keep.id) and merged["merged_ids"] == [str(twin.id)]
+    assert merged["merge_id"] == str(record.id) and merged["customer"]["id"] == str(keep.id)
+    with pytest.raises(Moved):
+        customers.found(db, TENANT, twin.id, redirect=True)
+    with pytest.raises(Conflict):
+        customers.found(db, TENANT, twin.id)
+    undone = service.unmerge(db, WHO, keep.id, None, NOW)
+    assert [r.id for r in undone.restored] == [twin.id] and twin.merged_into is None
+    _, _, unmerged = announced(db, contract.CUSTOMER_UNMERGED.name)[0]
+    assert unmerged["restored_ids"] == [str(twin.id)] and unmerged["restored"][0]["region"] == "Paris"
+    assert customers.found(db, TENANT, twin.id) is twin

@@ -1,4 +1,5 @@
-"""The export's remote part: a service out of reach or refusing fails the whole export, never a partial one."""
+"""Privacy: the export's remote part (a service out of reach or refusing fails the whole export, never a
+partial one), and erasure on a database of its own."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ import uuid
 import httpx
 import pytest
 
+from sqlalchemy.orm import Session
+
+from services.customer import contract
+from services.customer.customers import service as customers
+from services.customer.customers.schemas import CustomerCreate
+from services.customer.customers.tables import Customer
 from services.customer.privacy import service as privacy
-from shared.errors import Forbidden, ServiceUnavailable
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.errors import Forbidden, Gone, ServiceUnavailable
+from tests.factories import person_body
+from tests.unit.customer.conftest import TENANT, announced
 
 
 def _closed_port() -> int:
@@ -51,3 +62,25 @@ def test_every_page_is_fetched_and_a_refusal_names_the_scope(monkeypatch: pytest
     with pytest.raises(Forbidden) as refused:
         asyncio.run(privacy.remote_export(urls, "Bearer x", uuid.uuid4()))
     assert "sales:read" in refused.value.detail
+
+
+# --- erasure, on a database of its own -------------------------------------------------------
+
+WHO = Principal(subject="dpo", tenant=TENANT, scopes=frozenset({"customers:write"}))
+
+
+def _create(db: Session, given: str, **fields: object) -> Customer:
+    body = CustomerCreate.model_validate(person_body(given, **fields)).model_dump(mode="json")
+    return customers.create_customer(db, TENANT, body).customer
+
+
+def test_erasure_anonymises_announces_once_and_leaves_a_gone_customer(db: Session) -> None:
+    ada = _create(db, "Ada", phones=[{"number": "+4930123456"}])
+    audit, done = privacy.erase(db, WHO, ada.id, utcnow())
+    again, done_again = privacy.erase(db, WHO, ada.id, utcnow())
+    assert (done, done_again, again) == (True, False, audit)
+    assert (ada.display_name, ada.emails, ada.phones, ada.given_name) == ("(erased)", [], [], None)
+    assert announced(db, contract.CUSTOMER_ERASED.name) == [
+        (contract.CUSTOMER_ERASED.name, str(ada.id), {"customer_id": str(ada.id)})]
+    with pytest.raises(Gone):
+        customers.found(db, TENANT, ada.id)
