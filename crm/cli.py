@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_service_commands(commands)
     _add_replay(commands)
     _add_check_consistency(commands)
+    _add_schemas(commands)
     _add_bench(commands)
     return parser
 
@@ -554,6 +555,31 @@ def cmd_check_consistency(args: argparse.Namespace) -> int:
 
 
 # --- crm bench --------------------------------------------------------------------------
+
+
+# --- crm schemas ------------------------------------------------------------------------
+
+
+def _add_schemas(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("schemas", help="Write the event catalogue (JSON Schema of every event type's data).")
+    sub.add_argument("--check", action="store_true", help="Only check that the committed catalogue is current.")
+    sub.set_defaults(handler=cmd_schemas)
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from crm.catalogue import CATALOGUE_FILE, catalogue_text
+
+    text = catalogue_text()
+    current = CATALOGUE_FILE.read_text() if CATALOGUE_FILE.is_file() else None
+    if args.check:
+        if current != text:
+            raise CommandFailed(f"{CATALOGUE_FILE} is out of date: run `crm schemas`")
+        print(f"{CATALOGUE_FILE} is current")
+        return 0
+    CATALOGUE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    CATALOGUE_FILE.write_text(text)
+    print(f"wrote {CATALOGUE_FILE}")
+    return 0
 
 
 def _add_bench(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
