@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import ProcessedEvent, transaction, utcnow
+from shared.db import ProcessedEvent, unit_of_work, utcnow
 from shared.envelope import CloudEvent, EnvelopeError, parse_event
 from shared.metrics import ServiceMetrics
 from shared.outbox import has_appended
@@ -250,7 +250,7 @@ class EventConsumer(threading.Thread):
             return False
         applied, appended = 0, False
         try:
-            with transaction(self._sessions) as session:
+            with unit_of_work(self._sessions) as session:
                 applied = apply_all(session, self.consumer_name, deliveries, self._handle, self._prepare)
                 appended = has_appended(session)
         except (OperationalError, DBAPIError) as exc:
@@ -276,7 +276,7 @@ class EventConsumer(threading.Thread):
         error: Exception | None = None
         for attempt in range(1, self._max_attempts + 1):
             try:
-                with transaction(self._sessions) as session:
+                with unit_of_work(self._sessions) as session:
                     applied = apply_once(session, self.consumer_name, delivery, self._handle, self._prepare)
                     appended = has_appended(session)
                 if applied:

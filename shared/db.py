@@ -189,13 +189,3 @@ def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-# Until every caller has moved to the unit of work's name.
-transaction = unit_of_work
-
-
-class Base(DeclarativeBase):
-    """Legacy shared registry, kept only while services move to a Base of their own."""
-
-    type_annotation_map = COLUMN_TYPES

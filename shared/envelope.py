@@ -8,7 +8,6 @@ read-your-writes and for ordering facts that arrive out of order).
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -73,10 +72,6 @@ def _short(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "event"
     return f"{where}: {first.get('msg', 'invalid')}"
-
-
-def is_valid_type(event_type: str) -> bool:
-    return re.match(TYPE_PATTERN, event_type) is not None
 
 
 def dumps(data: Any) -> str:

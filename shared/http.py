@@ -44,17 +44,13 @@ CONSISTENCY_HEADER = "CRM-Consistency-Token"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
-def get_session(request: Request):  # type: ignore[no-untyped-def]
+def get_session(request: Request) -> Session:
     """The request's database session: its unit of work's, committed by the framework after the route."""
     unit: UnitOfWork | None = getattr(request.state, "unit_of_work", None)
-    if unit is not None:
-        yield unit.session
-        return
-    session: Session = request.app.state.sessions()
-    try:
-        yield session
-    finally:
-        session.close()
+    if unit is None:
+        # Only a feature_router route has a unit of work; anywhere else a write would be lost.
+        raise RuntimeError(f"{request.url.path} is not a feature_router route: it has no unit of work")
+    return unit.session
 
 
 DbSession = Annotated[Session, Depends(get_session)]
@@ -159,42 +155,6 @@ def consistency_token(session: Session, service: str) -> ConsistencyToken | None
 # --- idempotency ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IdempotencyKey:
-    tenant: str
-    key: str
-    digest: str
-
-
-class Replay(Exception):
-    """Raised by the idempotency guard to answer with a stored response."""
-
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-async def idempotency_guard(request: Request) -> None:
-    """Router dependency: replays the stored answer of a repeated ``Idempotency-Key``.
-
-    Costs nothing for requests without a key (every read), which is why it takes no
-    sub-dependencies and looks the key up in a short session of its own.
-    """
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    if getattr(request.state, "unit_of_work", None) is not None:
-        return  # a feature_router route: its unit of work handles the key for every write method
-    if request.method != "POST" or key is None:
-        return
-    if not 1 <= len(key) <= 255:
-        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters.")
-    principal = principal_of(request)
-    body = await request.body()
-    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
-    stored = await run_in_threadpool(_lookup, request.app.state.sessions, principal.tenant, key)
-    if stored is not None:
-        raise Replay(_replayed(stored, digest))
-    request.state.idempotency = IdempotencyKey(tenant=principal.tenant, key=key, digest=digest)
-
-
 def _lookup(sessions: sessionmaker[Session], tenant: str, key: str) -> IdempotencyRecord | None:
     with sessions() as session:
         return _stored(session, tenant, key)
@@ -225,69 +185,6 @@ def purge_idempotency_keys(sessions: sessionmaker[Session], settings: Settings) 
 PURGE_IDEMPOTENCY_KEYS = PeriodicJob(name="purge-idempotency-keys",
                                      interval=lambda settings: settings.idempotency_purge_seconds,
                                      run=purge_idempotency_keys)
-
-
-async def on_replay(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Replay)
-    return exc.response
-
-
-# --- committing a write -----------------------------------------------------------------
-
-
-def commit_write(
-    db: Session,
-    request: Request,
-    body: BaseModel | dict[str, Any] | None,
-    *,
-    status: int = 200,
-    version: int | None = None,
-    location: str | None = None,
-) -> Response:
-    """Commit the request's transaction and answer it, with ETag, Location and consistency token.
-
-    The idempotency record (if the request carried a key) is written in the same
-    transaction, so a retried request either sees the whole effect or none of it.
-    """
-    payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    content = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-    headers: dict[str, str] = {}
-    if version is not None:
-        headers["ETag"] = etag(version)
-    if location is not None:
-        headers["Location"] = location
-    token = consistency_token(db, request.app.state.settings.service)
-    if token is not None:
-        headers[CONSISTENCY_HEADER] = token.encode()
-    key: IdempotencyKey | None = getattr(request.state, "idempotency", None)
-    if key is not None:
-        db.add(
-            IdempotencyRecord(
-                tenant_id=key.tenant,
-                key=key.key,
-                request_digest=key.digest,
-                status_code=status,
-                body=content,
-                headers=headers,
-                created_at=utcnow(),
-            )
-        )
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        if key is None:
-            raise
-        # A concurrent request with the same key won the race: answer as it did.
-        stored = _stored(db, key.tenant, key.key)
-        if stored is None:
-            raise
-        return _replayed(stored, key.digest)
-    if token is not None:
-        request.app.state.relay.wake()
-    if payload is None:
-        return Response(status_code=status, headers=headers)
-    return Response(content, status_code=status, headers=headers, media_type="application/json")
 
 
 def patience(request: Request) -> float:
@@ -339,6 +236,10 @@ class UnitOfWork:
     def __init__(self, request: Request) -> None:
         self._request = request
         self._session: Session | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
 
     @property
     def session(self) -> Session:
@@ -404,8 +305,11 @@ class UnitOfWorkRoute(APIRoute):
                 if keyed is not None:
                     await _drain_body(request, keyed)
             except BaseException:
-                await run_in_threadpool(unit.abandon)
+                if unit.opened:
+                    await run_in_threadpool(unit.abandon)
                 raise
+            if not unit.opened and keyed is None:
+                return response  # a read, or a write that touched nothing: no thread hop on the hot path
             return await run_in_threadpool(unit.finish, response, keyed)
 
         return handle

@@ -23,7 +23,3 @@ def new_id() -> uuid.UUID:
     value |= 0b10 << 62  # the RFC variant bits
     value |= rand_b
     return uuid.UUID(int=value)
-
-
-def new_id_str() -> str:
-    return str(new_id())

@@ -33,9 +33,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.consumer import ConsumerSpec, Delivery
 from shared.contract import Reads
-from shared.db import Base, IdempotencyRecord, OutboxRecord, utcnow
-from shared.replica import CustomerReplica, ViewReplica
-from shared.topics import CUSTOMER
+from shared.db import IdempotencyRecord, OutboxRecord, utcnow
+from shared.replica import ViewReplica
 
 # What free text about an erased customer is replaced with.
 ERASED_TEXT = "(erased)"
@@ -77,18 +76,6 @@ class LifecycleEvents:
         return frozenset({self.merged.name, self.unmerged.name, self.erased.name})
 
 
-MERGED = "crm.customer.merged.v1"
-UNMERGED = "crm.customer.unmerged.v1"
-ERASED = "crm.customer.erased.v1"
-LIFECYCLE_TYPES = frozenset({MERGED, UNMERGED, ERASED})
-
-
-class Repointing(RepointingColumns, Base):
-    """Legacy shared table, kept only while services move to a table of their own."""
-
-    __tablename__ = "customer_repointings"
-
-
 R = TypeVar("R", bound=Any)
 
 Moved = Callable[[Session, str, Any, uuid.UUID], None]
@@ -110,11 +97,9 @@ class Follower:
     movable: Callable[[Session, list[Any], uuid.UUID], list[Any]] = lambda session, records, survivor: records
 
 
-def lifecycle_consumer(followers: list[Follower], *, events: LifecycleEvents | None = None,
-                       repointing: type[Any] = Repointing, replica: ViewReplica[Any] | None = None) -> ConsumerSpec:
+def lifecycle_consumer(followers: list[Follower], *, events: LifecycleEvents, repointing: type[Any],
+                       replica: ViewReplica[Any]) -> ConsumerSpec:
     """The consumer that keeps a service's records with the right customer."""
-    if events is None:
-        events = _LEGACY_EVENTS
 
     def follow(session: Session, delivery: Delivery) -> None:
         event = delivery.event
@@ -142,10 +127,7 @@ def lifecycle_consumer(followers: list[Follower], *, events: LifecycleEvents | N
                 follower.anonymise(session, event.tenant, uuid.UUID(event.subject))
         if event.type == events.erased.name:
             customer_id = uuid.UUID(event.subject)
-            if replica is not None:
-                replica.forget(session, customer_id)
-            else:
-                session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
+            replica.forget(session, customer_id)
             forget_stored_traces(session, event.tenant, customer_id)
 
     # Most of the topic is creates and updates, which this consumer has nothing to do with.
@@ -158,7 +140,7 @@ def owned_by(session: Session, model: type[R], tenant: str, customer_ids: list[u
 
 
 def repoint(session: Session, records: list[R], *, entity: str, tenant: str, merge_id: uuid.UUID,
-            survivor_id: uuid.UUID, now: datetime, repointing: type[Any] = Repointing) -> list[tuple[R, uuid.UUID]]:
+            survivor_id: uuid.UUID, now: datetime, repointing: type[Any]) -> list[tuple[R, uuid.UUID]]:
     """Move records to the survivor, remembering where each came from; returns (record, previous owner)."""
     moved: list[tuple[R, uuid.UUID]] = []
     for record in records:
@@ -171,7 +153,7 @@ def repoint(session: Session, records: list[R], *, entity: str, tenant: str, mer
 
 
 def restore(session: Session, model: type[R], *, entity: str, merge_id: uuid.UUID, restored_ids: list[uuid.UUID],
-            repointing: type[Any] = Repointing) -> list[tuple[R, uuid.UUID]]:
+            repointing: type[Any]) -> list[tuple[R, uuid.UUID]]:
     """Undo ``repoint`` for the restored customers; returns (record, previous owner) of what went back."""
     moves = list(session.scalars(select(repointing).where(
         repointing.merge_id == merge_id, repointing.entity == entity,
@@ -186,10 +168,6 @@ def restore(session: Session, model: type[R], *, entity: str, merge_id: uuid.UUI
     return restored
 
 
-def merge_ids(data: dict[str, Any], key: str) -> list[uuid.UUID]:
-    return [uuid.UUID(str(value)) for value in data[key]]
-
-
 def forget_stored_traces(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
     """Published outbox rows keyed by the customer lose their data; stored responses naming it go."""
     # Published events already reached Kafka; their copies here are no longer needed.
@@ -201,20 +179,3 @@ def forget_stored_traces(session: Session, tenant: str, customer_id: uuid.UUID) 
     if stale:
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.tenant_id == tenant,
                                                         IdempotencyRecord.key.in_(stale)))
-
-
-class _LegacyMerged(BaseModel):
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    merged_ids: list[uuid.UUID]
-
-
-class _LegacyUnmerged(BaseModel):
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    restored_ids: list[uuid.UUID]
-
-
-_LEGACY_EVENTS = LifecycleEvents(merged=Reads(MERGED, CUSTOMER, _LegacyMerged),
-                                 unmerged=Reads(UNMERGED, CUSTOMER, _LegacyUnmerged),
-                                 erased=Reads(ERASED, CUSTOMER, BaseModel))

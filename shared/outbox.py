@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kafka import KafkaProducer
@@ -53,6 +54,17 @@ def publish(session: Session, event_type: EventType, payload: BaseModel, *, subj
         raise TypeError(f"{event_type.name} carries {event_type.payload.__name__}, not {type(payload).__name__}")
     return append_event(session, topic=event_type.topic.name, event_type=event_type.name, subject=subject,
                         tenant=tenant, data=payload.model_dump(mode="json"), flush=flush, plain_json=True)
+
+
+def outbox_row(event_type: EventType, data: dict[str, Any], *, subject: str, tenant: str,
+               occurred_at: datetime) -> dict[str, Any]:
+    """One outbox row as a plain mapping, for a bulk insert that writes many in one statement.
+
+    ``data`` must already be what ``event_type.payload`` dumps to: validating each row on a
+    bulk path costs too much, so the caller's tests prove it (see the importer's).
+    """
+    return {"event_id": new_id(), "tenant_id": tenant, "topic": event_type.topic.name, "key": subject,
+            "type": event_type.name, "occurred_at": occurred_at, "data": data}
 
 
 def append_event(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.consumer import ConsumerSpec, Delivery
 from shared.contract import Reads
-from shared.db import Base, utcnow
+from shared.db import utcnow
 from shared.envelope import dumps
 from shared.errors import InvalidInput
 
@@ -144,102 +144,3 @@ class ViewReplica(Generic[R]):
 
 def document_hash(view: dict[str, Any]) -> str:
     return hashlib.sha256(dumps(view).encode()).hexdigest()
-
-
-# --- legacy module-level replica, removed once every service declares its own ----------------
-
-from shared.topics import CUSTOMER_VIEW  # noqa: E402
-
-VIEW_UPDATED = "crm.customer.view.updated.v1"
-
-
-class CustomerReplica(Base):
-    __tablename__ = "customer_replicas"
-
-    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(String(64))
-    view_version: Mapped[int]
-    display_name: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(String(20))
-    view: Mapped[dict[str, Any]]
-    updated_at: Mapped[datetime]
-
-
-def apply_view(session: Session, delivery: Delivery) -> None:
-    """Consumer handler: keep the newest published version of each customer's view."""
-    customer_id = uuid.UUID(delivery.key)
-    if delivery.event is None:
-        session.execute(delete(CustomerReplica).where(CustomerReplica.customer_id == customer_id))
-        return
-    if delivery.event.type != VIEW_UPDATED:
-        return
-    view = delivery.event.data
-    profile = view.get("profile") or {}
-    session.execute(_newer_version(session, {
-        "customer_id": customer_id, "tenant_id": delivery.event.tenant, "view_version": view["version"],
-        "display_name": profile.get("display_name", ""), "kind": profile.get("kind", ""), "view": view,
-        "updated_at": utcnow(),
-    }))
-
-
-def _newer_version(session: Session, row: dict[str, Any]) -> Any:
-    """One statement, whichever of insert and update it turns out to be: an older version arriving late
-    must not win, and a read before the write would cost every event one more round trip."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(CustomerReplica).values(row)
-    return statement.on_conflict_do_update(
-        index_elements=[CustomerReplica.customer_id],
-        set_={name: statement.excluded[name] for name in row if name not in ("customer_id", "tenant_id")},
-        where=CustomerReplica.view_version < statement.excluded.view_version,
-    )
-
-
-def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
-    return session.scalar(
-        select(CustomerReplica).where(CustomerReplica.tenant_id == tenant, CustomerReplica.customer_id == customer_id)
-    )
-
-
-def find_customers(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, CustomerReplica]:
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(CustomerReplica).where(CustomerReplica.tenant_id == tenant, CustomerReplica.customer_id.in_(ids))
-    )
-    return {row.customer_id: row for row in rows}
-
-
-def require_customer(session: Session, tenant: str, customer_id: uuid.UUID, *, wait_seconds: float = 0.0) -> CustomerReplica:
-    """The customer a new record is for; unknown customers are a 422, never a silent orphan.
-
-    With ``wait_seconds`` (the client sent the consistency token of its customer write)
-    the replica gets that long to catch up before the request is refused. Call it before
-    the request writes anything: waiting ends the session's transaction to see new rows.
-    """
-    found = find_customer(session, tenant, customer_id)
-    deadline = time.monotonic() + wait_seconds
-    while found is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-        session.rollback()
-        found = find_customer(session, tenant, customer_id)
-    if found is None:
-        raise InvalidInput.on("customer_id", f"no customer {customer_id} is known to this service")
-    return found
-
-
-REPLICA_CONSUMER = ConsumerSpec(name="view-replica", topics=[CUSTOMER_VIEW], handle=apply_view, accepts_tombstones=True,
-                                types=frozenset({VIEW_UPDATED}))
-
-
-def replica_states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
-    """Each replicated customer's view version and a hash of the view held, for drift checks."""
-    rows = session.scalars(select(CustomerReplica).order_by(CustomerReplica.customer_id).execution_options(yield_per=1000))
-    return {row.customer_id: (row.view_version, document_hash(row.view)) for row in rows}
-
-
-def replica_digest(session: Session) -> str:
-    """One hash over the whole replica, to prove a rebuild from the view topic identical."""
-    hasher = hashlib.sha256()
-    for customer_id, (version, doc_hash) in replica_states(session).items():
-        hasher.update(f"{customer_id}:{version}:{doc_hash};".encode())
-    return hasher.hexdigest()

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from kafka.admin import NewTopic
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
@@ -26,7 +27,7 @@ from shared.auth import VerifiedTokens
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.contract import TopicSpec
-from shared.http import PURGE_IDEMPOTENCY_KEYS, Replay, idempotency_guard, on_replay
+from shared.http import PURGE_IDEMPOTENCY_KEYS, UnitOfWorkRoute
 from shared.jobs import JobRunner, PeriodicJob
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, make_producer, pending_count
@@ -56,9 +57,8 @@ class Workers:
 
 
 def create_service_app(
-    *, settings: Settings, title: str, description: str, router: APIRouter | None = None,
-    routers: tuple[APIRouter, ...] = (), consumers: list[ConsumerSpec], jobs: tuple[PeriodicJob, ...] = (),
-    topics: tuple[TopicSpec, ...] | None = None,
+    *, settings: Settings, title: str, description: str, routers: tuple[APIRouter, ...],
+    consumers: list[ConsumerSpec], jobs: tuple[PeriodicJob, ...] = (), topics: tuple[TopicSpec, ...],
 ) -> FastAPI:
     """One service's app: its feature routers under ``/v1``, its consumers, jobs and topics.
 
@@ -67,8 +67,7 @@ def create_service_app(
     """
     metrics = ServiceMetrics(settings.service)
     jobs = (*jobs, PURGE_IDEMPOTENCY_KEYS)
-    kafka_topics = None if topics is None else new_topics(topics, settings.topic_partitions,
-                                                           [dead_letter_topic(settings.service)])
+    kafka_topics = new_topics(topics, settings.topic_partitions, [dead_letter_topic(settings.service)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,16 +89,23 @@ def create_service_app(
     app.state.metrics = metrics
     app.state.tokens = VerifiedTokens(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     install_problem_handlers(app)
-    app.add_exception_handler(Replay, on_replay)
     _install_request_metrics(app, metrics)
     app.include_router(_ops_router())
-    for feature in (router, *routers) if router is not None else routers:
-        app.include_router(feature, prefix="/v1", dependencies=[Depends(idempotency_guard)])
+    for feature in routers:
+        _require_units_of_work(feature)
+        app.include_router(feature, prefix="/v1")
     return app
 
 
+def _require_units_of_work(router: APIRouter) -> None:
+    """Refuse to build an app with a route outside a unit of work: its writes would never commit."""
+    stray = [route.path for route in router.routes if isinstance(route, APIRoute) and not isinstance(route, UnitOfWorkRoute)]
+    if stray:
+        raise TypeError(f"routes {stray} are not on a feature_router (shared.http): they have no unit of work")
+
+
 def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec],
-                   jobs: tuple[PeriodicJob, ...], topics: list[NewTopic] | None) -> Workers:
+                   jobs: tuple[PeriodicJob, ...], topics: list[NewTopic]) -> Workers:
     def producer() -> object:
         return make_producer(settings.kafka_bootstrap_servers, f"crm-{settings.service}")
 
@@ -144,11 +150,11 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
     return workers
 
 
-def _provision_then_start(settings: Settings, workers: Workers, topics: list[NewTopic] | None) -> None:
+def _provision_then_start(settings: Settings, workers: Workers, topics: list[NewTopic]) -> None:
     delay = 0.5
     while not workers.stopping.is_set():
         try:
-            ensure_topics(settings.kafka_bootstrap_servers, settings.topic_partitions, topics)
+            ensure_topics(settings.kafka_bootstrap_servers, topics)
             break
         except Exception as exc:  # noqa: BLE001 - Kafka may come up after us
             log.warning("Kafka not ready for %s (%s); retrying", settings.service, exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
 
-    service: str = "customer"
+    service: str = "crm"
     database_url: str = ""
     var_dir: Path = Path("var")
     kafka_bootstrap_servers: str = Field(
@@ -45,17 +46,18 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = 24
     idempotency_purge_seconds: float = 3600.0
     topic_partitions: int = 3
-    # Customer service: how often each tenant's value tiers are ranked again (0: only on request).
-    classification_rank_seconds: float = 3600.0
     # Base URL of each other process by name (CRM_SERVICE_URLS, JSON), as `crm run` sets it.
     service_urls: dict[str, str] = Field(default_factory=dict)
     # Where `crm run` puts the gateway; the services take the next ports in order.
     port_base: int = 8000
 
 
-def load_settings(service: str = "customer") -> Settings:
-    """Read the settings of one service process from the environment."""
-    settings = Settings(service=service)
+S = TypeVar("S", bound=Settings)
+
+
+def load_settings(service: str = "crm", settings_class: type[S] = Settings) -> S:  # type: ignore[assignment]
+    """Read the settings of one process from the environment; a service with settings of its own passes its class."""
+    settings = settings_class(service=service)
     explicit = os.environ.get(f"{service.upper()}_DATABASE_URL")
     if explicit:
         return settings.model_copy(update={"database_url": explicit})

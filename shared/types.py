@@ -13,6 +13,8 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from shared.errors import InvalidInput
+
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -80,3 +82,23 @@ def minor_units(currency: str) -> int:
     return {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}.get(
         currency, 2
     )
+
+
+# Above this an amount is a typo; the money columns (Numeric(20, 4)) hold 16 integer digits.
+MONEY_LIMIT = Decimal(10) ** 15
+
+
+def check_money(amount: Decimal, currency: str, field: str) -> Decimal:
+    """The one money rule: non-negative, no more decimals than the currency has, below 10^15.
+
+    Returns the amount with the currency's decimal places; ``field`` names it in errors.
+    """
+    if amount < 0:
+        raise InvalidInput.on(field, "must not be negative")
+    places = minor_units(currency)
+    exact = amount.quantize(Decimal(1).scaleb(-places))
+    if amount != exact:
+        raise InvalidInput.on(field, f"{currency} has {places} decimal places")
+    if amount >= MONEY_LIMIT:
+        raise InvalidInput.on(field, "is too large")
+    return exact
