@@ -27,15 +27,14 @@ from kafka.errors import TopicAlreadyExistsError
 
 from bench.data import Loader, psycopg_url
 from shared.migrate import upgrade
-from shared.settings import SERVICES
-from shared.topics import CUSTOMER_VIEW, SALES
+from crm.registry import SERVICES
 from tests.support.databases import (
     DEFAULT_ADMIN_URL,
     create_postgres_database,
     drop_postgres_database,
     postgres_admin_url,
 )
-from tests.support.system import REPO, System, free_port
+from tests.support.system import REPO, System, consumer_groups, free_port
 
 TENANT = "bench"
 
@@ -167,9 +166,7 @@ class Context:
         return total
 
     def _lag(self) -> int:
-        groups = {"crm.customer.view": _domain_topics(), "crm.customer.classification": [SALES]} | {
-            f"crm.{service}.view-replica": [CUSTOMER_VIEW] for service in SERVICES if service != "customer"}
-        return sum(self._group_lag(group, topics) for group, topics in groups.items())
+        return sum(self._group_lag(group, topics) for group, topics in consumer_groups().items())
 
     def _group_lag(self, group: str, topics: list[str]) -> int:
         # A consumer of the group that never subscribes: it only asks for the committed offsets.
@@ -239,12 +236,6 @@ class Context:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def _domain_topics() -> list[str]:
-    from shared.topics import DOMAIN_TOPICS
-
-    return list(DOMAIN_TOPICS.values())
 
 
 def dumps(data: Any) -> str:

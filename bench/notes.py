@@ -94,7 +94,7 @@ the relay and consumers in a process of their own, and more processes where core
 `crm import` validates every row with the same rules as `POST /v1/customers` (pydantic
 model, e-mail and E.164 checks, custom fields, links), normalises its search keys, builds its
 document and a `crm.customer.created.v1` outbox event, and COPYs customers, keys and events
-(services/customer/bulk.py). Fixed after profiling (cProfile, 30k and 100k rows): half of the
+(services/customer/importing/service.py). Fixed after profiling (cProfile, 30k and 100k rows): half of the
 time was one query per batch, which external ids already exist. PostgreSQL kept the empty
 table's statistics while the import filled it, and scanned the whole growing table for that
 lookup. The importer now runs ANALYZE each time it has doubled what it wrote (a handful of

@@ -28,11 +28,15 @@ from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import LoadResult, describe, run_wrk
 from bench.measure import RssSampler, percentile, profiled, profiling, summarise_recorded
 from bench.report import INFO, NOT_YET, SKIPPED, Report, Row, ratio, verdict
+from services.customer.contract import CAMPAIGN_TOPIC, CUSTOMER_TOPIC, SALES_TOPIC, SERVICE_DESK_TOPIC, VIEW_TOPIC
 from shared.envelope import CloudEvent
 from shared.outbox import make_producer
 from shared.settings import Settings
-from shared.topics import CUSTOMER_VIEW, DOMAIN_TOPICS
 from tests.support.databases import create_postgres_database, drop_postgres_database
+
+# The topics the view is built from (the customer service's contract reads them all).
+DOMAIN_TOPICS = [topic.name for topic in (CUSTOMER_TOPIC, SALES_TOPIC, SERVICE_DESK_TOPIC, CAMPAIGN_TOPIC)]
+
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -404,7 +408,7 @@ def convergence(ctx: Context, report: Report, plan: Plan) -> None:
     report.detail(
         f"convergence: {describe(RATE_CONNECTIONS)} posting new customers at a fixed {rate:g}/s for {seconds:g} s "
         f"(then at {SUSTAINABLE_RATE}/s for {low_seconds:g} s); wrk's Lua notes each 201 with the wall clock; a "
-        f"consumer (no group, from the end) notes when each customer's view first arrives on `{CUSTOMER_VIEW}` (the "
+        f"consumer (no group, from the end) notes when each customer's view first arrives on `{VIEW_TOPIC.name}` (the "
         f"view committed, then relayed). Baseline: a kafka-python producer (same `make_producer`) sending messages of "
         f"the view's size at the same rate to a 3-partition topic, the same kind of consumer noting produce-to-consume "
         f"latency. Both on this machine's clock."
@@ -415,12 +419,12 @@ def _converge(ctx: Context, rate: float, seconds: float) -> tuple[list[float], i
     """Milliseconds from each write's 201 to its view on the topic; how many writes; the load's result."""
     record = ctx.root / f"convergence-{uuid.uuid4().hex[:6]}"
     record.mkdir()
-    watcher = TopicWatcher(ctx.bootstrap, CUSTOMER_VIEW)
+    watcher = TopicWatcher(ctx.bootstrap, VIEW_TOPIC.name)
     watcher.start()
     watcher.ready.wait(30)
     if watcher.error:
-        raise RuntimeError(f"could not read {CUSTOMER_VIEW}: {watcher.error}")
-    ctx.log(f"  convergence: {seconds:g} s of writes at {rate:g}/s, each timed from its 201 to its view on {CUSTOMER_VIEW}")
+        raise RuntimeError(f"could not read {VIEW_TOPIC.name}: {watcher.error}")
+    ctx.log(f"  convergence: {seconds:g} s of writes at {rate:g}/s, each timed from its 201 to its view on {VIEW_TOPIC.name}")
     load = run_wrk(ctx.url("customer") + "/v1/customers", "write", seconds=seconds, connections=RATE_CONNECTIONS,
                    env={"BENCH_TOKEN": ctx.token, "BENCH_RECORD": str(record)}, rate=rate)
     created: dict[str, float] = {}
@@ -555,7 +559,7 @@ def view_replay(ctx: Context, report: Report, plan: Plan) -> None:
     # The live view consumer would chew through the synthetic events too and compete for the CPU.
     ctx.system.stop_process("customer")
     n = plan.replay_events
-    ctx.log(f"  replay: {n:,} customer events produced onto {DOMAIN_TOPICS['customer']}, then `crm replay view` "
+    ctx.log(f"  replay: {n:,} customer events produced onto {CUSTOMER_TOPIC.name}, then `crm replay view` "
             f"into a fresh database, then a raw consumer reads the same topics")
     _produce_customer_events(ctx, n)
     url = create_postgres_database(ctx.admin_url, "crm_bench_replay")
@@ -578,13 +582,13 @@ def view_replay(ctx: Context, report: Report, plan: Plan) -> None:
         raise RuntimeError(f"crm replay view failed (exit {done.returncode}): {(done.stderr or done.stdout)[-600:]}")
     records, skipped, seconds = int(match.group(1)), int(match.group(2)), float(match.group(3))
     ours = records / seconds
-    consumed, raw_seconds = _raw_consume(ctx.bootstrap, list(DOMAIN_TOPICS.values()))
+    consumed, raw_seconds = _raw_consume(ctx.bootstrap, DOMAIN_TOPICS)
     base = consumed / raw_seconds
     report.add(Row(scenario, "events/s", f"{ours:,.0f}", f"{base:,.0f}", ratio(ours, base), ">= 50% of baseline",
                    verdict(ours >= 0.5 * base), key="replay"))
     report.detail(
         f"view rebuild: {n:,} `crm.customer.created.v1` events (the template customer, new ids) produced onto "
-        f"`{DOMAIN_TOPICS['customer']}` beside what earlier scenarios wrote; `crm replay view --into` a fresh "
+        f"`{CUSTOMER_TOPIC.name}` beside what earlier scenarios wrote; `crm replay view --into` a fresh "
         f"PostgreSQL database applied {records:,} records ({skipped} skipped) in {seconds:.1f} s by its own clock "
         f"({wall:.1f} s wall with start-up and migrations), with the live customer service stopped. Baseline: a "
         f"kafka-python consumer (no group) reading the same {consumed:,} records of every domain topic from offset "
@@ -605,7 +609,7 @@ def _produce_customer_events(ctx: Context, n: int) -> None:
         customer = dict(template, id=cid, family_name=f"Replay {i}", display_name=f"Benchgiven Replay {i}")
         event = CloudEvent(id=derived_uuid(8, i), source="/crm/customer", type="crm.customer.created.v1", subject=cid,
                            time=now, data={"customer": customer}, tenant=TENANT, sequence=10_000_000 + i)
-        producer.send(DOMAIN_TOPICS["customer"], key=cid, value=event.to_bytes(),
+        producer.send(CUSTOMER_TOPIC.name, key=cid, value=event.to_bytes(),
                       headers=[("ce_type", event.type.encode()), ("ce_tenant", TENANT.encode())])
     producer.flush(120)
     producer.close(10)

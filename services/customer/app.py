@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.customer import contract, worker
 from services.customer.classification import routes as classification
+from services.customer.classification.jobs import CustomerSettings
 from services.customer.consent import routes as consent
 from services.customer.custom_fields import routes as custom_fields
 from services.customer.customers import routes as customers
@@ -24,7 +25,7 @@ FEATURES = (view, duplicates, customers, custom_fields, classification, consent,
 
 
 def create_app() -> FastAPI:
-    settings = load_settings("customer")
+    settings = load_settings("customer", CustomerSettings)
     return create_service_app(
         settings=settings,
         title="OneView CRM: customer service",

@@ -6,10 +6,13 @@ import uuid
 
 import pytest
 
+from services.customer.contract import CAMPAIGN_TOPIC, CUSTOMER_TOPIC, SALES_TOPIC, SERVICE_DESK_TOPIC, VIEW_TOPIC
 from shared.envelope import CloudEvent
-from shared.topics import CUSTOMER, CUSTOMER_VIEW, SALES, SERVICE_DESK, CAMPAIGN
 from tests.support.system import System
 from tests.support.waiting import eventually
+
+CUSTOMER, CUSTOMER_VIEW, SALES = CUSTOMER_TOPIC.name, VIEW_TOPIC.name, SALES_TOPIC.name
+SERVICE_DESK, CAMPAIGN = SERVICE_DESK_TOPIC.name, CAMPAIGN_TOPIC.name
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from services.customer.classification.jobs import rank_due_tenants
+from services.customer.classification.jobs import CustomerSettings
 from services.customer.classification.tables import ClassificationSettings
 from shared.db import make_engine, make_sessions, utcnow
-from shared.settings import Settings
 from tests import factories
 from tests.support.system import System
 from tests.support.waiting import eventually
@@ -131,7 +131,7 @@ def test_merge_carries_sales_figures_to_the_survivor_and_unmerge_gives_them_back
 def test_a_tenant_never_ranked_is_ranked_by_the_periodic_job(system: System) -> None:
     engine = make_engine(system.database_urls["customer"])
     sessions = make_sessions(engine)
-    every_hour = Settings(service="customer", classification_rank_seconds=3600)
+    every_hour = CustomerSettings(service="customer", classification_rank_seconds=3600)
     try:
         with system.client() as client:
             top, _ = factories.person(client, "Top", **VALUE, **_lifetime("5000.00"))

@@ -12,13 +12,16 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
+from services.customer.contract import SALES_TOPIC, SERVICE_DESK_TOPIC
 from shared.consumer import EventConsumer
 from shared.db import make_engine, make_sessions
 from shared.metrics import ServiceMetrics
-from shared.topics import SALES, SERVICE_DESK, dead_letter_topic
+from shared.topics import dead_letter_topic
 from tests.support.events import opportunity_event, ticket_event
 from tests.support.system import System
 from tests.support.waiting import eventually
+
+SALES, SERVICE_DESK = SALES_TOPIC.name, SERVICE_DESK_TOPIC.name
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.db import Base, OutboxRecord, make_engine, make_sessions
+from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions
 from shared.envelope import parse_event
 from shared.outbox import OutboxRelay, append_event, make_producer, pending_count
 from tests.support.databases import create_postgres_database, drop_postgres_database
@@ -34,7 +34,7 @@ def outbox(system: System, tmp_path: Any) -> Iterator[sessionmaker[Session]]:
     else:
         url = f"sqlite:///{tmp_path / 'outbox.db'}"
     engine = make_engine(url)
-    Base.metadata.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
+    PLATFORM_METADATA.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
     try:
         yield make_sessions(engine)
     finally:

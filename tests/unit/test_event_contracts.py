@@ -9,9 +9,11 @@ a consumer reads fails here, in the consumer's name, not in production.
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, create_model
 
 from crm.catalogue import CATALOGUE_FILE, catalogue_text, published_event_types
 from crm.registry import SERVICES, contract_of
@@ -37,7 +39,8 @@ def test_reader_matches_the_producers_schema(entry: tuple[str, Reads]) -> None:
     producer = PRODUCERS.get(reads.name)
     assert producer is not None, f"{service} reads {reads.name}, which no service publishes"
     assert producer.topic.name == reads.topic, f"{reads.name} goes to {producer.topic.name}, not {reads.topic}"
-    assert reader_mismatches(reads, producer.schema()) == []
+    problems = reader_mismatches(reads, producer.schema())
+    assert not problems, f"{service}'s reader disagrees with the producer: " + "; ".join(problems)
 
 
 @pytest.mark.parametrize("entry", READERS, ids=[_id(e) for e in READERS])
@@ -65,3 +68,28 @@ def _renamed(schema: dict[str, Any], field: str) -> dict[str, Any]:
 def test_the_committed_event_catalogue_is_current() -> None:
     assert CATALOGUE_FILE.is_file(), "run `crm schemas` to write docs/event-catalogue.json"
     assert CATALOGUE_FILE.read_text() == catalogue_text(), "docs/event-catalogue.json is stale: run `crm schemas`"
+
+
+class _Producer(BaseModel):
+    customer_id: uuid.UUID
+    amount: int
+    note: str | None = None
+    lines: list[dict[str, Any]] = []
+
+
+@pytest.mark.parametrize(("reader_fields", "complaint"), [
+    ({"customer_id": (uuid.UUID, ...)}, None),
+    ({"amount": (float, ...)}, None),  # a reader of numbers takes integers
+    ({"amount": (str, ...)}, "sends ['integer']"),
+    ({"note": (str, ...)}, "may leave it out"),
+    ({"note": (str | None, None)}, None),
+    ({"customer": (str, ...)}, "no such field"),
+    ({"lines": (list[dict[str, Any]], [])}, None),
+])
+def test_the_checker_tells_what_a_reader_cannot_rely_on(reader_fields: dict[str, Any], complaint: str | None) -> None:
+    reader = create_model("Reader", **reader_fields)
+    problems = reader_mismatches(Reads("crm.test.thing.done.v1", "crm.test.v1", reader), _Producer.model_json_schema())
+    if complaint is None:
+        assert problems == []
+    else:
+        assert any(complaint in problem for problem in problems), problems

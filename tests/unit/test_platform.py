@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from shared.auth import VerifiedTokens, mint_token, read_token
 from shared.consumer import is_wanted
-from shared.db import Base, OutboxRecord, make_engine, make_sessions
+from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
@@ -105,7 +105,7 @@ def test_cursors_and_consistency_tokens_round_trip_and_reject_garbage() -> None:
 
 def test_a_replaying_session_appends_nothing_to_the_outbox(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
-    Base.metadata.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
+    PLATFORM_METADATA.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
     sessions = make_sessions(engine)
     with sessions.begin() as live:
         append_event(live, topic="t", event_type="x", subject="s", tenant="a", data={"n": 1})
@@ -130,7 +130,7 @@ def test_an_event_encoded_from_stored_json_reads_back_as_the_model_writes_it() -
 
 def test_the_relay_sends_stored_events_as_written_and_tombstones_as_none(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
-    Base.metadata.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
+    PLATFORM_METADATA.create_all(engine, tables=[OutboxRecord.__table__])  # type: ignore[list-item]
     sessions = make_sessions(engine)
     with sessions.begin() as session:
         append_event(session, topic="t", event_type="crm.customer.created.v1", subject="c-1", tenant="acme",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.errors import Conflict, InvalidInput
-from shared.types import minor_units
+from shared.types import check_money
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"active", "cancelled"}),
@@ -16,22 +16,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 OPEN_FOR_MEMBERS = frozenset({"draft", "active"})
-# Stored as Numeric(20, 4), which holds 16 integer digits; the contract allows amounts below 10^15.
-MONEY_LIMIT = Decimal(10) ** 15
-
-
-def check_money(amount: Decimal, currency: str, field: str) -> Decimal:
-    """A money amount is non-negative, has no more decimals than its currency and stays below 10^15;
-    it comes back with the currency's decimal places. ``field`` names the amount in errors."""
-    if amount < 0:
-        raise InvalidInput.on(field, "must not be negative")
-    places = minor_units(currency)
-    exact = amount.quantize(Decimal(1).scaleb(-places))
-    if amount != exact:
-        raise InvalidInput.on(field, f"{currency} has {places} decimal places")
-    if amount >= MONEY_LIMIT:
-        raise InvalidInput.on(field, "is too large")
-    return exact
 
 
 def check_budget(amount: Decimal, currency: str) -> Decimal:

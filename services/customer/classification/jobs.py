@@ -17,7 +17,14 @@ from shared.jobs import PeriodicJob
 from shared.settings import Settings
 
 
-def rank_due_tenants(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
+class CustomerSettings(Settings):
+    """The customer service's settings: the platform's, and how often value tiers are ranked again."""
+
+    # Each tenant's value tiers are ranked again this often (seconds; 0: only on request).
+    classification_rank_seconds: float = 3600.0
+
+
+def rank_due_tenants(sessions: sessionmaker[Session], settings: CustomerSettings) -> list[str]:
     """Rank again every tenant not ranked within the last interval (a periodic job); returns those ranked.
 
     A tenant whose population has not moved since its last ranking (same customers, same
@@ -44,5 +51,6 @@ def rank_due_tenants(sessions: sessionmaker[Session], settings: Settings) -> lis
     return ranked
 
 
-RANK_VALUE_TIERS = PeriodicJob(name="rank-value-tiers", interval=lambda s: s.classification_rank_seconds,
-                               run=rank_due_tenants)
+RANK_VALUE_TIERS = PeriodicJob(name="rank-value-tiers",
+                               interval=lambda settings: settings.classification_rank_seconds,  # type: ignore[attr-defined]
+                               run=rank_due_tenants)  # type: ignore[arg-type]

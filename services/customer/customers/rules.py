@@ -29,7 +29,7 @@ from typing import Any
 import pycountry
 
 from shared.errors import BadRequest, InvalidInput
-from shared.types import minor_units
+from shared.types import check_money
 
 # The first eight are the original profile; the view builder keeps their order (it skips ``kind``).
 PROFILE_FIELDS: tuple[str, ...] = (
@@ -194,13 +194,8 @@ def money(value: dict[str, Any] | None, field: str) -> dict[str, str] | None:
     if value is None:
         return None
     currency = str(value["currency"])
-    amount = Decimal(str(value["amount"]))
-    places = minor_units(currency)
-    if amount < 0:
-        raise InvalidInput.on(f"{field}.amount", "must not be negative")
-    if -amount.as_tuple().exponent > places and amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise InvalidInput.on(f"{field}.amount", f"{currency} has {places} decimal places")
-    return {"amount": format(amount.quantize(Decimal(1).scaleb(-places)), "f"), "currency": currency}
+    amount = check_money(Decimal(str(value["amount"])), currency, f"{field}.amount")
+    return {"amount": format(amount, "f"), "currency": currency}
 
 
 # --- hierarchy --------------------------------------------------------------------------

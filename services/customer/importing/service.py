@@ -66,6 +66,7 @@ from services.customer.importing.rules import (
 from shared.db import unit_of_work, utcnow
 from shared.errors import InvalidInput
 from shared.ids import new_id
+from shared.outbox import outbox_row
 
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 1000
@@ -278,9 +279,8 @@ def _created_event(tenant: str, document: dict[str, Any], now: datetime) -> dict
     (``customers.rules.customer_document``), whose events are checked against
     ``contract.CustomerCreated`` on every write; the importer's tests check these rows too.
     """
-    return {"event_id": new_id(), "tenant_id": tenant, "topic": contract.CUSTOMER_CREATED.topic.name,
-            "key": document["id"], "type": contract.CUSTOMER_CREATED.name, "occurred_at": now,
-            "data": {"customer": document}}
+    return outbox_row(contract.CUSTOMER_CREATED, {"customer": document}, subject=document["id"], tenant=tenant,
+                      occurred_at=now)
 
 
 def _resolve_links(state: dict[str, Any], links: dict[str, str], by_external_id: dict[str, uuid.UUID]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.errors import Conflict, InvalidInput
-from shared.types import minor_units
+from shared.types import check_money
 
 # Default win probability of each stage, in pipeline order.
 STAGES: dict[str, int] = {
@@ -18,8 +18,6 @@ STAGES: dict[str, int] = {
     "closed_lost": 0,
 }
 STATUS_OF_CLOSED_STAGE = {"closed_won": "won", "closed_lost": "lost"}
-# Stored as Numeric(20, 4), which holds 16 integer digits; the contract allows amounts below 10^15.
-MONEY_LIMIT = Decimal(10) ** 15
 
 
 def status_of(stage: str) -> str:
@@ -29,20 +27,6 @@ def status_of(stage: str) -> str:
 
 def probability_of(stage: str) -> int:
     return STAGES[stage]
-
-
-def check_money(amount: Decimal, currency: str, field: str) -> Decimal:
-    """A money amount is non-negative, has no more decimals than its currency and stays below 10^15;
-    it comes back with the currency's decimal places. ``field`` names the amount in errors."""
-    if amount < 0:
-        raise InvalidInput.on(field, "must not be negative")
-    places = minor_units(currency)
-    exact = amount.quantize(Decimal(1).scaleb(-places))
-    if amount != exact:
-        raise InvalidInput.on(field, f"{currency} has {places} decimal places")
-    if amount >= MONEY_LIMIT:
-        raise InvalidInput.on(field, "is too large")
-    return exact
 
 
 def check_amount(amount: Decimal, currency: str) -> Decimal:
