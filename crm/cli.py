@@ -47,7 +47,13 @@ POLL_SECONDS = 0.25
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `crm bench` hands its options to the benchmarks' own parser, which argparse's REMAINDER
+    # does not do for options that come first (`crm bench --quick`).
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "bench":
+        args.arguments = [*unknown, *args.arguments]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
