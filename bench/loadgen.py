@@ -20,6 +20,8 @@ LUA = Path(__file__).resolve().parent / "lua"
 # One wrk thread is plenty for one Python process under test and leaves the rest of the
 # machine's 2 cores to the system; it is pinned to the last core so its place is fixed.
 WRK_THREADS = 1
+# Enough connections that a fixed rate is held even when a response takes 30 ms.
+RATE_CONNECTIONS = 32
 
 
 class LoadError(RuntimeError):
@@ -118,6 +120,17 @@ def run_wrk(
         p99_ms=raw["p99_us"] / 1000,
         max_ms=raw["max_us"] / 1000,
     )
+
+
+def read_created(record: Path) -> dict[str, float]:
+    """What ``write.lua`` noted under ``BENCH_RECORD``: each created customer's id and the wall clock of its 201."""
+    created: dict[str, float] = {}
+    for path in record.glob("created-*.txt"):
+        for line in path.read_text().splitlines():
+            cid, _, at = line.partition(" ")
+            if at:
+                created[cid] = float(at)
+    return created
 
 
 def _last_cpu() -> int:

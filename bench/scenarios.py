@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -25,9 +24,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
-from bench.loadgen import LoadResult, describe, run_wrk
+from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
 from bench.measure import RssSampler, percentile, profiled, profiling, summarise_recorded
 from bench.report import INFO, NOT_YET, SKIPPED, Report, Row, ratio, verdict
+from bench.viewtopic import TopicWatcher, converge
+from bench.write_cost import write_cost
 from services.customer.contract import CAMPAIGN_TOPIC, CUSTOMER_TOPIC, SALES_TOPIC, SERVICE_DESK_TOPIC, VIEW_TOPIC
 from shared.envelope import CloudEvent
 from shared.outbox import make_producer
@@ -58,6 +59,15 @@ class Plan:
     replay_events: int
     import_rows: int
     profile: bool = False
+    # write-cost: CPU per write at these steady rates (measured seconds each), the view's convergence
+    # stepped through those rates (seconds each, and how long a missing view is waited for), and
+    # that many creates back to back.
+    cost_rates: tuple[float, ...] = (20, 50)
+    cost_seconds: float = 20
+    converge_rates: tuple[float, ...] = (50, 100, 150, 200, 300)
+    converge_seconds: float = 30
+    converge_wait: float = 15
+    sequential_creates: int = 200
 
     @property
     def largest(self) -> int:
@@ -69,9 +79,8 @@ FULL = Plan("full", (10_000, 100_000, 1_000_000), read_seconds=15, rate_seconds=
             memory_seconds=10, replay_events=20_000, import_rows=200_000)
 QUICK = Plan("quick", (10_000, 100_000), read_seconds=5, rate_seconds=5, warmup_seconds=1, connections=16,
              read_rate=1000, write_seconds=5, relay_events=10_000, convergence_seconds=6, convergence_rate=500,
-             memory_seconds=3, replay_events=1_000, import_rows=10_000)
-# Enough connections that a fixed rate is held even when a response takes 30 ms.
-RATE_CONNECTIONS = 32
+             memory_seconds=3, replay_events=1_000, import_rows=10_000, cost_seconds=8, converge_rates=(50, 100, 200),
+             converge_seconds=8, converge_wait=5, sequential_creates=100)
 
 
 def _n(size: int) -> str:
@@ -329,45 +338,6 @@ def _worker(mode: str, url: str, bootstrap: str, topic: str, batch: int,
 # --- 5: write-to-view convergence --------------------------------------------------------------
 
 
-class TopicWatcher(threading.Thread):
-    """Notes when each key first shows up on a topic (from the end of it, no consumer group)."""
-
-    def __init__(self, bootstrap: str, topic: str, *, stamp_header: bool = False) -> None:
-        super().__init__(daemon=True)
-        self.bootstrap, self.topic, self.stamp_header = bootstrap, topic, stamp_header
-        self.ready = threading.Event()
-        self.halt = threading.Event()
-        self.first_seen: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                     client_id="bench-watcher", fetch_max_wait_ms=100)
-            try:
-                partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
-                consumer.assign(partitions)
-                consumer.seek_to_end(*partitions)
-                for p in partitions:
-                    consumer.position(p)
-                self.ready.set()
-                while not self.halt.is_set():
-                    for records in consumer.poll(timeout_ms=100).values():
-                        now = time.time()
-                        for record in records:
-                            if self.stamp_header:
-                                sent = float(dict(record.headers)["sent"].decode())
-                                self.latencies.append((now - sent) * 1000)
-                            elif record.key is not None:
-                                self.first_seen.setdefault(record.key.decode(), now)
-            finally:
-                consumer.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the scenario
-            self.error = exc
-            self.ready.set()
-
-
 # A rate one customer-service process holds on this machine, for the latency without a backlog.
 SUSTAINABLE_RATE = 50
 
@@ -379,7 +349,7 @@ def convergence(ctx: Context, report: Report, plan: Plan) -> None:
     profiles = RESULTS / "profiles"
     with profiled(plan.profile, ctx.pids().get("customer"), seconds, profiles / "convergence-customer", ctx.profiles), \
             profiled(plan.profile, ctx.pids().get("sales"), seconds, profiles / "convergence-sales", ctx.profiles):
-        ours, created, load = _converge(ctx, rate, seconds)
+        ours, created, load = converge(ctx, ctx.url("customer"), rate, seconds)
     missing = created - len(ours)
     base, produced = _raw_latency(ctx, rate, seconds)
     if not ours or not base:
@@ -397,7 +367,7 @@ def convergence(ctx: Context, report: Report, plan: Plan) -> None:
     # The same at a rate the process holds: how fast a write shows when there is no backlog.
     ctx.settle()
     low_seconds = min(seconds, 10)
-    calm, calm_created, calm_load = _converge(ctx, SUSTAINABLE_RATE, low_seconds)
+    calm, calm_created, calm_load = converge(ctx, ctx.url("customer"), SUSTAINABLE_RATE, low_seconds)
     calm_base, _ = _raw_latency(ctx, SUSTAINABLE_RATE, low_seconds)
     if calm and calm_base:
         report.add(Row(f"write-to-view convergence at {SUSTAINABLE_RATE} writes/s", "p50 / p99 ms",
@@ -413,31 +383,6 @@ def convergence(ctx: Context, report: Report, plan: Plan) -> None:
         f"the view's size at the same rate to a 3-partition topic, the same kind of consumer noting produce-to-consume "
         f"latency. Both on this machine's clock."
     )
-
-
-def _converge(ctx: Context, rate: float, seconds: float) -> tuple[list[float], int, LoadResult]:
-    """Milliseconds from each write's 201 to its view on the topic; how many writes; the load's result."""
-    record = ctx.root / f"convergence-{uuid.uuid4().hex[:6]}"
-    record.mkdir()
-    watcher = TopicWatcher(ctx.bootstrap, VIEW_TOPIC.name)
-    watcher.start()
-    watcher.ready.wait(30)
-    if watcher.error:
-        raise RuntimeError(f"could not read {VIEW_TOPIC.name}: {watcher.error}")
-    ctx.log(f"  convergence: {seconds:g} s of writes at {rate:g}/s, each timed from its 201 to its view on {VIEW_TOPIC.name}")
-    load = run_wrk(ctx.url("customer") + "/v1/customers", "write", seconds=seconds, connections=RATE_CONNECTIONS,
-                   env={"BENCH_TOKEN": ctx.token, "BENCH_RECORD": str(record)}, rate=rate)
-    created: dict[str, float] = {}
-    for path in record.glob("created-*.txt"):
-        for line in path.read_text().splitlines():
-            cid, _, at = line.partition(" ")
-            created[cid] = float(at)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(c not in watcher.first_seen for c in created):
-        time.sleep(0.2)
-    watcher.halt.set()
-    watcher.join(10)
-    return [(watcher.first_seen[c] - t) * 1000 for c, t in created.items() if c in watcher.first_seen], len(created), load
 
 
 def _raw_latency(ctx: Context, rate: float, seconds: float) -> tuple[list[float], int]:
@@ -557,7 +502,7 @@ def view_replay(ctx: Context, report: Report, plan: Plan) -> None:
     ctx.ensure_customers(plan.sizes[0])
     ctx.settle()
     # The live view consumer would chew through the synthetic events too and compete for the CPU.
-    ctx.system.stop_process("customer")
+    ctx.system.stop_process("customer-worker")
     n = plan.replay_events
     ctx.log(f"  replay: {n:,} customer events produced onto {CUSTOMER_TOPIC.name}, then `crm replay view` "
             f"into a fresh database, then a raw consumer reads the same topics")
@@ -660,6 +605,7 @@ SCENARIOS = {
     "customer-create": customer_create,
     "relay": relay,
     "convergence": convergence,
+    "write-cost": write_cost,
     "import": bulk_import,
     "search": customer_search,
     "memory": memory,
