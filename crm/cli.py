@@ -43,6 +43,13 @@ STARTUP_TIMEOUT_SECONDS = 90.0
 # Services stop their relay and consumers on shutdown; give them time before SIGKILL.
 STOP_TIMEOUT_SECONDS = 15.0
 POLL_SECONDS = 0.25
+# A service's worker listens this far above its API's port.
+WORKER_PORT_OFFSET = 10
+# A child that exits is started again after this pause, doubled for each quick death, at most the maximum;
+# one that has run this long is stable and its next restart waits the first pause again.
+RESTART_BACKOFF_SECONDS = 1.0
+MAX_RESTART_BACKOFF_SECONDS = 30.0
+STABLE_SECONDS = 60.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +274,11 @@ class Child:
     name: str
     url: str
     process: subprocess.Popen[bytes]
+    command: list[str]
+    env: dict[str, str]
+    started_at: float = field(default_factory=time.monotonic)
+    restart_at: float | None = None
+    backoff: float = 1.0
 
 
 @dataclass
@@ -303,9 +315,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def run_ports(port_base: int) -> dict[str, int]:
-    """Gateway on ``port_base``, each service at its usual distance from it (8001 -> base + 1)."""
+    """Gateway on ``port_base``, each service at its usual distance from it (8001 -> base + 1),
+    each service's worker ``WORKER_PORT_OFFSET`` above its API (8011 for the customer worker)."""
     offset = port_base - DEFAULT_PORTS["gateway"]
-    return {name: port + offset for name, port in DEFAULT_PORTS.items()}
+    ports = {name: port + offset for name, port in DEFAULT_PORTS.items()}
+    return ports | {worker_name(s): ports[s] + WORKER_PORT_OFFSET for s in SERVICES}
+
+
+def worker_name(service: str) -> str:
+    return f"{service}-worker"
 
 
 def _require_free_ports(ports: Iterable[int]) -> None:
@@ -328,6 +346,8 @@ def child_environment(settings: Settings, ports: dict[str, int], stack: Stack, k
     env = dict(os.environ)
     env["CRM_VAR_DIR"] = str(settings.var_dir)
     env["CRM_SERVICE_URLS"] = json.dumps({s: f"http://{HOST}:{ports[s]}" for s in SERVICES})
+    # Both processes of a service read it: the worker listens there, its API sends wake-ups there.
+    env |= {f"{s.upper()}_WORKER_PORT": str(ports[worker_name(s)]) for s in SERVICES}
     if "kafka_bootstrap_servers" not in settings.model_fields_set:
         env["KAFKA_BOOTSTRAP_SERVERS"] = local_kafka_for_run(settings, stack, kafka_port)
     return env
@@ -355,13 +375,19 @@ def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
 
 def start_children(stack: Stack, ports: dict[str, int], env: dict[str, str]) -> None:
     for service in SERVICES:
+        stack.children.append(_spawn(worker_name(service), f"services.{service}.worker:create_worker",
+                                     ports[worker_name(service)], env))
         stack.children.append(_spawn(service, f"services.{service}.app:create_app", ports[service], env))
     stack.children.append(_spawn("gateway", "services.gateway.app:create_gateway_from_env", ports["gateway"], env))
 
 
 def _spawn(name: str, factory: str, port: int, env: dict[str, str]) -> Child:
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST, "--port", str(port)]
-    process = subprocess.Popen(
+    return Child(name=name, url=f"http://{HOST}:{port}", process=_start(command, env), command=command, env=env)
+
+
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         command,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -370,7 +396,7 @@ def _spawn(name: str, factory: str, port: int, env: dict[str, str]) -> Child:
         process_group=0,
         preexec_fn=partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
     )
-    return Child(name=name, url=f"http://{HOST}:{port}", process=process)
+    return process
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -422,9 +448,28 @@ def print_banner(settings: Settings, ports: dict[str, int], env: dict[str, str])
 
 
 def supervise(children: list[Child]) -> NoReturn:
-    """Wait until interrupted; a child that exits on its own brings everything down."""
+    """Wait until interrupted; a child that exits on its own is started again, after a growing pause.
+
+    The pause doubles with each restart that follows a short life (a process that dies at
+    once would otherwise spin) and starts over once a child has run for a while.
+    """
     while True:
-        _fail_if_any_died(children, "unexpectedly")
+        now = time.monotonic()
+        for child in children:
+            code = child.process.poll()
+            if code is None:
+                if child.restart_at is None and now - child.started_at > STABLE_SECONDS:
+                    child.backoff = RESTART_BACKOFF_SECONDS
+                continue
+            if child.restart_at is None:
+                child.restart_at = now + child.backoff
+                print(f"crm run: {child.name} exited with code {code}; starting it again in {child.backoff:g} s",
+                      file=sys.stderr, flush=True)
+            elif now >= child.restart_at:
+                child.process = _start(child.command, child.env)
+                child.started_at, child.restart_at = now, None
+                child.backoff = min(child.backoff * 2, MAX_RESTART_BACKOFF_SECONDS)
+                print(f"crm run: started {child.name} again (pid {child.process.pid})", file=sys.stderr, flush=True)
         time.sleep(POLL_SECONDS)
 
 

@@ -1,7 +1,7 @@
 """The consumer runner: applies events exactly once in effect, then commits the offset.
 
 One ``EventConsumer`` is one thread owning one ``KafkaConsumer`` (they are not
-thread-safe). For each message it opens a database transaction, skips events it
+thread-safe), and a worker runs one for all of its service's consumers (``ConsumerSpec``). For each message it opens a database transaction, skips events it
 has already applied (the ``processed_events`` table), runs the handler, records the
 event id, and commits; only then does it commit the Kafka offset. A handler error is
 retried a few times and then the message goes to ``crm.dlq.<service>.v1`` with the
@@ -28,7 +28,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.structs import OffsetAndMetadata
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -88,9 +88,12 @@ def apply_all(session: Session, consumer: str, deliveries: list[Delivery | None]
     events = [d.event for d in fresh if d.event is not None]
     with prepare(session, events) if prepare is not None and events else nullcontext():
         for delivery in fresh:
-            if delivery.event is not None:
-                session.add(ProcessedEvent(consumer=consumer, event_id=delivery.event.id, processed_at=utcnow()))
             handle(session, delivery)
+    if events:
+        # One statement for the batch's dedupe rows, not one ORM object each.
+        now = utcnow()
+        session.execute(insert(ProcessedEvent), [{"consumer": consumer, "event_id": event.id, "processed_at": now}
+                                                 for event in events])
     return len(fresh)
 
 
@@ -121,23 +124,29 @@ class Stalled(Exception):
 
 
 class EventConsumer(threading.Thread):
+    """One worker's Kafka consumer: one client and one group for all of a service's consumers.
+
+    Each ``ConsumerSpec`` keeps its own handler, event types and dedupe namespace (its name
+    in ``processed_events``); the client, its fetcher, heartbeat and group membership are
+    shared, so the broker answers one member per service instead of one per consumer. A
+    partition's batch is applied for every spec that wants it in one transaction; a batch
+    that fails falls back to one record and one spec at a time, with retries and the
+    dead-letter topic (which names the spec that failed).
+    """
+
     def __init__(
         self,
         *,
         name: str,
         service: str,
-        topics: list[str],
+        specs: list[ConsumerSpec],
         group_id: str,
         bootstrap_servers: str,
         sessions: sessionmaker[Session],
-        handle: Handler,
-        prepare: Preparer | None = None,
-        types: frozenset[str] | None = None,
         producer_factory: Callable[[], KafkaProducer],
         dead_letter_topic: str,
         metrics: ServiceMetrics,
         max_attempts: int = 3,
-        accepts_tombstones: bool = False,
         session_timeout_ms: int = 10000,
         on_commit: Callable[[], None] | None = None,
         stall_seconds: float = 30.0,
@@ -147,19 +156,17 @@ class EventConsumer(threading.Thread):
         # Wakes the outbox relay when a handler appended events: they go out now, not at the relay's
         # next poll (a batch that appended nothing does not wake it: a claim query per batch for nothing).
         self._on_commit = on_commit or (lambda: None)
-        self._topics = topics
+        self._specs = specs
+        self._topics = sorted({topic for spec in specs for topic in spec.topics})
+        self._specs_of = {topic: [spec for spec in specs if topic in spec.topics] for topic in self._topics}
         self._group_id = group_id
         self._bootstrap_servers = bootstrap_servers
         self._sessions = sessions
-        self._handle = handle
-        self._prepare = prepare
-        self._types = types
         self._producer_factory = producer_factory
         self._producer: KafkaProducer | None = None
         self._dead_letter_topic = dead_letter_topic
         self._metrics = metrics
         self._max_attempts = max_attempts
-        self._accepts_tombstones = accepts_tombstones
         self._session_timeout_ms = session_timeout_ms
         self._stall_seconds = stall_seconds
         self._stopping = threading.Event()
@@ -199,6 +206,10 @@ class EventConsumer(threading.Thread):
             auto_offset_reset="earliest",
             partition_assignment_strategy=(CooperativeStickyAssignor,),
             max_poll_records=500,
+            # A fetch returns as soon as one record is there (the latency a write waits for its view);
+            # under load the broker still fills a fetch up to its size, so batches grow by themselves.
+            fetch_min_bytes=1,
+            fetch_max_wait_ms=100,
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(self._session_timeout_ms // 4, 500),
             key_deserializer=lambda k: k.decode() if k is not None else "",
@@ -228,11 +239,14 @@ class EventConsumer(threading.Thread):
             if self._stopping.is_set():
                 consumer.seek(partition, records[0].offset)
                 continue
-            wanted = [r for r in records if is_wanted(r, self._types, accepts_tombstones=self._accepts_tombstones)]
+            plan = [(spec, wanted) for spec in self._specs_of.get(partition.topic, ())
+                    if (wanted := [r for r in records if is_wanted(r, spec.types,
+                                                                   accepts_tombstones=spec.accepts_tombstones)])]
             try:
-                if wanted and not self._apply_together(wanted):
-                    for record in wanted:
-                        self._process(record)
+                if plan and not self._apply_together(plan):
+                    for spec, wanted in plan:
+                        for record in wanted:
+                            self._process(spec, record)
             except Unavailable as exc:
                 log.warning("%s: dependency unavailable (%s), will retry from offset %s", self.name, exc,
                             records[0].offset)
@@ -242,34 +256,37 @@ class EventConsumer(threading.Thread):
             offsets[partition] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
         return offsets
 
-    def _apply_together(self, records: list[ConsumerRecord]) -> bool:
-        """The fast path: one transaction for a partition's whole batch; False if any record needs care alone."""
+    def _apply_together(self, plan: list[tuple[ConsumerSpec, list[ConsumerRecord]]]) -> bool:
+        """The fast path: one transaction for a partition's whole batch and every spec that wants it;
+        False if any record needs care alone."""
         try:
-            deliveries = [self._delivery(record) for record in records]
+            deliveries = _deliveries(plan)
         except EnvelopeError:
             return False
-        applied, appended = 0, False
+        applied: dict[str, int] = {}
         try:
             with unit_of_work(self._sessions) as session:
-                applied = apply_all(session, self.consumer_name, deliveries, self._handle, self._prepare)
+                for spec, batch in deliveries:
+                    applied[spec.name] = apply_all(session, spec.name, batch, spec.handle, spec.prepare)
                 appended = has_appended(session)
         except (OperationalError, DBAPIError) as exc:
             if _is_connection_problem(exc):
                 raise Unavailable(str(exc)) from exc
             return False
         except Exception:  # noqa: BLE001 - retried record by record, with dead-lettering
-            log.debug("%s: batch of %d failed; applying one by one", self.name, len(records), exc_info=True)
+            log.debug("%s: batch failed; applying one by one", self.name, exc_info=True)
             return False
-        self._metrics.consumed.labels(self.consumer_name).inc(applied)
+        for name, count in applied.items():
+            self._metrics.consumed.labels(name).inc(count)
         if appended:
             self._on_commit()
         return True
 
-    def _process(self, record: ConsumerRecord) -> None:
+    def _process(self, spec: ConsumerSpec, record: ConsumerRecord) -> None:
         try:
-            delivery = self._delivery(record)
+            delivery = delivery_of(record, accepts_tombstones=spec.accepts_tombstones)
         except EnvelopeError as exc:
-            self._dead_letter(record, f"unreadable event: {exc}")
+            self._dead_letter(spec, record, f"unreadable event: {exc}")
             return
         if delivery is None:
             return
@@ -277,10 +294,10 @@ class EventConsumer(threading.Thread):
         for attempt in range(1, self._max_attempts + 1):
             try:
                 with unit_of_work(self._sessions) as session:
-                    applied = apply_once(session, self.consumer_name, delivery, self._handle, self._prepare)
+                    applied = apply_once(session, spec.name, delivery, spec.handle, spec.prepare)
                     appended = has_appended(session)
                 if applied:
-                    self._metrics.consumed.labels(self.consumer_name).inc()
+                    self._metrics.consumed.labels(spec.name).inc()
                 if appended:
                     self._on_commit()
                 return
@@ -293,18 +310,15 @@ class EventConsumer(threading.Thread):
                 error = exc
             except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
                 error = exc
-            log.warning("%s: attempt %d of %s failed: %s", self.name, attempt, _where(record), error)
+            log.warning("%s/%s: attempt %d of %s failed: %s", self.name, spec.name, attempt, _where(record), error)
             time.sleep(0.05 * attempt)
-        self._dead_letter(record, f"{type(error).__name__}: {error}")
+        self._dead_letter(spec, record, f"{type(error).__name__}: {error}")
 
-    def _delivery(self, record: ConsumerRecord) -> Delivery | None:
-        return delivery_of(record, accepts_tombstones=self._accepts_tombstones)
-
-    def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
-        log.error("%s: dead-lettering %s: %s", self.name, _where(record), error)
+    def _dead_letter(self, spec: ConsumerSpec, record: ConsumerRecord, error: str) -> None:
+        log.error("%s/%s: dead-lettering %s: %s", self.name, spec.name, _where(record), error)
         headers = [
             ("dlq_error", error[:2000].encode()),
-            ("dlq_consumer", self.consumer_name.encode()),
+            ("dlq_consumer", spec.name.encode()),
             ("dlq_topic", record.topic.encode()),
             ("dlq_partition", str(record.partition).encode()),
             ("dlq_offset", str(record.offset).encode()),
@@ -321,7 +335,25 @@ class EventConsumer(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - without the DLQ we must not skip the message
             self._producer = None
             raise Unavailable(f"dead-letter topic unreachable: {exc}") from exc
-        self._metrics.dead_lettered.labels(self.consumer_name).inc()
+        self._metrics.dead_lettered.labels(spec.name).inc()
+
+
+def _deliveries(plan: list[tuple[ConsumerSpec, list[ConsumerRecord]]]) -> list[tuple[ConsumerSpec, list[Delivery | None]]]:
+    """Each spec's deliveries; a record that several specs want is parsed once."""
+    parsed: dict[int, CloudEvent | None] = {}
+    out: list[tuple[ConsumerSpec, list[Delivery | None]]] = []
+    for spec, records in plan:
+        batch: list[Delivery | None] = []
+        for record in records:
+            if record.value is None:
+                batch.append(delivery_of(record, accepts_tombstones=spec.accepts_tombstones))
+                continue
+            if record.offset not in parsed:
+                parsed[record.offset] = parse_event(record.value)
+            key = record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
+            batch.append(Delivery(topic=record.topic, key=key, event=parsed[record.offset]))
+        out.append((spec, batch))
+    return out
 
 
 def is_wanted(record: ConsumerRecord, types: frozenset[str] | None, *, accepts_tombstones: bool) -> bool:

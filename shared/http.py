@@ -230,7 +230,7 @@ class UnitOfWork:
 
     A read (GET, HEAD, OPTIONS) and a failed write (an exception or an error status) are
     rolled back; a successful write commits its rows, its outbox events and, under an
-    ``Idempotency-Key``, the answer to replay, all at once, and then wakes the relay.
+    ``Idempotency-Key``, the answer to replay, all at once, and then wakes the worker's relay.
     """
 
     def __init__(self, request: Request) -> None:
@@ -283,7 +283,7 @@ class UnitOfWork:
         finally:
             self.abandon()
         if token is not None:
-            self._request.app.state.relay.wake()
+            self._request.app.state.waker.wake()
         return response
 
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     service_urls: dict[str, str] = Field(default_factory=dict)
     # Where `crm run` puts the gateway; the services take the next ports in order.
     port_base: int = 8000
+    # The service's worker process (relay, consumers, jobs): its ops endpoints, and where its API
+    # sends the wake-up datagram after a commit on SQLite (<SERVICE>_WORKER_PORT; 0: none).
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 0
 
 
 S = TypeVar("S", bound=Settings)
@@ -58,10 +62,14 @@ S = TypeVar("S", bound=Settings)
 def load_settings(service: str = "crm", settings_class: type[S] = Settings) -> S:  # type: ignore[assignment]
     """Read the settings of one process from the environment; a service with settings of its own passes its class."""
     settings = settings_class(service=service)
+    update: dict[str, object] = {}
+    worker_port = os.environ.get(f"{service.upper()}_WORKER_PORT")
+    if worker_port:
+        update["worker_port"] = int(worker_port)
     explicit = os.environ.get(f"{service.upper()}_DATABASE_URL")
     if explicit:
-        return settings.model_copy(update={"database_url": explicit})
-    var_dir = settings.var_dir.resolve()
-    return settings.model_copy(
-        update={"var_dir": var_dir, "database_url": f"sqlite:///{var_dir / service}.db"}
-    )
+        update["database_url"] = explicit
+    else:
+        var_dir = settings.var_dir.resolve()
+        update |= {"var_dir": var_dir, "database_url": f"sqlite:///{var_dir / service}.db"}
+    return settings.model_copy(update=update)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.campaign import contract, worker
 from services.campaign.campaigns import routes as campaigns
 from shared.service import create_service_app
 from shared.settings import load_settings
@@ -17,7 +16,4 @@ def create_app() -> FastAPI:
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
         routers=(campaigns.router,),
-        consumers=worker.CONSUMERS,
-        jobs=worker.JOBS,
-        topics=contract.TOPICS,
     )

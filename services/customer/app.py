@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.customer import contract, worker
 from services.customer.classification import routes as classification
 from services.customer.classification.jobs import CustomerSettings
 from services.customer.consent import routes as consent
@@ -31,7 +30,4 @@ def create_app() -> FastAPI:
         title="OneView CRM: customer service",
         description="The customer master (persons, organizations, contact points) and the unified customer view.",
         routers=tuple(feature.router for feature in FEATURES),
-        consumers=worker.CONSUMERS,
-        jobs=worker.JOBS,
-        topics=contract.TOPICS,
     )

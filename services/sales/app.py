@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.sales import contract, worker
 from services.sales.opportunities import routes as opportunities
 from shared.service import create_service_app
 from shared.settings import load_settings
@@ -17,7 +16,4 @@ def create_app() -> FastAPI:
         title="OneView CRM: sales service",
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
         routers=(opportunities.router,),
-        consumers=worker.CONSUMERS,
-        jobs=worker.JOBS,
-        topics=contract.TOPICS,
     )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from services.sales import contract
 from services.sales.customers import consumers as customers
 from services.sales.customers.repository import REPLICA
 from services.sales.opportunities import consumers as opportunities
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
+from shared.settings import load_settings
+from shared.worker import create_worker_app, run_worker
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
@@ -27,3 +31,13 @@ def digest(session: Session) -> str:
 def states(session: Session) -> dict[uuid.UUID, tuple[int, str]]:
     """Each replicated customer's view version and document hash, to check against the master view."""
     return REPLICA.states(session)
+
+
+def create_worker() -> FastAPI:
+    """The worker process: ``python -m services.sales.worker`` (or ``uvicorn --factory``)."""
+    return create_worker_app(settings=load_settings("sales"), consumers=CONSUMERS, jobs=JOBS,
+                             topics=contract.TOPICS)
+
+
+if __name__ == "__main__":
+    run_worker(create_worker)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.service_desk import contract, worker
 from services.service_desk.tickets import routes as tickets
 from shared.service import create_service_app
 from shared.settings import load_settings
@@ -17,7 +16,4 @@ def create_app() -> FastAPI:
         title="OneView CRM: service desk",
         description="Customer tickets and their life cycle, for customers known from the unified view.",
         routers=(tickets.router,),
-        consumers=worker.CONSUMERS,
-        jobs=worker.JOBS,
-        topics=contract.TOPICS,
     )

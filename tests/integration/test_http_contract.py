@@ -188,3 +188,7 @@ def test_ops_endpoints(system: System) -> None:
         metrics = httpx.get(system.url(service) + "/metrics").text
         assert "crm_http_requests_total" in metrics and "crm_outbox_pending" in metrics
         assert httpx.get(system.url(service) + "/openapi.json").json()["info"]["title"].startswith("OneView CRM")
+        # Its worker (relay, consumers, jobs) answers for itself, with what it published and consumed.
+        worker = system.url(f"{service}-worker")
+        assert httpx.get(worker + "/readyz").json()["checks"] == {"database": True, "kafka": True}
+        assert "crm_outbox_published_total" in httpx.get(worker + "/metrics").text

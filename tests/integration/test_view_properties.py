@@ -136,7 +136,7 @@ class Scenario:
     def _restart(self, service: str) -> None:
         if not self.restarted:  # a restart costs seconds: one per example is enough to interleave
             self.restarted = True
-            self.system.restart_process(service)
+            self.system.restart_service(service)
             self.system.wait_ready(service)
 
 

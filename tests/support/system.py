@@ -68,10 +68,22 @@ def answer_within(seconds: float, ask: Callable[[], T]) -> T | None:
     return found[0] if found else None
 
 
+def worker_name(service: str) -> str:
+    return f"{service}-worker"
+
+
+def _factory(name: str) -> str:
+    if name == "gateway":
+        return "services.gateway.app:create_gateway_from_env"
+    if name.endswith("-worker"):
+        return f"services.{name.removesuffix('-worker')}.worker:create_worker"
+    return f"services.{name}.app:create_app"
+
+
 def consumer_groups() -> dict[str, list[str]]:
-    """Every consumer group the services run, and the topics each reads (from each service's worker)."""
-    return {f"crm.{service}.{spec.name}": list(spec.topics)
-            for service in SERVICES for spec in worker_of(service).CONSUMERS}
+    """Every consumer group the services run (one per worker), and the topics each reads."""
+    return {f"crm.{service}": sorted({topic for spec in worker_of(service).CONSUMERS for topic in spec.topics})
+            for service in SERVICES}
 
 
 class System:
@@ -80,7 +92,7 @@ class System:
         self.backend = backend
         self.postgres_admin_url = postgres_admin_url
         self.kafka = LocalKafka(data_dir=root / "kafka", port=free_port(), controller_port=free_port())
-        self.ports = {name: free_port() for name in (*SERVICES, "gateway")}
+        self.ports = {name: free_port() for name in (*SERVICES, *map(worker_name, SERVICES), "gateway")}
         self.database_urls: dict[str, str] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -91,8 +103,10 @@ class System:
         for service in SERVICES:
             self.database_urls[service] = self._new_database(service)
             upgrade(service, self.database_urls[service])
-        for name in (*SERVICES, "gateway"):
-            self.start_process(name)
+        for service in SERVICES:
+            self.start_process(worker_name(service))
+            self.start_process(service)
+        self.start_process("gateway")
         for service in SERVICES:
             self.wait_ready(service)
         self.wait_consumers_joined()
@@ -138,7 +152,7 @@ class System:
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
             "CRM_VAR_DIR": str(self.root),
             "CRM_JWT_SECRET": DEV_JWT_SECRET,
-            "CRM_SERVICE_URLS": json.dumps({name: self.url(name) for name in self.ports}),
+            "CRM_SERVICE_URLS": json.dumps({name: self.url(name) for name in (*SERVICES, "gateway")}),
             "CRM_RELAY_IDLE_POLL_SECONDS": "0.2",
             "CRM_CONSISTENCY_WAIT_SECONDS": "10",
             "CRM_CONSUMER_SESSION_TIMEOUT_MS": "6000",
@@ -146,10 +160,13 @@ class System:
         })
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
+        for service in SERVICES:
+            env[f"{service.upper()}_WORKER_PORT"] = str(self.ports[worker_name(service)])
         return env
 
     def start_process(self, name: str) -> None:
-        target = "services.gateway.app:create_gateway_from_env" if name == "gateway" else f"services.{name}.app:create_app"
+        """Start one process: ``gateway``, a service's API (``sales``) or its worker (``sales-worker``)."""
+        target = _factory(name)
         log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1",
@@ -179,6 +196,20 @@ class System:
         self.stop_process(name)
         self.start_process(name)
 
+    def kill_service(self, service: str) -> None:
+        """SIGKILL both processes of a service, its API and its worker, as a crash of its host would."""
+        self.kill_process(service)
+        self.kill_process(worker_name(service))
+
+    def start_service(self, service: str) -> None:
+        self.start_process(worker_name(service))
+        self.start_process(service)
+
+    def restart_service(self, service: str) -> None:
+        self.stop_process(service)
+        self.stop_process(worker_name(service))
+        self.start_service(service)
+
     def _answers(self, name: str) -> bool:
         process = self.processes[name]
         if process.poll() is not None:
@@ -189,9 +220,11 @@ class System:
             return False
 
     def wait_ready(self, service: str, timeout: float = 60) -> None:
+        """Until the service's API (its database) and its worker (database and Kafka) say they are ready."""
         def ready() -> bool:
             try:
-                return httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200
+                return all(httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200
+                           for name in (service, worker_name(service)))
             except httpx.HTTPError:
                 return False
 

@@ -133,7 +133,7 @@ def read_note(note_id: uuid.UUID, db: DbSession) -> NoteOut:
     return out
 
 
-class _Relay:
+class _Waker:
     def __init__(self) -> None:
         self.wakes = 0
 
@@ -150,7 +150,7 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     app.state.settings = Settings(service="notes", jwt_secret=SECRET)
     app.state.sessions = make_sessions(engine)
     app.state.tokens = VerifiedTokens(secret=SECRET, issuer="oneview-crm")
-    app.state.relay = _Relay()
+    app.state.waker = _Waker()
     install_problem_handlers(app)
     app.include_router(router, prefix="/v1")
     yield app
@@ -168,13 +168,13 @@ def _notes(app: FastAPI) -> int:
         return int(session.scalar(select(func.count()).select_from(Note)) or 0)
 
 
-def test_a_write_commits_once_after_the_route_with_its_token_and_wakes_the_relay(app: FastAPI, client: TestClient) -> None:
+def test_a_write_commits_once_after_the_route_with_its_token_and_wakes_the_worker(app: FastAPI, client: TestClient) -> None:
     answer = client.post("/v1/notes", json={"text": "hello"})
     assert answer.status_code == 201
     assert answer.headers["ETag"] == '"1"' and answer.headers["Location"].startswith("/v1/notes/")
     assert answer.headers[CONSISTENCY_HEADER]
     assert _notes(app) == 1
-    assert app.state.relay.wakes == 1
+    assert app.state.waker.wakes == 1
 
 
 def test_a_failed_write_leaves_nothing_behind(app: FastAPI, client: TestClient) -> None:

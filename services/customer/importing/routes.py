@@ -37,9 +37,9 @@ async def import_customers(
     row (listed with its line number) writes nothing; the other rows are imported.
     """
     csv_mode = _is_csv(format, request.headers.get("content-type", ""))
-    relay = request.app.state.relay
+    waker = request.app.state.waker
     report = await service.import_stream(request.app.state.sessions, who.tenant, request.stream(), csv_mode,
-                                         on_commit=lambda created: relay.wake(),
+                                         on_commit=lambda created: waker.wake(),
                                          match_duplicates=on_duplicate == "match")
     return ImportOut.model_validate(report.as_dict())
 
