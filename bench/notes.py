@@ -131,6 +131,37 @@ alone did not cure it. PostgreSQL's slow-statement log then showed most of those
 never above 60 ms in the database: the pause was in the service, a full cyclic garbage
 collection walking the start-up heap (about 50 ms measured). Services now freeze their
 start-up heap (shared/process.py); the next full run had every filter's p99 at or under 25 ms.""",
+    "write-cost": """### write cost (CPU per write, converging rate, back-to-back creates)
+
+Not from py-spy: from this scenario's own per-process CPU split, in four `crm bench write-cost
+--quick` runs on the 2-core machine shared with other work (PostgreSQL). `--profile` records
+every process of the system with py-spy during the last rate's window.
+Three runs with each service's relay, consumers and jobs in its API process:
+- 20 writes/s: 90-96 ms of CPU per write in all (the bare app 3.4-4.2 ms with its backends):
+  customer 24-26 ms, sales, service desk and campaign 10-11 ms each, the Kafka broker 16-29 ms,
+  PostgreSQL backends 9-10 ms, the gateway 3.6-3.8 ms.
+- 50 writes/s offered: 34-47 held, 40-57 ms per write. Total CPU per write times the rate held
+  is about 1.9 CPU-seconds per second: both cores are busy, so below 50 writes/s the system
+  saturates; the figure at "50/s" is the cost at saturation.
+- Idle (nothing sent): about 190 ms of CPU per second (customer 30, each replica service 32,
+  broker 47, backends 15): relay polls and consumer fetches and heartbeats. That is 10 of the
+  90 ms at 20/s; the rest is work per event.
+- Beyond idle (the run that measured it), a write costs about twice as much at 20/s as at 47/s
+  in every process (customer 25 vs 13 ms, each replica 9.4 vs 3.7 ms, broker 14 vs 2 ms): at a
+  low rate each event travels alone, and every hop pays its own fetch, transaction and commit;
+  under load, batches share them. The broker spends more CPU per second at 20 writes/s
+  (330-570 ms/s) than at 34-47 held (150-250 ms/s): every consumer fetches with
+  `fetch_min_bytes=1` and `fetch_max_wait_ms=100`, so at a low rate each event is one small
+  fetch answer to each consumer of each service.
+- No step converges: at 50 writes/s offered the gateway path holds 36-44/s, p99 0.8-1.1 s.
+- Back to back through the gateway: p50 51-54 ms (18-19 creates/s); the bare app 3.1-3.5 ms.
+One run with each service split into an API and a worker process (an early version of the
+split): 95 ms per write at 20/s (customer API 11.3, customer worker 16.9, each replica worker
+about 9, the replica services' APIs 0, broker 26.8, backends 8.8, gateway 4.0); at 50 offered
+still 36 held and 54 ms; back to back p50 39 ms; idle 323 ms/s (broker 136, each worker 40-47).
+The gateway's CPU per write doubles (4 to 8.6 ms) once requests queue at the customer API.
+Next steps, per the split: one consumer per worker with fetch settings that wait for a batch,
+batched apply in the replicas and the view builder, and the broker's own settings.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",

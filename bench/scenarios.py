@@ -59,9 +59,10 @@ class Plan:
     replay_events: int
     import_rows: int
     profile: bool = False
-    # write-cost: CPU per write at these steady rates (measured seconds each), the view's convergence
+    # write-cost: CPU idle, CPU per write at these steady rates (measured seconds each), the view's convergence
     # stepped through those rates (seconds each, and how long a missing view is waited for), and
     # that many creates back to back.
+    idle_seconds: float = 10
     cost_rates: tuple[float, ...] = (20, 50)
     cost_seconds: float = 20
     converge_rates: tuple[float, ...] = (50, 100, 150, 200, 300)
@@ -79,8 +80,8 @@ FULL = Plan("full", (10_000, 100_000, 1_000_000), read_seconds=15, rate_seconds=
             memory_seconds=10, replay_events=20_000, import_rows=200_000)
 QUICK = Plan("quick", (10_000, 100_000), read_seconds=5, rate_seconds=5, warmup_seconds=1, connections=16,
              read_rate=1000, write_seconds=5, relay_events=10_000, convergence_seconds=6, convergence_rate=500,
-             memory_seconds=3, replay_events=1_000, import_rows=10_000, cost_seconds=8, converge_rates=(50, 100, 200),
-             converge_seconds=8, converge_wait=5, sequential_creates=100)
+             memory_seconds=3, replay_events=1_000, import_rows=10_000, idle_seconds=3, cost_seconds=6,
+             converge_rates=(50, 100, 200), converge_seconds=8, converge_wait=5, sequential_creates=100)
 
 
 def _n(size: int) -> str:

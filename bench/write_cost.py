@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +63,7 @@ class Window:
     seconds: float
     cpu: dict[str, float]  # CPU seconds per group
     load: LoadResult
-    ended: dict[str, int] | None = None  # per group, processes that ended inside the window
+    ended: dict[str, int] = field(default_factory=dict)  # per group, processes that ended inside the window
     caught_up: float | None = None  # seconds until outboxes and consumers were drained after the load
 
     @property
@@ -75,25 +75,6 @@ class Window:
 
 
 def write_cost(ctx: Context, report: Report, plan: Plan) -> None:
-    ctx.ensure_customers(plan.sizes[0])  # the bare app copies its row from the loaded template
-    bare_url = ctx.baseline_url() + "/customers"
-    gateway = ctx.url("gateway")
-    grouping = _grouping(ctx)
-    ctx.settle()
-    for rate in plan.cost_rates:
-        ctx.log(f"  write cost at {rate:g} writes/s through the gateway, then the bare app: "
-                f"{plan.cost_seconds:g} s measured each")
-        with ExitStack() as profiles:
-            ours = _window(ctx, gateway + "/v1/customers", rate, plan.cost_seconds, grouping,
-                           profile=profiles if plan.profile and rate == plan.cost_rates[-1] else None)
-        started = time.monotonic()
-        settled = ctx.settle()
-        ours = replace(ours, caught_up=time.monotonic() - started if settled else None)
-        bare = _window(ctx, bare_url, rate, plan.cost_seconds, grouping)
-        _cost_rows(ctx, report, ours, bare)
-        ctx.settle()
-    _converging_rate(ctx, report, plan, gateway)
-    _sequential(ctx, report, plan, gateway, bare_url)
     report.detail(
         f"write cost: `POST /v1/customers` of a new person through the gateway (e-mail and phone unique to the run, "
         f"so no create finds possible duplicates), {describe(RATE_CONNECTIONS)}, paced by wrk's delay() hook at each "
@@ -122,6 +103,25 @@ def write_cost(ctx: Context, report: Report, plan: Plan) -> None:
         f"{plan.sequential_creates} creates back to back after {SEQUENTIAL_WARMUP} unmeasured ones, through the "
         f"gateway; baseline: the same client straight to the bare app."
     )
+    ctx.ensure_customers(plan.sizes[0])  # the bare app copies its row from the loaded template
+    bare_url = ctx.baseline_url() + "/customers"
+    gateway = ctx.url("gateway")
+    grouping = _grouping(ctx)
+    ctx.settle()
+    _idle(ctx, report, plan.idle_seconds, grouping)
+    for rate in plan.cost_rates:
+        ctx.log(f"  write cost at {rate:g} writes/s through the gateway, then the bare app: "
+                f"{plan.cost_seconds:g} s measured each")
+        with ExitStack() as profiles:
+            ours = _window(ctx, gateway + "/v1/customers", rate, plan.cost_seconds, grouping,
+                           profile=profiles if plan.profile and rate == plan.cost_rates[-1] else None)
+        started = time.monotonic()
+        settled = ctx.settle()
+        ours = replace(ours, caught_up=time.monotonic() - started if settled else None)
+        bare = _window(ctx, bare_url, rate, plan.cost_seconds, grouping)
+        _cost_rows(ctx, report, ours, bare)
+    _converging_rate(ctx, report, plan, gateway)
+    _sequential(ctx, report, plan, gateway, bare_url)
 
 
 # --- CPU per write at steady rates -----------------------------------------------------------
@@ -146,19 +146,35 @@ def _grouping(ctx: Context) -> Grouping:
                     other_databases=OTHER_DATABASES, postgres_unseen=PG_UNSEEN)
 
 
+def _idle(ctx: Context, report: Report, seconds: float, grouping: Grouping) -> None:
+    """What the system spends with nothing to do (relay polls, consumer fetches and heartbeats, the broker's
+    housekeeping): a fixed cost that a low rate divides among few writes."""
+    ctx.log(f"  write cost: {seconds:g} s idle, nothing sent")
+    window = CpuWindow(grouping)
+    window.start()
+    time.sleep(seconds)
+    cpu = window.stop()
+    span = window.closed_at - window.opened_at
+    groups = [*_ordered(ctx.system.processes), KAFKA, PG_BACKENDS, PG_BACKGROUND, PG_UNSEEN]
+    per_second = {g: 1000 * cpu.get(g, 0.0) / span for g in groups}
+    report.add(Row("write cost, idle", "CPU ms per second, all processes", f"{sum(per_second.values()):.0f}",
+                   f"{1000 * sum(cpu.get(g, 0.0) for g in (BARE, BARE_BACKENDS)) / span:.0f} (bare app)", "—", "—",
+                   INFO))
+    report.detail(f"write cost, idle: CPU ms per second over {span:.1f} s with nothing sent: "
+                  + ", ".join(f"{g} {v:.0f}" for g, v in per_second.items()) + ".")
+
+
 def _postmaster(ctx: Context) -> int | None:
     """The pid of the PostgreSQL server the system uses, if it runs on this machine (a backend's parent)."""
     with psycopg.connect(psycopg_url(ctx.admin_url)) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     stat = read_stat(backend)
-    if stat is None:
-        return None  # another machine, or another pid namespace
-    parent = read_stat(stat.ppid)
     try:
-        name = Path(f"/proc/{stat.ppid}/comm").read_text().strip()
+        name = Path(f"/proc/{stat.ppid}/comm").read_text().strip() if stat else ""
     except OSError:
-        return None
-    return stat.ppid if parent is not None and name == "postgres" else None
+        name = ""
+    # Not ours to see when the server runs on another machine or in another pid namespace.
+    return stat.ppid if stat and name == "postgres" else None
 
 
 def _window(ctx: Context, url: str, rate: float, seconds: float, grouping: Grouping, *,
@@ -231,7 +247,7 @@ def _cost_rows(ctx: Context, report: Report, ours: Window, bare: Window) -> None
         notes.append(f"backends of other databases on the same PostgreSQL server used {others * 1000:.0f} ms of CPU "
                      f"during its two windows (not counted)")
     for who, window in (("ours", ours), ("bare app", bare)):
-        ended = {g: n for g, n in (window.ended or {}).items() if g != OTHER_DATABASES}
+        ended = {g: n for g, n in window.ended.items() if g != OTHER_DATABASES}
         if ended:
             notes.append(f"in the {who} window, processes ended before its end "
                          f"({', '.join(f'{g}: {n}' for g, n in ended.items())})")
@@ -257,8 +273,9 @@ def _ordered(processes: dict[str, object]) -> list[str]:
 def _converging_rate(ctx: Context, report: Report, plan: Plan, gateway: str) -> None:
     scenario = "view convergence, creates through the gateway"
     best: float | None = None
-    for rate in plan.converge_rates:
-        ctx.settle()
+    for n, rate in enumerate(plan.converge_rates):
+        if n:
+            ctx.settle()
         # Enough connections that the client never caps the rate while responses take up to 0.25 s.
         connections = max(RATE_CONNECTIONS, math.ceil(rate / 4))
         latencies, created, load = converge(ctx, gateway, rate, plan.converge_seconds, connections=connections,
