@@ -111,7 +111,7 @@ class Grouping:
         self.roots, self.postmaster, self.databases = roots, postmaster, databases
         self.postgres_background, self.other_databases = postgres_background, other_databases
         self.postgres_unseen = postgres_unseen
-        self._titles: dict[Identity, str] = {}
+        self._databases_of: dict[Identity, str] = {}
 
     def __call__(self, stats: dict[int, Stat]) -> dict[Identity, str]:
         out: dict[Identity, str] = {}
@@ -125,12 +125,13 @@ class Grouping:
                 if stat.ppid != self.postmaster:
                     continue
                 identity = (stat.pid, stat.start)
-                if identity not in self._titles:
-                    self._titles[identity] = cmdline(stat.pid)
-                database = postgres_database(self._titles[identity])
+                database = self._databases_of.get(identity) or postgres_database(cmdline(stat.pid))
                 if database is None:
+                    # The server's own processes, or a backend just forked and still under the
+                    # postmaster's title (its database is read again at the next sample).
                     out[identity] = self.postgres_background
                 else:
+                    self._databases_of[identity] = database
                     out[identity] = databases.get(database, self.other_databases)
         return out
 
@@ -206,7 +207,7 @@ class CpuWindow(threading.Thread):
                     # Started inside the window: all its time is the window's. Seen only now but older
                     # (it joined a group late): only what it does from here on.
                     self._base[identity] = ticks if first or identity[1] <= self._opened else 0
-                    self._group[identity] = group
+                self._group[identity] = group  # the latest: a new backend names its database a moment after its fork
                 self._last[identity] = ticks
                 self._seen_in[identity] = self._samples
                 self._parent[identity] = stats[identity[0]].ppid
