@@ -133,8 +133,8 @@ collection walking the start-up heap (about 50 ms measured). Services now freeze
 start-up heap (shared/process.py); the next full run had every filter's p99 at or under 25 ms.""",
     "write-cost": """### write cost (CPU per write, converging rate, back-to-back creates)
 
-Not from py-spy: from this scenario's own per-process CPU split, in four `crm bench write-cost
---quick` runs on the 2-core machine shared with other work (PostgreSQL). `--profile` records
+Not from py-spy: from this scenario's own per-process CPU split, in six `crm bench write-cost`
+runs (one full) on the 2-core machine shared with other work (PostgreSQL). `--profile` records
 every process of the system with py-spy during the last rate's window.
 Three runs with each service's relay, consumers and jobs in its API process:
 - 20 writes/s: 90-96 ms of CPU per write in all (the bare app 3.4-4.2 ms with its backends):
@@ -155,13 +155,18 @@ Three runs with each service's relay, consumers and jobs in its API process:
   fetch answer to each consumer of each service.
 - No step converges: at 50 writes/s offered the gateway path holds 36-44/s, p99 0.8-1.1 s.
 - Back to back through the gateway: p50 51-54 ms (18-19 creates/s); the bare app 3.1-3.5 ms.
-One run with each service split into an API and a worker process (an early version of the
-split): 95 ms per write at 20/s (customer API 11.3, customer worker 16.9, each replica worker
-about 9, the replica services' APIs 0, broker 26.8, backends 8.8, gateway 4.0); at 50 offered
-still 36 held and 54 ms; back to back p50 39 ms; idle 323 ms/s (broker 136, each worker 40-47).
-The gateway's CPU per write doubles (4 to 8.6 ms) once requests queue at the customer API.
-Next steps, per the split: one consumer per worker with fetch settings that wait for a batch,
-batched apply in the replicas and the view builder, and the broker's own settings.""",
+Three runs (two quick, one full) with each service split into an API and a worker process (an
+early version of the split): 90-95 ms per write at 20/s (customer API 10.6-11.3, customer worker
+16.9-19.0, each replica worker 9-10.9, the replica services' APIs 0-0.1, broker 14.7-26.8,
+backends 8.8-9.6, gateway 3.9-4.0); at 50 offered 36-51 held and 38-54 ms (the run that held
+50.8/s used 1.94 CPU-seconds per second: the edge of the two cores); convergence at 50/s offered
+held 36-42/s, p99 0.54-0.74 s; back to back p50 38.5-39.3 ms; idle 173-323 ms/s (broker 57-136,
+each worker 19-47). The customer API alone spends 8-11 ms per create where the bare app spends
+2.5-3.
+The gateway's CPU per write rises from 3.6-4.0 ms at 20/s to 5.1-8.6 ms at 50 offered when
+requests queue at the customer API (3.3 ms in the run that held 50/s). Next steps: one consumer
+per worker with fetch settings that wait for a batch, batched apply in the replicas and the
+view builder, the broker's own settings, and the customer API's request path.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",
