@@ -96,7 +96,7 @@ def postgres_database(title: str) -> str | None:
 
 
 class Grouping:
-    """Which group each running process belongs to, or None for processes nobody asked about.
+    """Which group each running process belongs to (processes nobody asked about are left out).
 
     ``roots`` maps a group to the pid of a process whose whole tree is that group (read again at
     every sample: a restarted process is followed). PostgreSQL's processes are the postmaster's
