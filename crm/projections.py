@@ -108,7 +108,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
     try:
         deliveries = [_delivery(spec, record) for record in records]
         with unit_of_work(sessions) as session:
-            apply_all(session, spec.name, deliveries, spec.handle, spec.prepare)
+            apply_all(session, spec.name, deliveries, spec.handle, spec.prepare, dedupe=spec.dedupe)
         return 0
     except Exception:  # noqa: BLE001 - fall back to one transaction per record to isolate the bad one
         log.debug("batch failed; retrying record by record", exc_info=True)
@@ -126,7 +126,7 @@ def _apply_batch(spec: ConsumerSpec, records: list[ConsumerRecord], sessions: se
 def _apply(spec: ConsumerSpec, record: ConsumerRecord, session: Session) -> None:
     delivery = _delivery(spec, record)
     if delivery is not None:
-        apply_once(session, spec.name, delivery, spec.handle, spec.prepare)
+        apply_once(session, spec.name, delivery, spec.handle, spec.prepare, dedupe=spec.dedupe)
 
 
 def _delivery(spec: ConsumerSpec, record: ConsumerRecord) -> Delivery | None:
