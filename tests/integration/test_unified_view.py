@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
+from shared.http import ConsistencyToken
+from tests import factories
 from tests.support.system import System
 from tests.support.waiting import eventually
 
@@ -197,3 +201,22 @@ def test_view_masks_personal_data_without_the_pii_scope(system: System) -> None:
         assert shown["emails"][0]["address"] != "mary@example.com"
         assert "Jackson" not in shown["display_name"]
         assert shown["pii_masked"] is True
+
+
+def test_a_token_the_view_cannot_satisfy_is_answered_explicitly_never_with_a_404(system: System) -> None:
+    """A token naming a customer the view has never seen: 503 view-pending; a view that is behind: 200, stale."""
+    with system.client() as client:
+        unseen = str(uuid.uuid4())
+        ahead = ConsistencyToken(service="customer", sequence=10**9, subjects=(unseen,)).encode()
+        pending = client.get(f"/v1/customers/{unseen}/view", headers={"CRM-Consistency-Token": ahead})
+        assert pending.status_code == 503, pending.text
+        assert pending.json()["type"].endswith("/view-pending")
+        assert pending.headers["Retry-After"] == "1" and pending.headers["CRM-Consistency"] == "stale"
+
+        customer, token = factories.person(client, "Stella")
+        assert client.get(f"/v1/customers/{customer['id']}/view", headers=token).status_code == 200
+        behind = ConsistencyToken(service="customer", sequence=10**9, subjects=(customer["id"],)).encode()
+        stale = client.get(f"/v1/customers/{customer['id']}/view", headers={"CRM-Consistency-Token": behind})
+        assert stale.status_code == 200
+        assert stale.headers["CRM-Consistency"] == "stale"
+        assert stale.json()["consistency"]["satisfied"] is False

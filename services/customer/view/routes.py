@@ -37,8 +37,11 @@ async def get_view(
     stored = read.stored
     if stored is not None and stored.merged_into is not None:
         return RedirectResponse(f"/v1/customers/{stored.merged_into}/view", status_code=308)
+    if service.pending(read, token, customer_id):
+        raise service.ViewPending(f"The view has not applied the write that created customer {customer_id} "
+                                  f"within {read.waited_ms} ms; retry shortly.")
     if stored is None or stored.document is None:
-        raise NotFound(f"No view of customer {customer_id}" + (" yet." if token else "."))
+        raise NotFound(f"No view of customer {customer_id}.")
     consistency = ConsistencyOut(requested=token is not None, satisfied=read.satisfied, waited_ms=read.waited_ms)
     headers = {"ETag": etag(stored.version), "CRM-Consistency": "satisfied" if read.satisfied else "stale"}
     return Response(_body(stored.document, consistency, pii=who.allows(contract.PII_SCOPE)),

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.customer.view import repository
 from services.customer.view.tables import CustomerView, TimelineRecord
-from shared.errors import NotFound
+from shared.errors import NotFound, Problem
 from shared.http import ConsistencyToken, PageRequest
 
 # How often a read waiting for a write looks again.
@@ -41,6 +41,24 @@ async def read_view(engine: Engine, tenant: str, customer_id: uuid.UUID, token: 
             break
         await asyncio.sleep(POLL_SECONDS)
     return Read(stored, satisfied, int((time.monotonic() - started) * 1000))
+
+
+class ViewPending(Problem):
+    """A read's consistency token names a customer the view has not heard of yet.
+
+    Not a 404: the client has just written that customer, and saying it does not exist
+    would be false. The write is on its way; the client retries after ``Retry-After``.
+    """
+
+    slug, title, status = "view-pending", "The view has not caught up yet", 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "1", "CRM-Consistency": "stale"})
+
+
+def pending(read: Read, token: ConsistencyToken | None, customer_id: uuid.UUID) -> bool:
+    """Whether the view has never seen a customer the read's token says was written."""
+    return read.stored is None and token is not None and str(customer_id) in token.subjects
 
 
 def _reflects(stored: repository.StoredView | None, token: ConsistencyToken | None, customer_id: uuid.UUID) -> bool:
