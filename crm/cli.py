@@ -396,7 +396,6 @@ def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         process_group=0,
         preexec_fn=partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
     )
-    return process
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -169,7 +169,6 @@ class EventConsumer(threading.Thread):
         # Wakes the outbox relay when a handler appended events: they go out now, not at the relay's
         # next poll (a batch that appended nothing does not wake it: a claim query per batch for nothing).
         self._on_commit = on_commit or (lambda: None)
-        self._specs = specs
         self._topics = sorted({topic for spec in specs for topic in spec.topics})
         self._specs_of = {topic: [spec for spec in specs if topic in spec.topics] for topic in self._topics}
         self._group_id = group_id
@@ -381,8 +380,7 @@ def _deliveries(plan: list[tuple[ConsumerSpec, list[ConsumerRecord]]]) -> list[t
                 continue
             if record.offset not in parsed:
                 parsed[record.offset] = parse_event(record.value)
-            key = record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
-            batch.append(Delivery(topic=record.topic, key=key, event=parsed[record.offset]))
+            batch.append(Delivery(topic=record.topic, key=_key_of(record), event=parsed[record.offset]))
         out.append((spec, batch))
     return out
 
@@ -402,10 +400,13 @@ def is_wanted(record: ConsumerRecord, types: frozenset[str] | None, *, accepts_t
 
 def delivery_of(record: ConsumerRecord, *, accepts_tombstones: bool) -> Delivery | None:
     """What a handler gets for a record; None for a tombstone it does not want; EnvelopeError if unreadable."""
-    key = record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
     if record.value is None:
-        return Delivery(topic=record.topic, key=key, event=None) if accepts_tombstones else None
-    return Delivery(topic=record.topic, key=key, event=parse_event(record.value))
+        return Delivery(topic=record.topic, key=_key_of(record), event=None) if accepts_tombstones else None
+    return Delivery(topic=record.topic, key=_key_of(record), event=parse_event(record.value))
+
+
+def _key_of(record: ConsumerRecord) -> str:
+    return record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
 
 
 def _coordinator_lost(consumer: KafkaConsumer) -> bool:

@@ -269,7 +269,10 @@ class UnitOfWork:
         if self._session is None:
             return response
         session = self._session
+        waker = self._request.app.state.waker
         try:
+            if token is not None:
+                waker.before_commit(session)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -283,7 +286,7 @@ class UnitOfWork:
         finally:
             self.abandon()
         if token is not None:
-            self._request.app.state.waker.wake()
+            waker.after_commit()
         return response
 
 

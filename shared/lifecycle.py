@@ -55,13 +55,28 @@ class RepointingColumns:
     moved_at: Mapped[datetime]
 
 
+class MergeAnnouncement(BaseModel):
+    """What following a merge reads of its event (the ``Reads`` of a follower's contract name it)."""
+
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    merged_ids: list[uuid.UUID]
+
+
+class UnmergeAnnouncement(BaseModel):
+    merge_id: uuid.UUID
+    survivor_id: uuid.UUID
+    restored_ids: list[uuid.UUID]
+
+
+class ErasureAnnouncement(BaseModel):
+    customer_id: uuid.UUID
+
+
 @dataclass(frozen=True)
 class LifecycleEvents:
-    """The three announcements a follower acts on, each read with the follower's own model.
-
-    Readers: merged has ``merge_id``, ``survivor_id``, ``merged_ids``; unmerged has
-    ``merge_id``, ``survivor_id``, ``restored_ids``; erased needs nothing but the subject.
-    """
+    """The three announcements a follower acts on: its contract names their types and topics,
+    read with the models above (the fields this mechanism uses; erasure acts on the subject)."""
 
     merged: Reads
     unmerged: Reads

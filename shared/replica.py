@@ -4,8 +4,7 @@ Sales, service desk and campaign each keep the unified customer view this way: e
 contact point shows the customer exactly as it was published, says which version it
 holds, and a new replica bootstraps from the topic alone. The service declares the
 table (``ReplicaColumns`` on its own Base) and what it reads (``Reads``: event type,
-topic, its own reader model with ``version`` and ``profile.display_name`` /
-``profile.kind``); ``ViewReplica`` does the rest: applying versions, lookups for the
+topic and ``ReplicatedView``, the fields this mechanism reads); ``ViewReplica`` does the rest: applying versions, lookups for the
 records that embed the customer, and the hashes that prove a replay identical.
 """
 
@@ -17,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import String, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -42,6 +41,19 @@ class ReplicaColumns:
     kind: Mapped[str] = mapped_column(String(20))
     view: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class ReplicatedProfile(BaseModel):
+    display_name: str = ""
+    kind: str = ""
+
+
+class ReplicatedView(BaseModel):
+    """What a replica reads of a published view (it keeps the whole document): the reader a
+    service's ``Reads`` of the view names, so the contract test holds it against the producer."""
+
+    version: int
+    profile: ReplicatedProfile = Field(default_factory=ReplicatedProfile)
 
 
 class EmbeddedCustomer(BaseModel):

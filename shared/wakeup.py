@@ -19,7 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from shared.settings import Settings
 
@@ -40,7 +42,13 @@ def _postgres_conninfo(database_url: str) -> str | None:
 
 
 class Waker:
-    """The API's side: one cheap signal after each commit that appended events."""
+    """The API's side: one cheap signal for each commit that appended events.
+
+    A request's unit of work calls ``before_commit`` and ``after_commit``: on PostgreSQL the
+    ``NOTIFY`` rides the request's own transaction (delivered at its commit, never for a
+    rollback, no connection or lock of its own); on SQLite the datagram follows the commit.
+    ``wake`` is for a caller with no transaction at hand (the bulk import's batches).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._conninfo = _postgres_conninfo(settings.database_url)
@@ -49,6 +57,14 @@ class Waker:
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._socket: socket.socket | None = None
+
+    def before_commit(self, session: Session) -> None:
+        if self._conninfo is not None:
+            session.execute(text(f"NOTIFY {self._channel}"))
+
+    def after_commit(self) -> None:
+        if self._conninfo is None:
+            self.wake()
 
     def wake(self) -> None:
         try:
@@ -94,6 +110,7 @@ class WakeListener(threading.Thread):
         self._address = (settings.worker_host, settings.worker_port)
         self._on_wake = on_wake
         self._stopping = threading.Event()
+        self.listening = threading.Event()  # set once signals can arrive (after the bind or the LISTEN)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
@@ -116,6 +133,7 @@ class WakeListener(threading.Thread):
     def _listen(self) -> None:
         with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5) as connection:
             connection.execute(f"LISTEN {self._channel}")
+            self.listening.set()
             while not self._stopping.is_set():
                 for _ in connection.notifies(timeout=1.0, stop_after=1):
                     self._on_wake()
@@ -124,6 +142,7 @@ class WakeListener(threading.Thread):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
             listener.bind(self._address)
             listener.settimeout(1.0)
+            self.listening.set()
             while not self._stopping.is_set():
                 try:
                     listener.recv(64)

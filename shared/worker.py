@@ -78,7 +78,8 @@ def run_worker(create: Callable[[], FastAPI]) -> None:
 @dataclass
 class Workers:
     relay: OutboxRelay
-    consumers: list[EventConsumer] = field(default_factory=list)
+    # One Kafka consumer for all of the service's consumer specs (none if it has no specs).
+    consumer: EventConsumer | None = None
     jobs: list[JobRunner] = field(default_factory=list)
     topics_ready: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -87,11 +88,9 @@ class Workers:
         self.stopping.set()
         for job in self.jobs:
             job.stop()
-        for consumer in self.consumers:
-            consumer.stop()
+        if self.consumer is not None:
+            self.consumer.stop()
         self.relay.stop()
-
-
 
 
 def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, specs: list[ConsumerSpec],
@@ -109,8 +108,8 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
     )
     workers = Workers(relay=relay)
     # One client and one group for the whole worker: each spec still has its own dedupe namespace.
-    workers.consumers = [
-        EventConsumer(
+    if specs:
+        workers.consumer = EventConsumer(
             name="worker",
             service=settings.service,
             specs=specs,
@@ -124,7 +123,6 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             session_timeout_ms=settings.consumer_session_timeout_ms,
             on_commit=relay.wake,
         )
-    ] if specs else []
     workers.jobs = [JobRunner(job, app.state.sessions, settings) for job in jobs if job.interval(settings) > 0]
     for job in workers.jobs:
         job.start()
@@ -150,11 +148,12 @@ def _provision_then_start(settings: Settings, workers: Workers, topics: list[New
         return
     workers.topics_ready.set()
     workers.relay.start()
-    for consumer in workers.consumers:
-        consumer.start()
+    if workers.consumer is not None:
+        workers.consumer.start()
 
 
 def _readiness(app: FastAPI) -> dict[str, bool]:
     workers: Workers = app.state.workers
-    kafka = workers.topics_ready.is_set() and workers.relay.healthy and all(c.healthy for c in workers.consumers)
+    consumer_healthy = workers.consumer is None or workers.consumer.healthy
+    kafka = workers.topics_ready.is_set() and workers.relay.healthy and consumer_healthy
     return database_readiness(app) | {"kafka": kafka}

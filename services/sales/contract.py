@@ -1,8 +1,9 @@
 """The sales service's event contract: what it publishes, what it reads, the scopes it checks.
 
 Opportunity events go to ``crm.sales.v1``, keyed by the customer id. What it reads from
-the customer service (the unified view, the customer life cycle) it reads with models
-of its own, holding only the fields it uses.
+the customer service (the unified view, the customer life cycle) it names here and reads
+with the models of the library mechanisms that act on it (``shared.replica``,
+``shared.lifecycle``): the contract test holds those against the producer's schema.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.contract import EventPayload, EventType, Reads, TopicSpec
+from shared.lifecycle import ErasureAnnouncement, MergeAnnouncement, UnmergeAnnouncement
+from shared.replica import ReplicatedView
 from shared.types import Money
 
 READ_SCOPE = "sales:read"
@@ -65,38 +68,10 @@ PUBLISHES: tuple[EventType, ...] = (OPPORTUNITY_CREATED, OPPORTUNITY_UPDATED, OP
 # --- read from the customer service --------------------------------------------------------
 
 
-class CustomerProfile(BaseModel):
-    display_name: str = ""
-    kind: str = ""
-
-
-class CustomerView(BaseModel):
-    """The unified view, as far as the replica looks into it (it keeps the whole document)."""
-
-    version: int
-    profile: CustomerProfile = Field(default_factory=CustomerProfile)
-
-
-class CustomerMerged(BaseModel):
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    merged_ids: list[uuid.UUID]
-
-
-class CustomerUnmerged(BaseModel):
-    merge_id: uuid.UUID
-    survivor_id: uuid.UUID
-    restored_ids: list[uuid.UUID]
-
-
-class CustomerErased(BaseModel):
-    customer_id: uuid.UUID
-
-
-VIEW_UPDATED = Reads("crm.customer.view.updated.v1", CUSTOMER_VIEW_TOPIC.name, CustomerView)
-CUSTOMER_MERGED = Reads("crm.customer.merged.v1", CUSTOMER_TOPIC.name, CustomerMerged)
-CUSTOMER_UNMERGED = Reads("crm.customer.unmerged.v1", CUSTOMER_TOPIC.name, CustomerUnmerged)
-CUSTOMER_ERASED = Reads("crm.customer.erased.v1", CUSTOMER_TOPIC.name, CustomerErased)
+VIEW_UPDATED = Reads("crm.customer.view.updated.v1", CUSTOMER_VIEW_TOPIC.name, ReplicatedView)
+CUSTOMER_MERGED = Reads("crm.customer.merged.v1", CUSTOMER_TOPIC.name, MergeAnnouncement)
+CUSTOMER_UNMERGED = Reads("crm.customer.unmerged.v1", CUSTOMER_TOPIC.name, UnmergeAnnouncement)
+CUSTOMER_ERASED = Reads("crm.customer.erased.v1", CUSTOMER_TOPIC.name, ErasureAnnouncement)
 
 READS: tuple[Reads, ...] = (VIEW_UPDATED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_ERASED)
 # Produced and consumed: provisioned before the service starts.

@@ -6,6 +6,8 @@ written the way every feature's routes are, so what holds here holds for all of 
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -32,6 +34,7 @@ from shared.http import (
 from shared.outbox import publish
 from shared.problems import install_problem_handlers
 from shared.settings import Settings
+from shared.wakeup import Waker, WakeListener
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 
@@ -133,12 +136,10 @@ def read_note(note_id: uuid.UUID, db: DbSession) -> NoteOut:
     return out
 
 
-class _Waker:
-    def __init__(self) -> None:
-        self.wakes = 0
-
-    def wake(self) -> None:
-        self.wakes += 1
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture()
@@ -147,13 +148,16 @@ def app(tmp_path: Path) -> Iterator[FastAPI]:
     PLATFORM_METADATA.create_all(engine)
     Base.metadata.create_all(engine)
     app = FastAPI()
-    app.state.settings = Settings(service="notes", jwt_secret=SECRET)
+    app.state.settings = Settings(service="notes", jwt_secret=SECRET, worker_port=_free_udp_port(),
+                                  database_url=f"sqlite:///{tmp_path / 'notes.db'}")
     app.state.sessions = make_sessions(engine)
     app.state.tokens = VerifiedTokens(secret=SECRET, issuer="oneview-crm")
-    app.state.waker = _Waker()
+    # The real wake-up line of SQLite: a datagram to the worker port (the wake-up test listens there).
+    app.state.waker = Waker(app.state.settings)
     install_problem_handlers(app)
     app.include_router(router, prefix="/v1")
     yield app
+    app.state.waker.close()
     engine.dispose()
 
 
@@ -169,12 +173,20 @@ def _notes(app: FastAPI) -> int:
 
 
 def test_a_write_commits_once_after_the_route_with_its_token_and_wakes_the_worker(app: FastAPI, client: TestClient) -> None:
+    woken = threading.Semaphore(0)
+    listener = WakeListener(app.state.settings, woken.release)
+    listener.start()
+    assert listener.listening.wait(5)
     answer = client.post("/v1/notes", json={"text": "hello"})
     assert answer.status_code == 201
     assert answer.headers["ETag"] == '"1"' and answer.headers["Location"].startswith("/v1/notes/")
     assert answer.headers[CONSISTENCY_HEADER]
     assert _notes(app) == 1
-    assert app.state.waker.wakes == 1
+    try:
+        assert woken.acquire(timeout=5), "the worker was not woken"
+        assert not woken.acquire(timeout=0.3), "one write wakes the worker once"
+    finally:
+        listener.stop()
 
 
 def test_a_failed_write_leaves_nothing_behind(app: FastAPI, client: TestClient) -> None:
