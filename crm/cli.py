@@ -21,13 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 
+from crm.children import Child, preload
+from crm.children import start as fork_child
 from crm.registry import ALL_SCOPES, DEFAULT_PORTS, SERVICES, register_service_commands
 from shared.auth import mint_token
 from shared.settings import Settings, load_settings
@@ -40,6 +41,8 @@ HOST = "127.0.0.1"
 DEV_TENANT = "demo"
 DEFAULT_KAFKA_PORT = 9092
 STARTUP_TIMEOUT_SECONDS = 90.0
+# How long the banner waits for every consumer to hold its partitions (seconds, normally).
+READY_TIMEOUT_SECONDS = 60.0
 # Services stop their relay and consumers on shutdown; give them time before SIGKILL.
 STOP_TIMEOUT_SECONDS = 15.0
 POLL_SECONDS = 0.25
@@ -270,18 +273,6 @@ class Interrupted(Exception):
 
 
 @dataclass
-class Child:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
-    command: list[str]
-    env: dict[str, str]
-    started_at: float = field(default_factory=time.monotonic)
-    restart_at: float | None = None
-    backoff: float = 1.0
-
-
-@dataclass
 class Stack:
     """What ``crm run`` started, so that it can stop exactly that, in reverse order."""
 
@@ -301,6 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             migrate(SERVICES)
             start_children(stack, ports, env)
             wait_until_healthy(stack.children)
+            wait_until_ready(f"http://{HOST}:{ports['gateway']}")
             print_banner(settings, ports, env)
             supervise(stack.children)
         except Interrupted as exc:
@@ -345,7 +337,9 @@ def child_environment(settings: Settings, ports: dict[str, int], stack: Stack, k
     """The environment every child runs with; starts a local Kafka if none is configured."""
     env = dict(os.environ)
     env["CRM_VAR_DIR"] = str(settings.var_dir)
-    env["CRM_SERVICE_URLS"] = json.dumps({s: f"http://{HOST}:{ports[s]}" for s in SERVICES})
+    # The workers are listed too: the gateway's /readyz then waits for every consumer's partitions.
+    env["CRM_SERVICE_URLS"] = json.dumps({name: f"http://{HOST}:{ports[name]}"
+                                          for name in (*SERVICES, *map(worker_name, SERVICES))})
     # Both processes of a service read it: the worker listens there, its API sends wake-ups there.
     env |= {f"{s.upper()}_WORKER_PORT": str(ports[worker_name(s)]) for s in SERVICES}
     if "kafka_bootstrap_servers" not in settings.model_fields_set:
@@ -375,39 +369,13 @@ def local_kafka_for_run(settings: Settings, stack: Stack, port: int) -> str:
 
 def start_children(stack: Stack, ports: dict[str, int], env: dict[str, str]) -> None:
     for service in SERVICES:
-        stack.children.append(_spawn(worker_name(service), f"services.{service}.worker:create_worker",
-                                     ports[worker_name(service)], env))
-        stack.children.append(_spawn(service, f"services.{service}.app:create_app", ports[service], env))
-    stack.children.append(_spawn("gateway", "services.gateway.app:create_gateway_from_env", ports["gateway"], env))
-
-
-def _spawn(name: str, factory: str, port: int, env: dict[str, str]) -> Child:
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", HOST, "--port", str(port)]
-    return Child(name=name, url=f"http://{HOST}:{port}", process=_start(command, env), command=command, env=env)
-
-
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        command,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        # Own process group: Ctrl-C in the terminal reaches only `crm run`, which then
-        # stops the children in order instead of all of them racing at once.
-        process_group=0,
-        preexec_fn=partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
-    )
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """In the child before exec: have the kernel SIGTERM it if `crm run` itself is killed (-9)."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
-    if os.getppid() != parent_pid:
-        # The parent died before prctl took effect; nobody would ever stop us.
-        os._exit(1)
+        stack.children.append(Child(worker_name(service), f"services.{service}.worker:create_worker",
+                                    ports[worker_name(service)], env))
+        stack.children.append(Child(service, f"services.{service}.app:create_app", ports[service], env))
+    stack.children.append(Child("gateway", "services.gateway.app:create_gateway_from_env", ports["gateway"], env))
+    preload(stack.children)
+    for child in stack.children:
+        fork_child(child)
 
 
 def wait_until_healthy(children: list[Child]) -> None:
@@ -422,6 +390,28 @@ def wait_until_healthy(children: list[Child]) -> None:
                 raise CommandFailed(f"{names} did not answer /healthz within {STARTUP_TIMEOUT_SECONDS:g}s")
             if pending:
                 time.sleep(POLL_SECONDS)
+
+
+def wait_until_ready(gateway: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Until the gateway's /readyz says every API and worker is ready (each consumer holds its
+    partitions), so that the banner's promise holds: a write made after it reaches its view at once.
+
+    A Kafka that is configured but down does not stop the run (writes wait in the outboxes); the
+    banner is then preceded by what is not ready yet.
+    """
+    deadline = time.monotonic() + timeout
+    report: dict[str, Any] = {}
+    with httpx.Client(timeout=5.0) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = client.get(f"{gateway}/readyz")
+                if answer.status_code == 200:
+                    return
+                report = answer.json().get("services", {})
+            time.sleep(POLL_SECONDS / 5)
+    waiting = ", ".join(f"{name} ({', '.join(c for c, ok in part.get('checks', {}).items() if not ok) or part.get('status')})"
+                        for name, part in report.items() if part.get("status") != "ready")
+    print(f"crm run: not ready after {timeout:g} s: {waiting or 'the gateway'}; serving anyway", file=sys.stderr, flush=True)
 
 
 def _healthy(client: httpx.Client, child: Child) -> bool:
@@ -455,7 +445,7 @@ def supervise(children: list[Child]) -> NoReturn:
     while True:
         now = time.monotonic()
         for child in children:
-            code = child.process.poll()
+            code = child.poll()
             if code is None:
                 if child.restart_at is None and now - child.started_at > STABLE_SECONDS:
                     child.backoff = RESTART_BACKOFF_SECONDS
@@ -465,16 +455,15 @@ def supervise(children: list[Child]) -> NoReturn:
                 print(f"crm run: {child.name} exited with code {code}; starting it again in {child.backoff:g} s",
                       file=sys.stderr, flush=True)
             elif now >= child.restart_at:
-                child.process = _start(child.command, child.env)
-                child.started_at, child.restart_at = now, None
+                fork_child(child)
                 child.backoff = min(child.backoff * 2, MAX_RESTART_BACKOFF_SECONDS)
-                print(f"crm run: started {child.name} again (pid {child.process.pid})", file=sys.stderr, flush=True)
+                print(f"crm run: started {child.name} again (pid {child.pid})", file=sys.stderr, flush=True)
         time.sleep(POLL_SECONDS)
 
 
 def _fail_if_any_died(children: list[Child], when: str) -> None:
     for child in children:
-        code = child.process.poll()
+        code = child.poll()
         if code is not None:
             raise CommandFailed(
                 f"{child.name} exited {when} with code {code}; stopping everything (see its output above)"
@@ -496,22 +485,22 @@ def shut_down(stack: Stack) -> None:
 
 def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
     """SIGTERM all at once (they stop in parallel), then SIGKILL whoever outlives ``timeout``."""
-    running = [c for c in children if c.process.poll() is None]
+    running = [c for c in children if c.process is not None and c.poll() is None]
     for child in running:
-        _signal_group(child.process, signal.SIGTERM)
+        _signal_group(child, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for child in running:
         try:
-            child.process.wait(max(0.0, deadline - time.monotonic()))
+            child.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"{child.name} did not stop within {timeout:g}s; killing it", file=sys.stderr, flush=True)
-            _signal_group(child.process, signal.SIGKILL)
-            child.process.wait()
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+def _signal_group(child: Child, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
+        os.killpg(child.pid, sig)
 
 
 @contextlib.contextmanager

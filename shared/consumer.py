@@ -8,11 +8,13 @@ retried a few times and then the message goes to ``crm.dlq.<service>.v1`` with t
 error, so one bad message cannot block a partition. When the database itself is
 unreachable nothing is dead-lettered: the consumer rewinds and waits.
 
-A consumer that holds no partitions, or has lost its group coordinator, for longer
-than ``stall_seconds`` is closed and created again. Every group here has one member
-per service process, so such a member is stuck, not idle: the Kafka client can lose
-its coordinator and spin without ever rejoining (seen with kafka-python 3.0 when
-offsets are committed by hand), which left a replica silently behind.
+Group membership is looked after by ``shared.group``: the consumer waits for its topics'
+metadata before joining, finishes every join the Kafka client leaves unfinished (the cause
+of the stalls once seen after restarts), and leaves its group on shutdown (``close``), so a
+restarted worker never waits for its predecessor's session to expire. As a last resort, a
+consumer out of its group for ``stall_seconds`` while the broker answers is closed and
+created again, counted in ``crm_consumer_restarts_total{reason="stall"}``; it never fires
+in the restart scenarios of ``tests/faults``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -35,10 +37,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import ProcessedEvent, unit_of_work, utcnow
 from shared.envelope import CloudEvent, EnvelopeError, parse_event
+from shared.group import StallClock, await_metadata, broker_reachable, finish_orphaned_join, member_stable
 from shared.metrics import ServiceMetrics
 from shared.outbox import has_appended
+from shared.process import seconds_since_process_start
+from shared.topics import RECONNECT_BACKOFF_MAX_MS
 
 log = logging.getLogger(__name__)
+
+# A commit waits at most this long for the broker; what it could not commit is tried again later.
+COMMIT_TIMEOUT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,7 @@ class EventConsumer(threading.Thread):
         max_attempts: int = 3,
         session_timeout_ms: int = 10000,
         on_commit: Callable[[], None] | None = None,
-        stall_seconds: float = 30.0,
+        stall_seconds: float = 10.0,
         commit_interval_seconds: float = 1.0,
     ) -> None:
         super().__init__(name=f"{service}-{name}-consumer", daemon=True)
@@ -183,7 +191,9 @@ class EventConsumer(threading.Thread):
         self._stall_seconds = stall_seconds
         self._stopping = threading.Event()
         self.healthy = False
-        self.assigned = threading.Event()
+        self.assigned = threading.Event()  # set once the consumer first settled in its group
+        # As of its last poll: a settled member holding what the group gave it (shared.group.member_stable).
+        self.holds_partitions = False
         self.restarts = 0  # times the Kafka consumer was created again (after a crash or a stall)
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -198,15 +208,31 @@ class EventConsumer(threading.Thread):
                 self._consume()
             except Stalled as exc:
                 log.warning("consumer %s stalled (%s); starting it afresh", self.name, exc)
-                self.healthy = False
-                self.restarts += 1
+                self._restarted("stall")
             except Exception:  # noqa: BLE001 - reconnect on any broker trouble
                 log.exception("consumer %s crashed; restarting", self.name)
-                self.healthy = False
-                self.restarts += 1
+                self._restarted("crash")
                 self._stopping.wait(2.0)
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+    def _restarted(self, reason: str) -> None:
+        self.healthy = False
+        self.holds_partitions = False
+        self.restarts += 1
+        self._metrics.consumer_restarts.labels(reason).inc()
+        self._metrics.consumer_partitions.set(0)
+
+    def _held(self, in_group: bool, partitions: int) -> None:
+        """Record the membership after a poll; the first time it settles, how long the process took to get there."""
+        self.holds_partitions = in_group
+        self._metrics.consumer_partitions.set(partitions if in_group else 0)
+        if in_group and not self.assigned.is_set():
+            self.assigned.set()
+            age = seconds_since_process_start()
+            if age is not None:
+                self._metrics.consumer_join_seconds.set(age)
+                log.info("%s holds %d partitions, %.2f s after its process started", self.name, partitions, age)
 
     def _consume(self) -> None:
         consumer = KafkaConsumer(
@@ -226,39 +252,62 @@ class EventConsumer(threading.Thread):
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(self._session_timeout_ms // 4, 500),
             key_deserializer=lambda k: k.decode() if k is not None else "",
+            reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
         )
+        await_metadata(consumer, self._topics)
+        clock = StallClock(self._stall_seconds)
         pending: dict[TopicPartition, OffsetAndMetadata] = {}
         try:
-            last_in_group = last_commit = time.monotonic()
+            last_commit = last_probe = time.monotonic()
+            broker_up = True
             while not self._stopping.is_set():
                 batches = consumer.poll(timeout_ms=300)
                 self.healthy = True
-                if consumer.assignment() and not _coordinator_lost(consumer):
-                    self.assigned.set()
-                    last_in_group = time.monotonic()
-                elif time.monotonic() - last_in_group > self._stall_seconds:
-                    raise Stalled(f"no partitions or no coordinator for {self._stall_seconds:.0f} s")
+                if finish_orphaned_join(consumer):
+                    self._metrics.consumer_orphaned_joins.inc()
+                    log.info("%s: the Kafka client left a group join unfinished; finishing it", self.name)
+                in_group = member_stable(consumer)
+                self._held(in_group, len(consumer.assignment()))
+                now = time.monotonic()
+                if not in_group and now - last_probe >= 1.0:
+                    broker_up, last_probe = broker_reachable(self._bootstrap_servers), now
+                if clock.stalled(now, in_group=in_group, broker_up=broker_up):
+                    raise Stalled(f"out of its group for {self._stall_seconds:g} s while the broker answers")
                 pending |= self._process_batches(consumer, batches)
                 # Offsets are committed at most every commit interval, not after every batch: what was
                 # applied is recorded in the database (processed events, version checks), so a record
                 # delivered again after a crash or a rebalance changes nothing, and at a low rate each
                 # event no longer costs every group an offset commit (a write to the broker's log).
                 if pending and time.monotonic() - last_commit >= self._commit_interval:
-                    self._commit(consumer, pending)
-                    pending, last_commit = {}, time.monotonic()
+                    last_commit = time.monotonic()
+                    if self._commit(consumer, pending):
+                        pending = {}
         finally:
             if pending:
                 self._commit(consumer, pending)
             # Closed from the thread that owns it, as kafka-python requires.
             consumer.close()
 
-    def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+    def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> bool:
+        """Commit what was applied; False (keep them for the next try) while the group's coordinator is away.
+
+        A commit without a coordinator used to block the consumer thread for the whole of a broker
+        outage and then fail, restarting the client seconds after the broker was back. Offsets only
+        save re-reading (applied events are recorded in the database), so they can wait.
+        """
+        if not member_stable(consumer):
+            return False
         try:
-            consumer.commit({tp: offset for tp, offset in offsets.items() if tp in consumer.assignment()})
+            consumer.commit({tp: offset for tp, offset in offsets.items() if tp in consumer.assignment()},
+                            timeout_ms=COMMIT_TIMEOUT_MS)
         except CommitFailedError as exc:
             # The partitions moved to another member meanwhile; it starts from the last commit and
             # passes over what was applied here already.
             log.info("%s: offsets not committed (%s); the new owner re-reads them harmlessly", self.name, exc)
+        except KafkaError as exc:
+            log.info("%s: offsets not committed (%s); kept for the next commit", self.name, exc)
+            return False
+        return True
 
     def _process_batches(
         self, consumer: KafkaConsumer, batches: dict[TopicPartition, list[ConsumerRecord]]
@@ -407,12 +456,6 @@ def delivery_of(record: ConsumerRecord, *, accepts_tombstones: bool) -> Delivery
 
 def _key_of(record: ConsumerRecord) -> str:
     return record.key.decode() if isinstance(record.key, bytes) else (record.key or "")
-
-
-def _coordinator_lost(consumer: KafkaConsumer) -> bool:
-    # kafka-python offers no public view of this; a client without the attribute is taken at its word.
-    coordinator = getattr(consumer, "_coordinator", None)
-    return bool(coordinator is not None and coordinator.coordinator_unknown())
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:

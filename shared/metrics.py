@@ -28,6 +28,18 @@ class ServiceMetrics:
         self.dead_lettered = Counter(
             "crm_events_dead_lettered_total", "Events sent to the dead-letter topic", ["consumer"], registry=self.registry
         )
+        self.consumer_join_seconds = Gauge(
+            "crm_consumer_join_seconds", "Seconds from the process's start until its consumer first held its partitions",
+            registry=self.registry)
+        self.consumer_partitions = Gauge(
+            "crm_consumer_partitions", "Partitions the worker's consumer holds now", registry=self.registry)
+        # reason "stall": the watchdog closed a consumer that had lost its group; it must stay at zero.
+        self.consumer_restarts = Counter(
+            "crm_consumer_restarts_total", "Times the worker's Kafka consumer was created again", ["reason"],
+            registry=self.registry)
+        self.consumer_orphaned_joins = Counter(
+            "crm_consumer_orphaned_joins_total", "Group joins the Kafka client left unfinished and the consumer finished",
+            registry=self.registry)
         self.outbox_pending = Gauge("crm_outbox_pending", "Outbox rows not yet published", registry=self.registry)
         self.info = Gauge("crm_service_info", "Service identity", ["service"], registry=self.registry)
         self.info.labels(**labels).set(1)

@@ -27,6 +27,7 @@ from shared.contract import EventType
 from shared.db import OutboxRecord, utcnow
 from shared.envelope import dumps, encode_event
 from shared.ids import new_id
+from shared.topics import RECONNECT_BACKOFF_MAX_MS
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
         request_timeout_ms=15000,
         delivery_timeout_ms=60000,
         key_serializer=str.encode,
+        reconnect_backoff_max_ms=RECONNECT_BACKOFF_MAX_MS,
     )
 
 

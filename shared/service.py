@@ -9,7 +9,6 @@ and a lifespan that opens the database and the wake-up line to the service's wor
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import VerifiedTokens
 from shared.db import make_engine, make_sessions
 from shared.http import UnitOfWorkRoute
+from shared.group import broker_reachable
+from shared.logs import configure_logging
 from shared.metrics import ServiceMetrics
 from shared.outbox import pending_count
 from shared.problems import install_problem_handlers
@@ -45,6 +46,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         engine = make_engine(settings.database_url)
         app.state.engine = engine  # for single-statement reads that need no session
         app.state.sessions = make_sessions(engine)
@@ -162,15 +164,4 @@ def api_readiness(app: FastAPI) -> dict[str, bool]:
     The API itself only writes to its outbox; its worker relays. A broker that accepts a
     connection is what "Kafka reachable" can mean here without the API running a client.
     """
-    return database_readiness(app) | {"kafka": _kafka_reachable(app.state.settings.kafka_bootstrap_servers)}
-
-
-def _kafka_reachable(bootstrap_servers: str, timeout: float = 1.0) -> bool:
-    for server in bootstrap_servers.split(","):
-        host, _, port = server.strip().rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+    return database_readiness(app) | {"kafka": broker_reachable(app.state.settings.kafka_bootstrap_servers)}

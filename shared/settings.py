@@ -37,8 +37,12 @@ class Settings(BaseSettings):
     # Consumers of one service share a group, so replicas of a service split partitions.
     consumer_group_prefix: str = "crm"
     consumer_max_attempts: int = 3
-    # How long a crashed consumer keeps its partitions before the group hands them on.
+    # How long a crashed consumer keeps its partitions before the group hands them on (heartbeats go
+    # every quarter of it). A clean stop leaves the group at once; 10 s rides out the CPU pauses of a
+    # small, busy machine without declaring a live worker dead.
     consumer_session_timeout_ms: int = 10000
+    # The last resort: a consumer out of its group this long while the broker answers is created anew.
+    consumer_stall_seconds: float = 10.0
     relay_batch_size: int = 500
     relay_idle_poll_seconds: float = 0.5
     consistency_wait_seconds: float = 5.0
@@ -54,6 +58,10 @@ class Settings(BaseSettings):
     # sends the wake-up datagram after a commit on SQLite (<SERVICE>_WORKER_PORT; 0: none).
     worker_host: str = "127.0.0.1"
     worker_port: int = 0
+    # Log levels of the product's own loggers and of the Kafka client (whose INFO lines tell
+    # every group join and coordinator change: what to turn on when a consumer seems stuck).
+    log_level: str = "INFO"
+    kafka_log_level: str = "WARNING"
 
 
 S = TypeVar("S", bound=Settings)

@@ -17,6 +17,11 @@ from shared.contract import TopicSpec
 
 log = logging.getLogger(__name__)
 
+# Every client of ours retries a lost broker at least once a second. kafka-python's default lets the
+# pause grow to 30 s, so a broker down for ten seconds left producers and consumers idle for another
+# ten to twenty after it was back (the broker-restart scenario of tests/faults); Java's default is 1 s.
+RECONNECT_BACKOFF_MAX_MS = 1000
+
 
 def dead_letter_topic(service: str) -> str:
     return f"crm.dlq.{service}.v1"

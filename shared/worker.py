@@ -28,6 +28,7 @@ from shared.contract import TopicSpec
 from shared.db import make_engine, make_sessions
 from shared.http import PURGE_IDEMPOTENCY_KEYS
 from shared.jobs import JobRunner, PeriodicJob
+from shared.logs import configure_logging
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay, make_producer
 from shared.process import settle_heap
@@ -49,6 +50,7 @@ def create_worker_app(*, settings: Settings, consumers: list[ConsumerSpec], jobs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
         engine = make_engine(settings.database_url)
         app.state.sessions = make_sessions(engine)
         workers = _start_workers(app, settings, metrics, consumers, jobs, kafka_topics)
@@ -121,6 +123,7 @@ def _start_workers(app: FastAPI, settings: Settings, metrics: ServiceMetrics, sp
             metrics=metrics,
             max_attempts=settings.consumer_max_attempts,
             session_timeout_ms=settings.consumer_session_timeout_ms,
+            stall_seconds=settings.consumer_stall_seconds,
             on_commit=relay.wake,
         )
     workers.jobs = [JobRunner(job, app.state.sessions, settings) for job in jobs if job.interval(settings) > 0]
@@ -153,7 +156,10 @@ def _provision_then_start(settings: Settings, workers: Workers, topics: list[New
 
 
 def _readiness(app: FastAPI) -> dict[str, bool]:
+    """Ready once the database answers, Kafka does, and the consumer holds its partitions: a worker
+    that has not joined its group yet applies nothing, so it must not be reported ready."""
     workers: Workers = app.state.workers
-    consumer_healthy = workers.consumer is None or workers.consumer.healthy
-    kafka = workers.topics_ready.is_set() and workers.relay.healthy and consumer_healthy
-    return database_readiness(app) | {"kafka": kafka}
+    consumer = workers.consumer
+    kafka = workers.topics_ready.is_set() and workers.relay.healthy and (consumer is None or consumer.healthy)
+    partitions = consumer is None or consumer.holds_partitions
+    return database_readiness(app) | {"kafka": kafka, "partitions": partitions}

@@ -51,5 +51,7 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that kill the broker or services run last, so a slow recovery cannot spill into other tests."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/integration/test_delivery.py"))
+    """Tests that kill the broker or services run last, so a slow recovery cannot spill into other tests;
+    the fault scenarios (whole systems of their own, restarted again and again) after everything."""
+    items.sort(key=lambda item: (item.nodeid.startswith("tests/faults/"),
+                                 item.nodeid.startswith("tests/integration/test_delivery.py")))

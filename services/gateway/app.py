@@ -95,6 +95,18 @@ def upstream_url(settings: Settings, service: str) -> str:
     return settings.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
 
 
+def workers_listed(settings: Settings) -> dict[str, httpx.URL]:
+    """The services' workers named in ``CRM_SERVICE_URLS`` (``"sales-worker": ...``), whose readiness
+    the gateway's ``/readyz`` includes.
+
+    ``crm run`` lists them: on one machine "ready" means every consumer holds its partitions. A
+    deployment with many gateway replicas lists none, so that a worker restarting never takes the
+    gateways out of their balancer (writes go on into the outbox meanwhile).
+    """
+    return {f"{service}-worker": httpx.URL(settings.service_urls[f"{service}-worker"])
+            for service in SERVICES if f"{service}-worker" in settings.service_urls}
+
+
 def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """The gateway app; ``transport`` lets tests answer for the services without sockets."""
     upstreams = {service: httpx.URL(upstream_url(settings, service)) for service in SERVICES}
@@ -124,7 +136,7 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
     )
     app.state.settings = settings
     install_problem_handlers(app)
-    _add_ops_routes(app, upstreams)
+    _add_ops_routes(app, upstreams | workers_listed(settings))
     for service in SERVICES:
         _add_docs_routes(app, service, upstreams[service])
 

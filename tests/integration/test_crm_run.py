@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,51 +12,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.system import REPO, free_port
+from tests.support.run import OFFSETS, free_port_pair, free_port_run, is_free, pid_serving
+from tests.support.system import REPO
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 
-# The gateway at the base, the four APIs after it, their workers ten above them.
-OFFSETS = (0, 1, 2, 3, 4, 11, 12, 13, 14)
-
-
-def _free_port_run() -> int:
-    """A base port with every port `crm run` takes above it free."""
-    for _ in range(50):
-        base = free_port()
-        if base + max(OFFSETS) < 65000 and all(_is_free(base + i) for i in OFFSETS):
-            return base
-    raise RuntimeError("no run of free ports")
-
-
-def _pid_serving(port: int) -> int:
-    """The pid of the process listening on a local TCP port (from /proc, no tools needed)."""
-    inodes = {line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-              if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"}
-    for fd in Path("/proc").glob("[0-9]*/fd/*"):
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:[") and target[8:-1] in inodes:
-            return int(fd.parts[2])
-    raise AssertionError(f"nothing listens on {port}")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
 def test_crm_run_serves_the_readme_walkthrough_and_stops_cleanly(tmp_path: Path) -> None:
-    base = _free_port_run()
+    base = free_port_run()
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS" and not k.endswith("_DATABASE_URL")}
     env |= {"CRM_VAR_DIR": str(tmp_path), "CRM_PORT_BASE": str(base), "PYTHONUNBUFFERED": "1"}
     crm = [sys.executable, "-m", "crm.cli"]
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([*crm, "run", "--kafka-port", str(free_port())], cwd=REPO, env=env,
+    process = subprocess.Popen([*crm, "run", "--kafka-port", str(free_port_pair())], cwd=REPO, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     gateway = f"http://127.0.0.1:{base}"
     try:
@@ -92,9 +60,9 @@ def test_crm_run_serves_the_readme_walkthrough_and_stops_cleanly(tmp_path: Path)
         # A worker that dies is started again by crm run, and its service carries on. (Its group
         # hands the partitions on once the killed member's session has expired: seconds, not at once.)
         worker = f"http://127.0.0.1:{base + 12}"
-        killed = _pid_serving(base + 12)
+        killed = pid_serving(base + 12)
         os.kill(killed, signal.SIGKILL)
-        eventually(lambda: _answers(worker) and _pid_serving(base + 12) != killed, timeout=60, interval=0.5,
+        eventually(lambda: _answers(worker) and pid_serving(base + 12) != killed, timeout=60, interval=0.5,
                    what="crm run to start the sales worker again")
         assert "started sales-worker again" in (tmp_path / "run.log").read_text()
         later = httpx.post(gateway + "/v1/customers", headers=headers, json={
@@ -107,7 +75,7 @@ def test_crm_run_serves_the_readme_walkthrough_and_stops_cleanly(tmp_path: Path)
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=60)
     assert code == 0, (tmp_path / "run.log").read_text()
-    assert all(_is_free(base + i) for i in OFFSETS), "a child outlived crm run"
+    assert all(is_free(base + i) for i in OFFSETS), "a child outlived crm run"
 
 
 def _answers(url: str) -> bool:

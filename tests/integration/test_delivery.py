@@ -188,9 +188,10 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(s
         assert all(dict(r.headers)["dlq_topic"] == SERVICE_DESK.encode() for r in records)
 
 
-def test_a_consumer_left_out_of_its_group_starts_afresh_and_catches_up(system: System) -> None:
-    """A member holding no partition for longer than its stall limit is recreated, not left spinning."""
-    topic, group = f"crm.stall-{uuid.uuid4().hex[:8]}.v1", f"crm.stall-{uuid.uuid4().hex[:8]}"
+def test_an_idle_member_is_not_a_stalled_one_and_takes_the_partition_when_it_frees(system: System) -> None:
+    """More members than partitions (replicas of a worker): the one holding nothing is settled in its
+    group, ready, and never recreated by the watchdog; when the partition frees it takes it over."""
+    topic, group = f"crm.idle-{uuid.uuid4().hex[:8]}.v1", f"crm.idle-{uuid.uuid4().hex[:8]}"
     admin = KafkaAdminClient(bootstrap_servers=system.kafka.bootstrap_servers)
     admin.create_topics([NewTopic(topic, 1, 1)])
     admin.close()
@@ -198,8 +199,10 @@ def test_a_consumer_left_out_of_its_group_starts_afresh_and_catches_up(system: S
     squatting, leave = threading.Event(), threading.Event()
 
     def squat() -> None:
+        # Heartbeats every half second: the rebalance our member's join starts ends within the stall limit.
         squatter = KafkaConsumer(topic, group_id=group, bootstrap_servers=system.kafka.bootstrap_servers,
-                                 enable_auto_commit=False, partition_assignment_strategy=(CooperativeStickyAssignor,))
+                                 enable_auto_commit=False, partition_assignment_strategy=(CooperativeStickyAssignor,),
+                                 session_timeout_ms=6000, heartbeat_interval_ms=500)
         while not leave.is_set():
             squatter.poll(timeout_ms=200)
             if squatter.assignment():
@@ -211,22 +214,27 @@ def test_a_consumer_left_out_of_its_group_starts_afresh_and_catches_up(system: S
     assert squatting.wait(30), "the squatter never got the partition"
     engine = make_engine(system.database_urls["customer"])
     applied: list[str] = []
+    metrics = ServiceMetrics("customer")
     consumer = EventConsumer(
-        name="stall-probe", service="customer", group_id=group,
-        specs=[ConsumerSpec(name="stall-probe", topics=[topic],
+        name="idle-probe", service="customer", group_id=group,
+        specs=[ConsumerSpec(name="idle-probe", topics=[topic],
                             handle=lambda session, delivery: applied.append(delivery.event.id))],  # type: ignore[union-attr]
-        bootstrap_servers=system.kafka.bootstrap_servers, sessions=make_sessions(engine), producer_factory=system.producer, dead_letter_topic=dead_letter_topic("customer"),
-        metrics=ServiceMetrics("customer"), session_timeout_ms=6000, stall_seconds=2)
+        bootstrap_servers=system.kafka.bootstrap_servers, sessions=make_sessions(engine), producer_factory=system.producer,
+        dead_letter_topic=dead_letter_topic("customer"), metrics=metrics, session_timeout_ms=6000, stall_seconds=2)
     consumer.start()
     try:
-        eventually(lambda: consumer.restarts >= 1, timeout=30, what="the consumer to notice it holds nothing")
-        leave.set()  # the partition is free: the next incarnation must take it
+        eventually(lambda: consumer.holds_partitions, timeout=30, what="the second member to settle in the group")
+        time.sleep(4)  # twice its stall limit, holding nothing
+        assert consumer.restarts == 0 and consumer.holds_partitions
+        assert metrics.consumer_partitions._value.get() == 0  # noqa: SLF001 - the gauge's current value
+        leave.set()  # the squatter leaves the group: the partition must come to ours by rebalance
         squatter.join(30)
-        event = opportunity_event(customer_id=str(uuid.uuid4()), tenant="t-stall", amount="1.00", sequence=1)
+        event = opportunity_event(customer_id=str(uuid.uuid4()), tenant="t-idle", amount="1.00", sequence=1)
         producer = system.producer()
         producer.send(topic, key=event.subject.encode(), value=event.to_bytes()).get(timeout=30)
         producer.close()
-        eventually(lambda: applied == [event.id], timeout=60, what="the restarted consumer to apply the event")
+        eventually(lambda: applied == [event.id], timeout=60, what="the remaining member to apply the event")
+        assert consumer.restarts == 0
     finally:
         leave.set()
         consumer.stop()

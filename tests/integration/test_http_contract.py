@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from crm.registry import SERVICES
 from tests.support.system import System
 
 pytestmark = pytest.mark.integration
@@ -190,5 +191,12 @@ def test_ops_endpoints(system: System) -> None:
         assert httpx.get(system.url(service) + "/openapi.json").json()["info"]["title"].startswith("OneView CRM")
         # Its worker (relay, consumers, jobs) answers for itself, with what it published and consumed.
         worker = system.url(f"{service}-worker")
-        assert httpx.get(worker + "/readyz").json()["checks"] == {"database": True, "kafka": True}
-        assert "crm_outbox_published_total" in httpx.get(worker + "/metrics").text
+        # Ready means its consumer holds its partitions, not only that Kafka answers.
+        assert httpx.get(worker + "/readyz").json()["checks"] == {"database": True, "kafka": True, "partitions": True}
+        worker_metrics = httpx.get(worker + "/metrics").text
+        assert "crm_outbox_published_total" in worker_metrics and "crm_consumer_join_seconds" in worker_metrics
+    # The gateway's readiness covers the APIs and the workers it is told of (as `crm run` tells it).
+    gateway = httpx.get(system.url("gateway") + "/readyz").json()
+    assert gateway["status"] == "ready"
+    assert gateway["services"]["sales-worker"]["checks"]["partitions"] is True
+    assert set(gateway["services"]) == {*SERVICES, *(f"{s}-worker" for s in SERVICES)}

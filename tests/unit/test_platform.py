@@ -17,6 +17,7 @@ from shared.consumer import is_wanted
 from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
+from shared.group import StallClock
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
 from shared.ids import new_id
 from shared.outbox import REPLAYING, OutboxRelay, append_event, wire_value
@@ -163,3 +164,18 @@ def test_a_consumer_passes_over_event_types_it_does_not_act_on_by_their_header()
     tombstone = _record(None, [("ce_type", b"crm.customer.created.v1")])
     assert is_wanted(tombstone, lifecycle, accepts_tombstones=True)
     assert not is_wanted(tombstone, None, accepts_tombstones=False)
+
+
+def test_the_stall_clock_counts_only_time_out_of_the_group_with_the_broker_up() -> None:
+    clock = StallClock(seconds=10)
+    assert not clock.stalled(0, in_group=False, broker_up=True)
+    assert not clock.stalled(9, in_group=False, broker_up=True)
+    assert clock.stalled(10.5, in_group=False, broker_up=True)
+    # A broker outage is not a stall, and the count starts again once it answers.
+    assert not clock.stalled(11, in_group=False, broker_up=False)
+    assert not clock.stalled(20, in_group=False, broker_up=True)
+    assert not clock.stalled(29, in_group=False, broker_up=True)
+    assert clock.stalled(31, in_group=False, broker_up=True)
+    # Back in the group: all forgotten.
+    assert not clock.stalled(32, in_group=True, broker_up=True)
+    assert not clock.stalled(41, in_group=False, broker_up=True)

@@ -1,0 +1,84 @@
+"""The consumer stall's cause, reproduced on the real broker, and its cure (``shared.group``).
+
+A group leader whose metadata changes rebalances; if no poll is left awaiting that join
+when its SyncGroup answer arrives, kafka-python 3.0 never finishes it and the member
+stays "rebalancing" for ever. Polling with a zero timeout makes that happen every time,
+which is what slow polls at start-up (a busy machine, a broker loading its groups) did now
+and then. The first test proves the client still behaves so (when a release fixes it, it
+fails: the workaround can then go); the second that ``finish_orphaned_join`` cures it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewPartitions, NewTopic
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.coordinator.base import MemberState
+
+from shared.group import finish_orphaned_join, member_stable
+from tests.support.system import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture()
+def broker(system: System) -> Iterator[str]:
+    if system.backend != "sqlite":
+        pytest.skip("about the Kafka client alone: one broker is enough")
+    yield system.kafka.bootstrap_servers
+
+
+def _grown_group(bootstrap: str) -> tuple[KafkaConsumer, KafkaAdminClient, str]:
+    """A consumer settled on a one-partition topic, which has just grown to three partitions."""
+    topic = f"crm.group-{uuid.uuid4().hex[:8]}.v1"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(topic, 1, 1)])
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"crm.{topic}", enable_auto_commit=False,
+                             partition_assignment_strategy=(CooperativeStickyAssignor,), metadata_max_age_ms=300,
+                             session_timeout_ms=6000, heartbeat_interval_ms=1500)
+    eventually(lambda: consumer.poll(timeout_ms=100) is not None and consumer.assignment(), timeout=30,
+               what="the first assignment")
+    admin.create_partitions({topic: NewPartitions(3)})
+    return consumer, admin, topic
+
+
+def _poll_quickly(consumer: KafkaConsumer, seconds: float, after_poll: Callable[[], object]) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(consumer.assignment()) < 3:
+        consumer.poll(timeout_ms=0)
+        after_poll()
+        time.sleep(0.01)
+
+
+def test_the_kafka_client_abandons_a_leader_rejoin_that_no_poll_awaits(broker: str) -> None:
+    consumer, admin, topic = _grown_group(broker)
+    try:
+        _poll_quickly(consumer, 6, lambda: None)
+        assert len(consumer.assignment()) == 1, "the client finished the join by itself: drop the workaround"
+        assert consumer._coordinator.state is MemberState.REBALANCING  # noqa: SLF001 - the stuck state itself
+        assert not member_stable(consumer)
+    finally:
+        consumer.close()
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def test_an_abandoned_join_is_finished_and_the_new_partitions_are_held(broker: str) -> None:
+    consumer, admin, topic = _grown_group(broker)
+    finished: list[bool] = []
+    try:
+        _poll_quickly(consumer, 20, lambda: finished.append(finish_orphaned_join(consumer)))
+        assert len(consumer.assignment()) == 3
+        assert any(finished), "there was no abandoned join to finish: the test no longer reproduces the stall"
+        eventually(lambda: consumer.poll(timeout_ms=100) is not None and member_stable(consumer), timeout=10,
+                   what="the member to settle")
+    finally:
+        consumer.close()
+        admin.delete_topics([topic])
+        admin.close()
