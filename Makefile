@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench bench-quick install clean
+.PHONY: run test test-faults bench bench-quick install clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The fault scenarios in their long form, figures printed: 20 restarts of the whole system on existing
+# data, then 10 broker restarts under a light write load (`make test` runs 3 and 2 of them).
+test-faults: install
+	CRM_FAULT_SYSTEM_RESTARTS=20 CRM_FAULT_BROKER_RESTARTS=10 $(BIN)/python -m pytest tests/faults -s -p no:cacheprovider
 
 clean:
 	rm -rf var .pytest_cache

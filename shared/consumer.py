@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -261,8 +261,7 @@ class EventConsumer(threading.Thread):
             last_commit = last_probe = time.monotonic()
             broker_up = True
             while not self._stopping.is_set():
-                batches = consumer.poll(timeout_ms=300)
-                self.healthy = True
+                batches = self._poll(consumer)
                 if finish_orphaned_join(consumer):
                     self._metrics.consumer_orphaned_joins.inc()
                     log.info("%s: the Kafka client left a group join unfinished; finishing it", self.name)
@@ -287,6 +286,24 @@ class EventConsumer(threading.Thread):
                 self._commit(consumer, pending)
             # Closed from the thread that owns it, as kafka-python requires.
             consumer.close()
+
+    def _poll(self, consumer: KafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """One poll; nothing while the broker is away.
+
+        kafka-python lets a refused connection escape ``poll`` while it looks for the group's
+        coordinator (a failed metadata refresh inside its retry path). Recreating the client
+        for that made it a new member, which after the broker's return waited for the old
+        one's session to expire (10 s); the same client simply rejoins when the broker is back.
+        """
+        try:
+            batches = consumer.poll(timeout_ms=300)
+        except RetriableError as exc:
+            log.info("%s: Kafka unavailable (%s); polling again", self.name, exc)
+            self.healthy = False
+            self._stopping.wait(0.3)
+            return {}
+        self.healthy = True
+        return batches
 
     def _commit(self, consumer: KafkaConsumer, offsets: dict[TopicPartition, OffsetAndMetadata]) -> bool:
         """Commit what was applied; False (keep them for the next try) while the group's coordinator is away.

@@ -77,8 +77,14 @@ def times_to_every_copy(run: CrmRun, customer_id: uuid.UUID, since: float, timeo
     return reached
 
 
-def watchdog_firings(run: CrmRun) -> dict[str, float]:
-    return {s: run.metrics(s).get('crm_consumer_restarts_total{reason="stall"}', 0.0) for s in SERVICES}
+def watchdog_firings(run: CrmRun, reason: str = "stall") -> dict[str, float]:
+    """Times each worker's consumer was created anew: by the watchdog ("stall") or after an error ("crash")."""
+    return {s: run.metrics(s).get(f'crm_consumer_restarts_total{{reason="{reason}"}}', 0.0) for s in SERVICES}
+
+
+def abandoned_joins_finished(run: CrmRun) -> float:
+    """How often the workers finished a group join the Kafka client had abandoned (shared.group)."""
+    return sum(run.metrics(s).get("crm_consumer_orphaned_joins_total", 0.0) for s in SERVICES)
 
 
 def test_every_consumer_joins_fast_and_sees_the_first_write_after_each_restart(tmp_path: Path) -> None:
@@ -89,6 +95,7 @@ def test_every_consumer_joins_fast_and_sees_the_first_write_after_each_restart(t
     token_reads: list[float] = []
     stalls: dict[str, float] = {}
     problems: list[str] = []
+    rescued = 0.0
     headers: dict[str, str] = {}
     # One run before the rounds leaves history behind: committed offsets, views, replicas.
     run.start()
@@ -126,10 +133,12 @@ def test_every_consumer_joins_fast_and_sees_the_first_write_after_each_restart(t
                                     f"(it joined {joins[service][-1]:.2f} s after its start)")
             for service, fired in watchdog_firings(run).items():
                 stalls[service] = stalls.get(service, 0) + fired
+            rescued += abandoned_joins_finished(run)
         finally:
             assert run.stop() == 0, run.output()
 
-    text = report(f"{SYSTEM_RESTARTS} restarts of crm run on existing data", {
+    text = report(f"{SYSTEM_RESTARTS} restarts of crm run on existing data "
+                  f"({rescued:.0f} abandoned group joins finished)", {
         "banner after start": banners,
         **{f"{s} join after start": v for s, v in joins.items()},
         **{f"{s} first write": v for s, v in first_write.items()},
@@ -217,15 +226,21 @@ def test_consumers_resume_after_each_broker_restart_and_nothing_is_lost_or_doubl
             replicated = dict(rows(run.database_url(service), "SELECT customer_id, view_version FROM customer_replicas"))
             assert replicated == versions, f"{service}'s replica differs from the view"
         stalls = watchdog_firings(run)
+        # A broker outage is waited out by the same client: recreating it makes a new member, which
+        # waits for the old one's session to expire before it gets any partition.
+        crashes = watchdog_firings(run, "crash")
+        rescued = abandoned_joins_finished(run)
     finally:
         if writer is not None:
             writer.stopping.set()
         code = run.stop()
         run.crm(*broker, "stop")
     text = report(f"{BROKER_RESTARTS} broker restarts under {1 / 0.2:.0f} writes/s "
-                  f"({len(acknowledged)} acknowledged, {len(writer.refused)} refused)",
+                  f"({len(acknowledged)} acknowledged, {len(writer.refused)} refused, "
+                  f"{rescued:.0f} abandoned group joins finished)",
                   {f"{s} resumed after broker up": v for s, v in resumes.items()})
     assert code == 0, run.output()
     assert not any(stalls.values()), f"the watchdog fired: {stalls}\n{text}"
+    assert not any(crashes.values()), f"consumers were recreated: {crashes}\n{text}"
     for service in SERVICES:
         assert p99(resumes[service]) <= RESUME_TARGET_SECONDS, f"{service} resumed too slowly\n{text}"
