@@ -79,6 +79,10 @@ class PreconditionFailed(Problem):
     slug, title, status = "precondition-failed", "Precondition failed", 412
 
 
+class UnsupportedMediaType(Problem):
+    slug, title, status = "unsupported-media-type", "Unsupported media type", 415
+
+
 class InvalidInput(Problem):
     slug, title, status = "validation-error", "Invalid input", 422
 

@@ -1,7 +1,7 @@
 """HTTP conventions of the public contract, shared by every service's routes.
 
 Cursor pagination, ETag / ``If-Match``, ``Idempotency-Key`` replay, the
-``CRM-Consistency-Token`` of writes, and the request's unit of work: every route of a
+``CRM-Consistency-Token`` of writes, the request body's size limit, and the request's unit of work: every route of a
 ``feature_router`` runs inside one transaction that the framework commits once, after
 the route has answered, with the idempotency record and the outbox rows, so the
 response a client sees always describes something durable. A route cannot forget to
@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
 from shared.auth import principal_of
@@ -290,13 +291,57 @@ class UnitOfWork:
         return response
 
 
+# --- the request body's size -----------------------------------------------------------
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """413: an HTTP exception, so that FastAPI's body parsing passes it on rather than calling it a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than this operation accepts ({limit} bytes).")
+
+
+def body_limit(request: Request, limit: int) -> None:
+    """Refuse a body over ``limit`` bytes: at once by its ``Content-Length``, else as it streams in.
+
+    The one guard every body passes (a route's JSON body, a streamed import, the gateway's
+    forwarded body). It runs before anything reads the body, so a declared length over the
+    limit is refused unread; a chunked body is counted as its parts arrive and refused at
+    the first part past the limit, never held in memory whole.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    receive = request._receive
+    seen = 0
+
+    async def counting_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    request._receive = counting_receive
+
+
 class UnitOfWorkRoute(APIRoute):
-    """A route whose handler runs inside the request's unit of work (see ``UnitOfWork``)."""
+    """A route whose handler runs inside the request's unit of work (see ``UnitOfWork``).
+
+    Its body may be ``max_body_bytes`` long (settings); a streamed route (``streamed``, a
+    bulk upload read as it arrives) may take ``max_stream_bytes``.
+    """
+
+    streamed = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        limit_setting = "max_stream_bytes" if self.streamed else "max_body_bytes"
 
         async def handle(request: Request) -> Response:
+            body_limit(request, int(getattr(request.app.state.settings, limit_setting)))
             keyed = await _keyed_write(request)
             if keyed is not None and keyed.stored is not None:
                 await _drain_body(request, keyed)
@@ -318,9 +363,22 @@ class UnitOfWorkRoute(APIRoute):
         return handle
 
 
-def feature_router(*, tags: list[str | Enum] | None = None) -> APIRouter:
-    """The router of one feature's routes: each runs in a unit of work the framework owns."""
-    return APIRouter(tags=tags, route_class=UnitOfWorkRoute)
+class StreamedUnitOfWorkRoute(UnitOfWorkRoute):
+    """A unit-of-work route that reads its body as it streams in, so it may take a larger one."""
+
+    streamed = True
+
+
+def feature_router(*, tags: list[str | Enum] | None = None, streamed: bool = False,
+                   responses: dict[int | str, dict[str, Any]] | None = None) -> APIRouter:
+    """The router of one feature's routes: each runs in a unit of work the framework owns.
+
+    ``streamed``: its routes read bulk bodies as they arrive (``max_stream_bytes``, not
+    ``max_body_bytes``). ``responses``: problem statuses every route of the feature can
+    answer beyond those ``shared.openapi`` derives (e.g. ``{410: {"description": ...}}``).
+    """
+    return APIRouter(tags=tags, route_class=StreamedUnitOfWorkRoute if streamed else UnitOfWorkRoute,
+                     responses=responses)
 
 
 async def _keyed_write(request: Request) -> _KeyedWrite | None:

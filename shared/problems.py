@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.errors import InvalidInput, Problem
 
@@ -22,9 +23,15 @@ log = logging.getLogger(__name__)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+def _instance(request: Request) -> str:
+    # The path as the client sent it, still percent-encoded: a URI reference, whatever it names.
+    raw: bytes | None = request.scope.get("raw_path")
+    return raw.decode("latin-1") if raw else request.url.path
+
+
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(
-        problem.body(instance=request.url.path),
+        problem.body(instance=_instance(request)),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=problem.headers,
@@ -56,13 +63,33 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return problem_response(InvalidInput(detail or "The request is not valid.", errors=errors), request)
 
 
-_HTTP_SLUGS = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
+_HTTP_SLUGS = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed"),
+               413: ("content-too-large", "Content too large"), 415: ("unsupported-media-type", "Unsupported media type")}
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route serves at this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for context in routing.iter_route_contexts(request.app.routes):
+        route = context.original_route if context.path_regex is None else context
+        matches = getattr(route, "matches", None)
+        if matches is None:
+            continue
+        match, _ = matches({**request.scope, "method": "\0"})
+        if match is Match.PARTIAL and route.methods:
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods)) if methods else None
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-    problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers["Allow"] = allowed
+    problem = Problem(str(exc.detail), headers=headers)
     problem.slug, problem.title, problem.status = slug, title, exc.status_code
     return problem_response(problem, request)
 

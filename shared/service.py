@@ -1,7 +1,8 @@
 """The API app factory every service is built with: one lifespan, one set of conventions.
 
 A service hands over its settings and its feature routers; this module adds the problem
-handlers, the ops endpoints (``/healthz``, ``/readyz``, ``/metrics``), request metrics,
+handlers, the exact OpenAPI document (``shared.openapi``), security headers and CORS
+(``shared.edge``), the ops endpoints (``/healthz``, ``/readyz``, ``/metrics``), request metrics,
 and a lifespan that opens the database and the wake-up line to the service's worker
 (``shared.worker`` runs the relay, the consumers and the jobs in a process of their own).
 """
@@ -21,10 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import VerifiedTokens
 from shared.db import make_engine, make_sessions
+from shared.edge import install_browser_policy
 from shared.http import UnitOfWorkRoute
 from shared.group import broker_reachable
 from shared.logs import configure_logging
 from shared.metrics import ServiceMetrics
+from shared.openapi import install_exact_openapi
 from shared.outbox import pending_count
 from shared.problems import install_problem_handlers
 from shared.process import settle_heap
@@ -61,10 +64,12 @@ def create_service_app(
     app = ops_app(settings, metrics, title=title, description=description, lifespan=lifespan,
                   readiness=api_readiness)
     app.state.tokens = VerifiedTokens(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    install_browser_policy(app, settings)
     _install_request_metrics(app, metrics)
     for feature in routers:
         _require_units_of_work(feature)
         app.include_router(feature, prefix="/v1")
+    install_exact_openapi(app)
     return app
 
 
@@ -129,13 +134,16 @@ def _ops_router(readiness: Callable[[FastAPI], dict[str, bool]]) -> APIRouter:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="The database and Kafka are reachable", response_model=None)
+    @router.get("/readyz", summary="The database and Kafka are reachable", response_model=None,
+                responses={503: {"description": "Not ready: the checks say which part is missing.",
+                                 "content": {"application/json": {}}}})
     def readyz(request: Request) -> JSONResponse:
         checks = readiness(request.app)
         ready = all(checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+                responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
     def prometheus(request: Request) -> Response:
         app = request.app
         try:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     # every group join and coordinator change: what to turn on when a consumer seems stuck).
     log_level: str = "INFO"
     kafka_log_level: str = "WARNING"
+    # Request bodies: a JSON body past max_body_bytes is refused (413) before it is read; a streamed
+    # bulk upload (the customer import) is counted as it arrives, up to max_stream_bytes.
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    max_stream_bytes: int = Field(default=256 * 1_048_576, ge=1)
+    # Origins of front-end apps allowed to call the API from a browser (CRM_CORS_ORIGINS, JSON list).
+    # Empty: no cross-origin access at all, which suits every client that is not a browser.
+    cors_origins: list[str] = Field(default_factory=list)
 
 
 S = TypeVar("S", bound=Settings)

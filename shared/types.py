@@ -1,7 +1,9 @@
 """Value types of the public contract: countries, currencies, phones and money.
 
 Used by every service's request schemas so that "a country" or "an amount" is
-validated the same way everywhere.
+validated the same way everywhere, and documented exactly as validated: the JSON Schema
+of each type (an enum of the ISO codes, the amount's pattern, the decimals each currency
+allows) is the check the server makes, so a client can validate before it sends.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from shared.errors import InvalidInput
 
@@ -19,18 +21,28 @@ _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
+COUNTRY_CODES: tuple[str, ...] = tuple(sorted(str(c.alpha_2) for c in pycountry.countries))
+CURRENCY_CODES: tuple[str, ...] = tuple(sorted(str(c.alpha_3) for c in pycountry.currencies))
+_COUNTRIES = frozenset(COUNTRY_CODES)
+_CURRENCIES = frozenset(CURRENCY_CODES)
+
+
 def _country(value: str) -> str:
-    code = value.strip().upper()
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("must be an ISO 3166-1 alpha-2 country code, e.g. 'DE'")
-    return code
+    # Exactly the code, upper case: what the schema's enum lists is what the server takes.
+    if value not in _COUNTRIES:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code in upper case, e.g. 'DE'")
+    return value
 
 
 def _currency(value: str) -> str:
-    code = value.strip().upper()
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError("must be an ISO 4217 currency code, e.g. 'EUR'")
-    return code
+    if value not in _CURRENCIES:
+        raise ValueError("must be an ISO 4217 currency code in upper case, e.g. 'EUR'")
+    return value
+
+
+def _known_currency(value: str) -> str:
+    # Money as services build it from stored rows and events carry it: any case, stored upper.
+    return _currency(value.strip().upper())
 
 
 def normalise_phone(value: str) -> str:
@@ -43,8 +55,10 @@ def normalise_phone(value: str) -> str:
     return compact
 
 
-CountryCode = Annotated[str, AfterValidator(_country)]
-CurrencyCode = Annotated[str, AfterValidator(_currency)]
+CountryCode = Annotated[str, AfterValidator(_country), WithJsonSchema(
+    {"type": "string", "enum": list(COUNTRY_CODES), "description": "ISO 3166-1 alpha-2, upper case."})]
+CurrencyCode = Annotated[str, AfterValidator(_currency), WithJsonSchema(
+    {"type": "string", "enum": list(CURRENCY_CODES), "description": "ISO 4217, upper case."})]
 PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
 
 
@@ -69,7 +83,7 @@ class Money(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Amount = Field(description="Decimal string.", examples=["1234.50"])
-    currency: CurrencyCode = Field(examples=["EUR"])
+    currency: Annotated[str, AfterValidator(_known_currency)] = Field(examples=["EUR"])
 
     @classmethod
     def of(cls, amount: Decimal, currency: str) -> Money:
@@ -77,11 +91,63 @@ class Money(BaseModel):
         return cls(amount=amount.quantize(Decimal(1).scaleb(-minor_units(currency))), currency=currency)
 
 
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+
 def minor_units(currency: str) -> int:
     """Decimal places of a currency (JPY 0, EUR 2, KWD 3)."""
-    return {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}.get(
-        currency, 2
-    )
+    return _MINOR_UNITS.get(currency, 2)
+
+
+# A request's amount: a plain non-negative decimal string below 10^15 (15 integer digits), no sign,
+# exponent, leading zero or spaces. Its decimals are then bounded by the currency (MoneyIn).
+_INTEGER_PART = r"(0|[1-9][0-9]{0,14})"
+AMOUNT_PATTERN = rf"^{_INTEGER_PART}(\.[0-9]{{1,3}})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+def _amount_pattern(places: int) -> str:
+    return rf"^{_INTEGER_PART}$" if places == 0 else rf"^{_INTEGER_PART}(\.[0-9]{{1,{places}}})?$"
+
+
+def _strict_amount(value: object) -> Decimal:
+    if not isinstance(value, str) or not _AMOUNT.match(value):
+        raise ValueError('must be a non-negative decimal string below 10^15, e.g. "1234.50"')
+    return Decimal(value)
+
+
+AmountIn = Annotated[Decimal, BeforeValidator(_strict_amount),
+                     PlainSerializer(lambda d: format(d, "f"), return_type=str),
+                     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["1234.50"]})]
+
+
+def _decimals_by_currency(schema: dict[str, object]) -> None:
+    """The amount's decimals per currency class, so that the schema refuses what the money rule refuses."""
+    by_places: dict[int, list[str]] = {}
+    for code in CURRENCY_CODES:
+        by_places.setdefault(minor_units(code), []).append(code)
+    schema["anyOf"] = [
+        {"properties": {"currency": {"enum": codes}, "amount": {"pattern": _amount_pattern(places)}}}
+        for places, codes in sorted(by_places.items())
+    ]
+
+
+class MoneyIn(BaseModel):
+    """Money in a request: ``{"amount": "1234.50", "currency": "EUR"}``, at most the currency's decimal places."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_decimals_by_currency)
+
+    amount: AmountIn
+    currency: CurrencyCode = Field(examples=["EUR"])
+
+    @model_validator(mode="after")
+    def _places(self) -> MoneyIn:
+        # Written digits count: "1.0" is refused for JPY as the schema's pattern refuses it.
+        exponent = self.amount.as_tuple().exponent
+        written = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        if written > minor_units(self.currency):
+            raise ValueError(f"amount: {self.currency} has {minor_units(self.currency)} decimal places")
+        return self
 
 
 # Above this an amount is a typo; the money columns (Numeric(20, 4)) hold 16 integer digits.

@@ -20,7 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from shared.edge import install_browser_policy
 from shared.errors import NotFound, Problem
+from shared.http import body_limit
 from shared.problems import install_problem_handlers
 from shared.process import settle_heap
 from shared.settings import Settings, load_settings
@@ -136,6 +138,7 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    install_browser_policy(app, settings)
     _add_ops_routes(app, upstreams | workers_listed(settings))
     for service in SERVICES:
         _add_docs_routes(app, service, upstreams[service])
@@ -145,6 +148,8 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
         service = service_for_path(request.url.path, table)
         if service is None:
             raise NotFound(f"No service answers {request.url.path}.")
+        # The gateway holds a body whole before forwarding it: never one past what any route takes.
+        body_limit(request, max(settings.max_body_bytes, settings.max_stream_bytes))
         return await forward(request, service, upstreams[service], _raw_target(request))
 
     return app

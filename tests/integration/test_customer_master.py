@@ -198,7 +198,7 @@ def test_ndjson_import_checks_every_row_like_the_api(system: System) -> None:
         assert (report["created"], report["failed"]) == (1, 4)
         assert [(e["line"], e["errors"][0]["field"]) for e in report["errors"]] == [
             (2, "row"), (3, "row"), (4, "parent_id"), (5, "external_id")]
-        assert client.post("/v1/customers/import", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 400
+        assert client.post("/v1/customers/import", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
 
 
 def test_one_import_file_carries_a_whole_group_linked_by_external_id(system: System) -> None:

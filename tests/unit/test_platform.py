@@ -56,9 +56,10 @@ class _Contact(BaseModel):
 
 
 def test_countries_and_currencies_are_iso_codes() -> None:
-    assert _Contact(country="de", phone="+4930123456").country == "DE"
-    with pytest.raises(ValidationError):
-        _Contact(country="Germany", phone="+4930123456")
+    assert _Contact(country="DE", phone="+4930123456").country == "DE"
+    for not_a_code in ("Germany", "de", " DE"):  # exactly the codes the schema's enum lists
+        with pytest.raises(ValidationError):
+            _Contact(country=not_a_code, phone="+4930123456")
     assert Money(amount="1.50", currency="eur").model_dump(mode="json") == {"amount": "1.50", "currency": "EUR"}
     with pytest.raises(ValidationError):
         Money(amount=1.5, currency="EUR")

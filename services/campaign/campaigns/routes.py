@@ -86,14 +86,14 @@ def list_memberships(customer_id: uuid.UUID, db: DbSession, who: Reader, paging:
     return members_page(service.list_memberships(db, who.tenant, customer_id, paging), paging)
 
 
-@router.get("/campaigns/{campaign_id}", response_model=CampaignOut, summary="Read a campaign")
+@router.get("/campaigns/{campaign_id:uuid}", response_model=CampaignOut, summary="Read a campaign")
 def get_campaign(campaign_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> CampaignOut:
     campaign = service.get_campaign(db, who.tenant, campaign_id)
     response.headers["ETag"] = etag(campaign.version)
     return campaign_out(campaign)
 
 
-@router.patch("/campaigns/{campaign_id}", response_model=CampaignOut, summary="Change a campaign (honours If-Match)")
+@router.patch("/campaigns/{campaign_id:uuid}", response_model=CampaignOut, summary="Change a campaign (honours If-Match)")
 def patch_campaign(campaign_id: uuid.UUID, body: CampaignPatch, request: Request, response: Response, db: DbSession,
                    who: Writer) -> CampaignOut:
     campaign = service.update_campaign(db, who.tenant, campaign_id, body.model_dump(exclude_unset=True),
@@ -102,7 +102,7 @@ def patch_campaign(campaign_id: uuid.UUID, body: CampaignPatch, request: Request
     return campaign_out(campaign)
 
 
-@router.post("/campaigns/{campaign_id}/members", status_code=201, response_model=MemberOut,
+@router.post("/campaigns/{campaign_id:uuid}/members", status_code=201, response_model=MemberOut,
              summary="Add a customer to a campaign")
 def add_member(campaign_id: uuid.UUID, body: MemberAdd, request: Request, response: Response, db: DbSession,
                who: Writer) -> MemberOut:
@@ -111,14 +111,14 @@ def add_member(campaign_id: uuid.UUID, body: MemberAdd, request: Request, respon
     return member_out(added)
 
 
-@router.get("/campaigns/{campaign_id}/members", response_model=Page[MemberOut], summary="List a campaign's members")
+@router.get("/campaigns/{campaign_id:uuid}/members", response_model=Page[MemberOut], summary="List a campaign's members")
 def list_members(
     campaign_id: uuid.UUID, db: DbSession, who: Reader, paging: Paging, status: MemberStatus | None = None
 ) -> Page[MemberOut]:
     return members_page(service.list_members(db, who.tenant, campaign_id, paging, status), paging)
 
 
-@router.delete("/campaigns/{campaign_id}/members/{customer_id}", status_code=204, response_model=None,
+@router.delete("/campaigns/{campaign_id:uuid}/members/{customer_id:uuid}", status_code=204, response_model=None,
                summary="Remove a customer from a campaign")
 def remove_member(campaign_id: uuid.UUID, customer_id: uuid.UUID, db: DbSession, who: Writer) -> None:
     service.remove_member(db, who.tenant, campaign_id, customer_id)

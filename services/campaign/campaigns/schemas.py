@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.replica import EmbeddedCustomer
-from shared.types import Money
+from shared.types import Money, MoneyIn
 
 Channel = Literal["email", "sms", "phone", "social", "event", "web", "direct_mail"]
 Status = Literal["draft", "active", "completed", "cancelled"]
@@ -21,7 +21,7 @@ class CampaignCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     channel: Channel
-    budget: Money
+    budget: MoneyIn
     starts_on: date | None = None
     ends_on: date | None = None
 
@@ -31,7 +31,7 @@ class CampaignPatch(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     channel: Channel | None = None
-    budget: Money | None = None
+    budget: MoneyIn | None = None
     status: Status | None = None
     starts_on: date | None = None
     ends_on: date | None = None

@@ -24,12 +24,12 @@ def _consents(customer_id: uuid.UUID, states: dict[str, dict[str, Any]]) -> Cons
                        channels=[ConsentOut(channel=c, **state) for c, state in states.items()])
 
 
-@router.get("/customers/{customer_id}/consent", response_model=ConsentsOut, summary="Consent per channel")
+@router.get("/customers/{customer_id:uuid}/consent", response_model=ConsentsOut, summary="Consent per channel")
 def get_consent(customer_id: uuid.UUID, db: DbSession, who: Reader) -> ConsentsOut:
     return _consents(customer_id, service.current(db, who.tenant, customer_id))
 
 
-@router.put("/customers/{customer_id}/consent/{channel}", response_model=ConsentsOut,
+@router.put("/customers/{customer_id:uuid}/consent/{channel}", response_model=ConsentsOut,
             summary="Record the customer's consent for one channel")
 def put_consent(customer_id: uuid.UUID, channel: Channel, body: ConsentIn, db: DbSession, who: Writer) -> ConsentsOut:
     states = service.record(db, who.tenant, customer_id, channel, status=body.status, source=body.source,
@@ -37,7 +37,7 @@ def put_consent(customer_id: uuid.UUID, channel: Channel, body: ConsentIn, db: D
     return _consents(customer_id, states)
 
 
-@router.get("/customers/{customer_id}/consent/history", response_model=list[ConsentRecordOut],
+@router.get("/customers/{customer_id:uuid}/consent/history", response_model=list[ConsentRecordOut],
             summary="Every consent change recorded, oldest first")
 def get_consent_history(customer_id: uuid.UUID, db: DbSession, who: Reader,
                         channel: Channel | None = None) -> list[ConsentRecordOut]:

@@ -18,14 +18,27 @@ from services.customer.customers.schemas import CustomerCreate, CustomerOut, Cus
 from services.customer.customers.tables import Customer
 from shared.auth import Principal, Scopes
 from shared.http import DbSession, Page, check_if_match, etag, feature_router, written
+from shared.openapi import GONE
 from shared.types import CountryCode
 
-router = feature_router(tags=["customers"])
+router = feature_router(tags=["customers"], responses=GONE)
 
 Reader = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE))]
 Writer = Annotated[Principal, Depends(Scopes(contract.WRITE_SCOPE))]
 # Names the existing customers a new one shares an e-mail or phone with (see GET /v1/customers/duplicates).
 POSSIBLE_DUPLICATES = "CRM-Possible-Duplicates"
+# Proxies refuse headers past 4-8 KB: the header names this many ids (37 bytes each), and says how many
+# there are in all when it names fewer; the Link points to the full list.
+MAX_DUPLICATES_NAMED = 20
+DUPLICATES_TRUNCATED = "CRM-Possible-Duplicates-Truncated"
+CREATED_HEADERS = {
+    POSSIBLE_DUPLICATES: {"description": f"Ids of existing customers sharing an e-mail or phone (at most "
+                                         f"{MAX_DUPLICATES_NAMED}, comma-separated).", "schema": {"type": "string"}},
+    DUPLICATES_TRUNCATED: {"description": "How many possible duplicates there are, when the list above names "
+                                          "only the first ones; Link (rel=duplicates) points to all of them.",
+                           "schema": {"type": "integer", "minimum": MAX_DUPLICATES_NAMED + 1}},
+    "Link": {"description": "rel=duplicates: where the full list of possible duplicates is.", "schema": {"type": "string"}},
+}
 
 
 def customer_out(customer: Customer, who: Principal | None = None) -> CustomerOut:
@@ -36,13 +49,23 @@ def customer_out(customer: Customer, who: Principal | None = None) -> CustomerOu
     return CustomerOut.model_validate(document)
 
 
-@router.post("/customers", status_code=201, response_model=CustomerOut, summary="Create a customer")
+@router.post("/customers", status_code=201, response_model=CustomerOut, summary="Create a customer",
+             responses={201: {"description": "Created", "headers": CREATED_HEADERS}})
 def create_customer(body: CustomerCreate, response: Response, db: DbSession, who: Writer) -> CustomerOut:
     created = service.create_customer(db, who.tenant, body.model_dump(mode="json"))
     written(response, version=created.customer.version, location=f"/v1/customers/{created.customer.id}")
-    if created.possible_duplicates:
-        response.headers[POSSIBLE_DUPLICATES] = ", ".join(str(d) for d in created.possible_duplicates)
+    name_duplicates(response, created.customer.id, created.possible_duplicates)
     return customer_out(created.customer, who)
+
+
+def name_duplicates(response: Response, customer_id: uuid.UUID, duplicates: list[uuid.UUID]) -> None:
+    """The possible-duplicates headers, bounded whatever the number of customers sharing a phone."""
+    if not duplicates:
+        return
+    response.headers[POSSIBLE_DUPLICATES] = ", ".join(str(d) for d in duplicates[:MAX_DUPLICATES_NAMED])
+    if len(duplicates) > MAX_DUPLICATES_NAMED:
+        response.headers[DUPLICATES_TRUNCATED] = str(len(duplicates))
+        response.headers["Link"] = f'</v1/customers/duplicates?customer_id={customer_id}>; rel="duplicates"'
 
 
 @router.get("/customers", response_model=Page[CustomerOut], summary="Search and list customers")
@@ -85,14 +108,15 @@ def list_customers(
     return Page(items=[customer_out(c, who) for c in listed.customers], next_cursor=listed.next_cursor)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut, summary="Read a customer")
+@router.get("/customers/{customer_id:uuid}", response_model=CustomerOut, summary="Read a customer",
+            responses={308: {"description": "Merged into another customer: Location names the survivor."}})
 def get_customer(customer_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> CustomerOut:
     customer = service.found(db, who.tenant, customer_id, redirect=True)
     response.headers["ETag"] = etag(customer.version)
     return customer_out(customer, who)
 
 
-@router.get("/customers/{customer_id}/hierarchy", response_model=HierarchyOut,
+@router.get("/customers/{customer_id:uuid}/hierarchy", response_model=HierarchyOut,
             summary="An organization's parents and all its subsidiaries")
 def get_hierarchy(customer_id: uuid.UUID, db: DbSession, who: Reader) -> HierarchyOut:
     tree = service.hierarchy(db, who.tenant, customer_id)
@@ -100,7 +124,7 @@ def get_hierarchy(customer_id: uuid.UUID, db: DbSession, who: Reader) -> Hierarc
                         descendants=[customer_out(c, who) for c in tree.descendants])
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerOut, summary="Change a customer (honours If-Match)")
+@router.patch("/customers/{customer_id:uuid}", response_model=CustomerOut, summary="Change a customer (honours If-Match)")
 def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: Request, response: Response, db: DbSession,
                    who: Writer) -> CustomerOut:
     customer = service.change_customer(db, who.tenant, customer_id, body.model_dump(mode="json", exclude_unset=True),
@@ -109,7 +133,7 @@ def patch_customer(customer_id: uuid.UUID, body: CustomerPatch, request: Request
     return customer_out(customer, who)
 
 
-@router.delete("/customers/{customer_id}", status_code=204, summary="Delete a customer (honours If-Match)")
+@router.delete("/customers/{customer_id:uuid}", status_code=204, summary="Delete a customer (honours If-Match)")
 def delete_customer(customer_id: uuid.UUID, request: Request, db: DbSession, who: Writer) -> None:
     service.delete_customer(db, who.tenant, customer_id,
                             check_version=lambda version: check_if_match(request, version))

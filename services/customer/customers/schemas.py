@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.networks import validate_email
 
 from services.customer.customers.rules import language_tag
-from shared.types import CountryCode, CurrencyCode, Money, PhoneNumber
+from shared.types import CountryCode, CurrencyCode, MoneyIn, PhoneNumber
 
 Kind = Literal["person", "organization"]
 Name = Field(default=None, min_length=1, max_length=200)
@@ -90,12 +90,12 @@ class _ProfileIn(BaseModel):
     region: str | None = Field(default=None, min_length=1, max_length=100)
     industry: ShortText | None = None
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
-    annual_revenue: Money | None = None
+    annual_revenue: MoneyIn | None = None
     preferred_language: LanguageTag | None = Field(default=None, description="BCP 47, e.g. 'en', 'de-CH'.")
     preferred_currency: CurrencyCode | None = None
     owner: str | None = Field(default=None, min_length=1, max_length=200, description="Who looks after this customer.")
-    credit_limit: Money | None = None
-    lifetime_value: Money | None = Field(
+    credit_limit: MoneyIn | None = None
+    lifetime_value: MoneyIn | None = Field(
         default=None, description="Value figure the value tiers rank by (later fed by sales events).")
     parent_id: uuid.UUID | None = Field(default=None, description="Parent organization (organizations only).")
     organization_id: uuid.UUID | None = Field(default=None, description="Organization a person belongs to.")

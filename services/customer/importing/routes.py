@@ -10,10 +10,10 @@ from services.customer import contract
 from services.customer.importing import service
 from services.customer.importing.schemas import ImportOut
 from shared.auth import Principal, Scopes
-from shared.errors import BadRequest
+from shared.errors import UnsupportedMediaType
 from shared.http import feature_router
 
-router = feature_router(tags=["customers"])
+router = feature_router(tags=["customers"], streamed=True)
 
 Writer = Annotated[Principal, Depends(Scopes(contract.WRITE_SCOPE))]
 CSV_TYPES = ("text/csv", "application/csv")
@@ -52,4 +52,4 @@ def _is_csv(format: str | None, content_type: str) -> bool:
         return True
     if media in NDJSON_TYPES:
         return False
-    raise BadRequest("Send text/csv or application/x-ndjson (or say ?format=csv|ndjson).")
+    raise UnsupportedMediaType("Send text/csv or application/x-ndjson (or say ?format=csv|ndjson).")

@@ -13,15 +13,16 @@ from services.customer.merging import service
 from services.customer.merging.schemas import FieldOrigin, MergeIn, MergeOut, ProvenanceOut, UnmergeIn, UnmergeOut
 from shared.auth import Principal, Scopes
 from shared.db import utcnow
+from shared.openapi import GONE
 from shared.http import DbSession, check_if_match, feature_router, written
 
-router = feature_router(tags=["merge"])
+router = feature_router(tags=["merge"], responses=GONE)
 
 Reader = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE))]
 Writer = Annotated[Principal, Depends(Scopes(contract.WRITE_SCOPE))]
 
 
-@router.post("/customers/{survivor_id}/merge", response_model=MergeOut,
+@router.post("/customers/{survivor_id:uuid}/merge", response_model=MergeOut,
              summary="Merge duplicates into this customer (reversible; honours If-Match on the survivor)")
 def merge_customers(survivor_id: uuid.UUID, body: MergeIn, request: Request, response: Response, db: DbSession,
                     who: Writer) -> MergeOut:
@@ -37,7 +38,7 @@ def merge_customers(survivor_id: uuid.UUID, body: MergeIn, request: Request, res
                     merged_at=record.merged_at)
 
 
-@router.post("/customers/{survivor_id}/unmerge", response_model=UnmergeOut,
+@router.post("/customers/{survivor_id:uuid}/unmerge", response_model=UnmergeOut,
              summary="Undo a merge: the merged records come back, later changes to the survivor stay")
 def unmerge_customers(survivor_id: uuid.UUID, response: Response, db: DbSession, who: Writer,
                       body: Annotated[UnmergeIn | None, Body()] = None) -> UnmergeOut:
@@ -47,7 +48,7 @@ def unmerge_customers(survivor_id: uuid.UUID, response: Response, db: DbSession,
                       restored=[customer_out(r, who) for r in undone.restored], kept_fields=undone.kept_fields)
 
 
-@router.get("/customers/{customer_id}/provenance", response_model=ProvenanceOut,
+@router.get("/customers/{customer_id:uuid}/provenance", response_model=ProvenanceOut,
             summary="Where each of the customer's values came from (which record, which rule, when)")
 def get_provenance(customer_id: uuid.UUID, db: DbSession, who: Reader) -> ProvenanceOut:
     customer, fields = service.provenance(db, who.tenant, customer_id)

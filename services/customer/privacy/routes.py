@@ -12,15 +12,16 @@ from services.customer.privacy import service
 from services.customer.privacy.schemas import ErasureOut, ExportOut
 from shared.auth import Principal, Scopes
 from shared.db import utcnow
+from shared.openapi import GONE, UNAVAILABLE
 from shared.http import DbSession, feature_router
 
-router = feature_router(tags=["privacy"])
+router = feature_router(tags=["privacy"], responses=GONE | UNAVAILABLE)
 
 Writer = Annotated[Principal, Depends(Scopes(contract.WRITE_SCOPE))]
 Exporter = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE, contract.PII_SCOPE))]
 
 
-@router.post("/customers/{customer_id}/erase", response_model=ErasureOut,
+@router.post("/customers/{customer_id:uuid}/erase", response_model=ErasureOut,
              summary="Erase the customer's personal data everywhere (irreversible; repeatable)")
 def erase_customer(customer_id: uuid.UUID, db: DbSession, who: Writer) -> ErasureOut:
     """Anonymises the master record (aggregates kept) and every record merged into it, and tells every
@@ -30,7 +31,7 @@ def erase_customer(customer_id: uuid.UUID, db: DbSession, who: Writer) -> Erasur
     return ErasureOut.model_validate(service.erasure_document(audit))
 
 
-@router.get("/customers/{customer_id}/export", response_model=ExportOut,
+@router.get("/customers/{customer_id:uuid}/export", response_model=ExportOut,
             summary="Everything held about the customer, from every service (needs customers:pii)")
 async def export_customer(customer_id: uuid.UUID, request: Request, db: DbSession, who: Exporter) -> ExportOut:
     """The other services are asked with the caller's own token (so it needs their read scopes too);

@@ -16,14 +16,15 @@ from services.customer.view.schemas import ConsistencyOut, CustomerViewOut, Time
 from shared.auth import Principal, Scopes
 from shared.envelope import dumps
 from shared.errors import NotFound
+from shared.openapi import UNAVAILABLE
 from shared.http import CONSISTENCY_HEADER, ConsistencyToken, DbSession, Page, Paging, etag, feature_router, next_cursor
 
-router = feature_router(tags=["unified view"])
+router = feature_router(tags=["unified view"], responses=UNAVAILABLE)
 
 Reader = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE))]
 
 
-@router.get("/customers/{customer_id}/view", response_model=CustomerViewOut, summary="The unified customer view")
+@router.get("/customers/{customer_id:uuid}/view", response_model=CustomerViewOut, summary="The unified customer view")
 async def get_view(
     customer_id: uuid.UUID,
     request: Request,
@@ -64,7 +65,7 @@ def _body(document: str, consistency: ConsistencyOut, *, pii: bool) -> str:
 Source = Literal["customer", "sales", "service_desk", "campaign"]
 
 
-@router.get("/customers/{customer_id}/timeline", response_model=Page[TimelineEntryOut],
+@router.get("/customers/{customer_id:uuid}/timeline", response_model=Page[TimelineEntryOut],
             summary="Every interaction with the customer, newest first")
 def get_timeline(
     customer_id: uuid.UUID,

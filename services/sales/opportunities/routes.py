@@ -63,14 +63,14 @@ def list_opportunities(
                 next_cursor=next_cursor([s.opportunity.id for s in shown], paging.limit))
 
 
-@router.get("/opportunities/{opportunity_id}", response_model=OpportunityOut, summary="Read an opportunity")
+@router.get("/opportunities/{opportunity_id:uuid}", response_model=OpportunityOut, summary="Read an opportunity")
 def get_opportunity(opportunity_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> OpportunityOut:
     shown = service.get_opportunity(db, who.tenant, opportunity_id)
     response.headers["ETag"] = etag(shown.opportunity.version)
     return opportunity_out(shown)
 
 
-@router.patch("/opportunities/{opportunity_id}", response_model=OpportunityOut,
+@router.patch("/opportunities/{opportunity_id:uuid}", response_model=OpportunityOut,
               summary="Change an opportunity, e.g. move its stage (honours If-Match)")
 def patch_opportunity(opportunity_id: uuid.UUID, body: OpportunityPatch, request: Request, response: Response,
                       db: DbSession, who: Writer) -> OpportunityOut:

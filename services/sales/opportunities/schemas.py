@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.replica import EmbeddedCustomer
-from shared.types import Money
+from shared.types import Money, MoneyIn
 
 Stage = Literal["prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"]
 Status = Literal["open", "won", "lost"]
@@ -20,7 +20,7 @@ class OpportunityCreate(BaseModel):
 
     customer_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
-    amount: Money
+    amount: MoneyIn
     stage: Stage = "prospecting"
     expected_close_date: date | None = None
 
@@ -29,7 +29,7 @@ class OpportunityPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    amount: Money | None = None
+    amount: MoneyIn | None = None
     stage: Stage | None = None
     expected_close_date: date | None = None
 

@@ -62,14 +62,14 @@ def list_tickets(
                 next_cursor=next_cursor([s.ticket.id for s in shown], paging.limit))
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketOut, summary="Read a ticket")
+@router.get("/tickets/{ticket_id:uuid}", response_model=TicketOut, summary="Read a ticket")
 def get_ticket(ticket_id: uuid.UUID, response: Response, db: DbSession, who: Reader) -> TicketOut:
     shown = service.get_ticket(db, who.tenant, ticket_id)
     response.headers["ETag"] = etag(shown.ticket.version)
     return ticket_out(shown)
 
 
-@router.patch("/tickets/{ticket_id}", response_model=TicketOut,
+@router.patch("/tickets/{ticket_id:uuid}", response_model=TicketOut,
               summary="Change a ticket, e.g. its status or priority (honours If-Match)")
 def patch_ticket(ticket_id: uuid.UUID, body: TicketPatch, request: Request, response: Response, db: DbSession,
                  who: Writer) -> TicketOut:
