@@ -16,8 +16,16 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/crm run
 
-test: install
+test: install $(BIN)/kustomize
 	$(BIN)/python -m pytest
+
+# kustomize renders deploy/k8s for tests/unit/test_deploy.py. Built from the Go module proxy (a
+# release binary would be a GitHub download, which this kind of machine cannot reach): about 90 s once.
+KUSTOMIZE_VERSION ?= v5.7.1
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+$(BIN)/kustomize: | $(BIN)/.installed
+	GOBIN=$(abspath $(BIN)) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
 # The fault scenarios in their long form, figures printed: 20 restarts of the whole system on existing
 # data, then 10 broker restarts under a light write load (`make test` runs 3 and 2 of them).
