@@ -280,11 +280,11 @@ def _listening_port(container: dict[str, Any]) -> int:
     return int(next(v for k, v in env.items() if k.endswith("_WORKER_PORT")))
 
 
-def _assert_probes_and_resources(deployment: dict[str, Any], port: int) -> None:
+def _assert_probes_and_resources(deployment: dict[str, Any], port: int, readiness: str = "/readyz") -> None:
     name = deployment["metadata"]["name"]
     main = deployment["spec"]["template"]["spec"]["containers"][0]
     assert _listening_port(main) == port, name
-    assert main["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+    assert main["readinessProbe"]["httpGet"]["path"] == readiness, name
     assert main["livenessProbe"]["httpGet"]["path"] == "/healthz", name
     assert _probe_port(main, main["readinessProbe"]) == _probe_port(main, main["livenessProbe"]) == port, name
     for container in containers_of(deployment):
@@ -337,7 +337,8 @@ def _topics_volume(pod: dict[str, Any]) -> str:
 
 def test_gateway_routes_to_the_api_services_only(manifests: list[dict[str, Any]]) -> None:
     gateway = find(manifests, "Deployment", "gateway")
-    _assert_probes_and_resources(gateway, API_PORT)
+    # Its /readyz asks every API: one service down must not take the whole origin out of the balancer.
+    _assert_probes_and_resources(gateway, API_PORT, readiness="/healthz")
     _assert_service_selects(find(manifests, "Service", "gateway"), gateway, API_PORT)
     config = find(manifests, "ConfigMap", "crm-config")["data"]
     services = {m["metadata"]["name"] for m in manifests if m["kind"] == "Service"}
