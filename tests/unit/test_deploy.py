@@ -217,9 +217,18 @@ def render(folder: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-@pytest.fixture(scope="module")
-def manifests() -> list[dict[str, Any]]:
-    return render(BASE)
+KUSTOMIZATIONS = {"base": BASE, "production": DEPLOY / "k8s" / "overlays" / "production"}
+
+
+# Every check of the rendered manifests holds for the base and for each overlay of it.
+@pytest.fixture(scope="module", params=sorted(KUSTOMIZATIONS))
+def manifests(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return render(KUSTOMIZATIONS[request.param])
+
+
+def test_every_overlay_is_tested() -> None:
+    overlays = {p.parent for p in (DEPLOY / "k8s").glob("overlays/*/kustomization.yaml")}
+    assert overlays == {path for name, path in KUSTOMIZATIONS.items() if name != "base"}
 
 
 def find(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -377,9 +386,14 @@ def test_the_topic_job_lists_exactly_the_topics_the_contracts_declare(manifests:
     assert pod["containers"][0]["command"] == ["sh", "/provision/provision-topics.sh"]
     assert listed_topics(topics["data"]["topics.txt"]) == declared_topics()
     config = find(manifests, "ConfigMap", "crm-config")["data"]
-    assert config["CRM_TOPIC_PARTITIONS"] == "3"
+    assert int(config["CRM_TOPIC_PARTITIONS"]) >= 1
     assert config["TOPIC_REPLICATION_FACTOR"] == "3"
     assert config["TOPIC_MIN_INSYNC_REPLICAS"] == "2"
+
+
+def test_topics_have_three_partitions_unless_an_overlay_says_otherwise() -> None:
+    config = yaml.safe_load((BASE / "configmap.yaml").read_text())["data"]
+    assert config["CRM_TOPIC_PARTITIONS"] == "3"
 
 
 # --- the topic provisioning script, against stand-ins of Kafka's CLI ---------------------------------
