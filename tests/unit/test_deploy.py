@@ -408,12 +408,13 @@ while [ $# -gt 0 ]; do
     --topic) topic=$2; shift ;;
     --partitions) partitions=$2; shift ;;
     --replication-factor) replication=$2; shift ;;
-    --create|--describe) action=$1 ;;
+    --create|--describe|--list) action=$1 ;;
   esac
   shift
 done
 state="$FAKE_KAFKA/topics/$topic"
 case $action in
+  --list) ls "$FAKE_KAFKA/topics" ;;
   --create) [ -f "$state" ] || echo "$partitions $replication" > "$state" ;;
   --describe)
     [ -f "$state" ] || { echo "Topic '$topic' does not exist" >&2; exit 1; }
@@ -510,7 +511,17 @@ def test_provisioning_waits_for_the_topics(tmp_path: Path) -> None:
     assert provision(tmp_path)[0].returncode == 0
     result, calls = provision(tmp_path, "wait")
     assert result.returncode == 0, result.stderr
-    assert not _created(calls) and len(calls) == len(declared_topics())
+    assert calls == ["kafka-topics.sh --bootstrap-server broker:9092 --list"]
+
+
+def test_provisioning_waits_while_a_topic_is_missing(tmp_path: Path) -> None:
+    assert provision(tmp_path)[0].returncode == 0
+    (tmp_path / "topics" / "crm.customer_view.v1").unlink()
+    with pytest.raises(subprocess.TimeoutExpired) as waited:
+        subprocess.run(["sh", str(TOPICS_DIR / "provision-topics.sh"), "wait"], capture_output=True, timeout=1,
+                       env={"PATH": os.environ["PATH"], "KAFKA_BOOTSTRAP_SERVERS": "broker:9092",
+                            "KAFKA_BIN": str(fake_kafka(tmp_path)), "FAKE_KAFKA": str(tmp_path)})
+    assert b"waiting for topics: crm.customer_view.v1" in (waited.value.stdout or b"")
 
 
 # --- the image ------------------------------------------------------------------------------------

@@ -35,6 +35,21 @@ settings_of() {
   esac
 }
 
+# Waiting lists the cluster's topics once a round (one JVM start, not one per topic).
+if [ "$MODE" = wait ]; then
+  while :; do
+    existing=$(topics --list 2>/dev/null || true)
+    missing=$(grep -v -e '^#' -e '^[[:space:]]*$' "$LIST" | while read -r name _; do
+      echo "$existing" | grep -qx -- "$name" || echo "$name"
+    done)
+    [ -z "$missing" ] && break
+    echo "waiting for topics:" $missing
+    sleep 2
+  done
+  echo "topics ready (wait)"
+  exit 0
+fi
+
 failed=0
 while read -r name kind rest; do
   case $name in ''|'#'*) continue ;; esac
@@ -44,14 +59,6 @@ while read -r name kind rest; do
   fi
   partitions=${settings%% *}
   configs=${settings#* }
-
-  if [ "$MODE" = wait ]; then
-    until topics --describe --topic "$name" >/dev/null 2>&1; do
-      echo "waiting for topic $name"
-      sleep 2
-    done
-    continue
-  fi
 
   # shellcheck disable=SC2046 # one --config per setting, split on the commas on purpose
   topics --create --if-not-exists --topic "$name" --partitions "$partitions" \
@@ -75,4 +82,4 @@ done <"$LIST"
 if [ "$failed" -ne 0 ]; then
   exit 1
 fi
-echo "topics ready ($MODE)"
+echo "topics ready"
