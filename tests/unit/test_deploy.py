@@ -562,6 +562,7 @@ def test_lock_pins_every_dependency_with_hashes() -> None:
     for line in wanted:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
-        assert name in pins, f"{requirement.name} is missing from deploy/requirements.lock: regenerate it"
+        regenerate = "regenerate it with the command in its header (pip install uv)"
+        assert name in pins, f"{requirement.name} is missing from deploy/requirements.lock: {regenerate}"
         assert requirement.specifier.contains(pins[name], prereleases=True), \
-            f"{requirement.name}=={pins[name]} in the lock, pyproject.toml wants {requirement.specifier}"
+            f"{requirement.name}=={pins[name]} in the lock, pyproject.toml wants {requirement.specifier}: {regenerate}"
