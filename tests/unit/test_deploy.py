@@ -378,6 +378,22 @@ def test_every_pod_runs_as_a_non_root_user(manifests: list[dict[str, Any]]) -> N
             assert security["runAsNonRoot"] is True and security["runAsUser"] > 0, manifest["metadata"]["name"]
 
 
+def test_every_container_can_write_where_its_image_writes(manifests: list[dict[str, Any]]) -> None:
+    # The root filesystem is read-only: whatever the image writes to must be a volume.
+    writes = {"oneview-crm": {"/tmp", "/var/lib/crm"}, "apache/kafka": {"/tmp"}}
+    for manifest in manifests:
+        if manifest["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in containers_of(manifest):
+            image = container["image"].rsplit(":", 1)[0]
+            (wanted,) = [paths for name, paths in writes.items() if image == name or image.endswith("/" + name)]
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            mounted = {m["mountPath"] for m in container.get("volumeMounts", [])}
+            assert wanted <= mounted, f"{manifest['metadata']['name']}/{container['name']}: {wanted - mounted}"
+            if "kafka" in image:
+                assert {"name": "LOG_DIR", "value": "/tmp"} in container["env"]
+
+
 def test_the_topic_job_lists_exactly_the_topics_the_contracts_declare(manifests: list[dict[str, Any]]) -> None:
     job = find(manifests, "Job", "crm-topics")
     pod = job["spec"]["template"]["spec"]
