@@ -110,6 +110,24 @@ def test_compose_runs_three_kraft_brokers_as_one_quorum(compose: dict[str, Any])
     assert len({spec["environment"]["KAFKA_NODE_ID"] for spec in brokers.values()}) == 3
 
 
+def test_compose_references_resolve(compose: dict[str, Any]) -> None:
+    # What `docker compose config` would refuse and the schema cannot see.
+    services, volumes = compose["services"], set(compose.get("volumes", {}))
+    for name, service in services.items():
+        depends = service.get("depends_on", [])
+        assert set(depends) <= set(services), f"{name} depends on {set(depends) - set(services)}"
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts {source}, which does not exist"
+            else:
+                assert source in volumes, f"{name} mounts the undeclared volume {source}"
+        if service.get("image", "").startswith("oneview-crm"):
+            assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).exists()
+        else:
+            assert not service["image"].endswith(":latest") and ":" in service["image"], name
+
+
 def _healthz_port(healthcheck: dict[str, Any]) -> int:
     command = " ".join(healthcheck["test"])
     found = re.search(r"http://127\.0\.0\.1:(\d+)/healthz\b", command)
@@ -352,6 +370,26 @@ def test_gateway_routes_to_the_api_services_only(manifests: list[dict[str, Any]]
     config = find(manifests, "ConfigMap", "crm-config")["data"]
     services = {m["metadata"]["name"] for m in manifests if m["kind"] == "Service"}
     _assert_service_urls(json.loads(config["CRM_SERVICE_URLS"]), services)
+
+
+def test_every_reference_resolves_and_every_image_is_pinned(manifests: list[dict[str, Any]]) -> None:
+    config_maps = {m["metadata"]["name"] for m in manifests if m["kind"] == "ConfigMap"}
+    for manifest in manifests:
+        if manifest["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = manifest["spec"]["template"]["spec"]
+        volumes = {v["name"] for v in pod.get("volumes", [])}
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in config_maps, manifest["metadata"]["name"]
+        for container in containers_of(manifest):
+            where = f"{manifest['metadata']['name']}/{container['name']}"
+            assert {m["name"] for m in container.get("volumeMounts", [])} <= volumes, where
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source:
+                    assert source["configMapRef"]["name"] in config_maps, where
+            image = container["image"]
+            assert re.search(r":[\w][\w.-]*$", image) and not image.endswith(":latest"), f"{where}: {image}"
 
 
 def test_every_secret_reference_is_in_the_template(manifests: list[dict[str, Any]]) -> None:
