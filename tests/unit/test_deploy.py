@@ -8,7 +8,8 @@
   kubernetes-validate bundles (strict: an unknown field fails), then the probes, resources, autoscalers
   and Services of each API, and the topic Job against what the services' contracts declare.
 - deploy/k8s/base/topics/provision-topics.sh run against stand-ins of Kafka's CLI that record what
-  they are asked, so the partitions, replication and retention each topic gets are seen, not read.
+  they are asked, so the partitions, replication and retention each topic gets are seen, not read;
+  it and the database init script also pass shellcheck (as POSIX sh).
 - deploy/Dockerfile through BuildKit's own parser, and deploy/requirements.lock against pyproject.toml.
 """
 
@@ -576,6 +577,15 @@ def test_provisioning_waits_while_a_topic_is_missing(tmp_path: Path) -> None:
                        env={"PATH": os.environ["PATH"], "KAFKA_BOOTSTRAP_SERVERS": "broker:9092",
                             "KAFKA_BIN": str(fake_kafka(tmp_path)), "FAKE_KAFKA": str(tmp_path)})
     assert b"waiting for topics: crm.customer_view.v1" in (waited.value.stdout or b"")
+
+
+def test_shell_scripts_pass_shellcheck() -> None:
+    # Both run under a plain POSIX sh (the kafka and postgres images), so they are checked as sh.
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    scripts = [TOPICS_DIR / "provision-topics.sh", DEPLOY / "postgres" / "init-databases.sh"]
+    result = subprocess.run([str(shellcheck), "--shell=sh", "--severity=info", *map(str, scripts)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- the image ------------------------------------------------------------------------------------

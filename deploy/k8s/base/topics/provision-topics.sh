@@ -43,7 +43,7 @@ if [ "$MODE" = wait ]; then
       echo "$existing" | grep -qx -- "$name" || echo "$name"
     done)
     [ -z "$missing" ] && break
-    echo "waiting for topics:" $missing
+    echo "waiting for topics: $(echo "$missing" | tr '\n' ' ')"
     sleep 2
   done
   echo "topics ready (wait)"
