@@ -9,11 +9,22 @@ allows) is the check the server makes, so a client can validate before it sends.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from shared.errors import InvalidInput
 
@@ -47,6 +58,8 @@ def _known_currency(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """E.164 from common formattings ('+49 30 1234-567' -> '+49301234567')."""
+    if len(value) > 40:
+        raise ValueError("must be at most 40 characters")
     compact = _PHONE_PUNCTUATION.sub("", value)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
@@ -55,11 +68,39 @@ def normalise_phone(value: str) -> str:
     return compact
 
 
+# What normalise_phone takes, as a pattern: "+" or "00", then 7 to 15 digits (the first not 0), with
+# spaces, dashes, dots and brackets anywhere between them.
+_PUNCTUATION = r"[\s\-().]*"
+PHONE_PATTERN = rf"^{_PUNCTUATION}(\+|0{_PUNCTUATION}0){_PUNCTUATION}[1-9]({_PUNCTUATION}[0-9]){{6,14}}{_PUNCTUATION}$"
+
+# RFC 3339 as the schema's "date" and "date-time" formats mean it; pydantic alone would also take
+# a number (as seconds since 1970) or other spellings the document does not promise.
+_DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_TIMESTAMP_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$")
+
+
+def _date_text(value: object) -> object:
+    if isinstance(value, date) or (isinstance(value, str) and _DATE_TEXT.match(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _timestamp_text(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIMESTAMP_TEXT.match(value)):
+        return value
+    raise ValueError("must be an RFC 3339 time with its offset, e.g. 2026-01-31T09:30:00Z")
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
+
 CountryCode = Annotated[str, AfterValidator(_country), WithJsonSchema(
     {"type": "string", "enum": list(COUNTRY_CODES), "description": "ISO 3166-1 alpha-2, upper case."})]
 CurrencyCode = Annotated[str, AfterValidator(_currency), WithJsonSchema(
     {"type": "string", "enum": list(CURRENCY_CODES), "description": "ISO 4217, upper case."})]
-PhoneNumber = Annotated[str, AfterValidator(normalise_phone)]
+PhoneNumber = Annotated[str, AfterValidator(normalise_phone), WithJsonSchema(
+    {"type": "string", "pattern": PHONE_PATTERN, "maxLength": 40,
+     "description": "E.164; spaces, dashes, dots and brackets are accepted and removed."})]
 
 
 def _decimal(value: object) -> Decimal:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.replica import EmbeddedCustomer
-from shared.types import Money, MoneyIn
+from shared.types import IsoDate, Money, MoneyIn
 
 Channel = Literal["email", "sms", "phone", "social", "event", "web", "direct_mail"]
 Status = Literal["draft", "active", "completed", "cancelled"]
@@ -22,19 +23,19 @@ class CampaignCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     channel: Channel
     budget: MoneyIn
-    starts_on: date | None = None
-    ends_on: date | None = None
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
 
 
 class CampaignPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    channel: Channel | None = None
-    budget: MoneyIn | None = None
-    status: Status | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
+    # None only as the default (a field not sent): null is refused (rules.patch_fields), so the schema leaves it out.
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    channel: Channel | SkipJsonSchema[None] = None
+    budget: MoneyIn | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
 
 
 class CampaignOut(BaseModel):

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from services.customer.classification.rules import FIELDS
 from shared.types import CurrencyCode
+
+Operator = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists"]
+# A view field the rules know, or one of the tenant's custom fields (rules.check_rules).
+FIELD_PATTERN = rf"^({'|'.join(re.escape(f) for f in FIELDS)}|custom\..+)$"
+# Positive: zero is no rate (rules.check_exchange_rates).
+_RATE_TEXT = re.compile(r"^(0\.[0-9]{0,11}[1-9][0-9]{0,11}|[1-9][0-9]{0,11}(\.[0-9]{1,12})?)$")
+
+
+def _rate(value: object) -> object:
+    # A decimal string, as money is written; a float would round before the rule sees it.
+    if isinstance(value, str) and _RATE_TEXT.match(value):
+        return value
+    raise ValueError('must be a positive decimal string, e.g. "0.92"')
+
+
+Rate = Annotated[Decimal, BeforeValidator(_rate), WithJsonSchema({"type": "string", "pattern": _RATE_TEXT.pattern})]
 
 
 class ConditionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    field: str = Field(min_length=1, max_length=100, examples=["employees"])
-    op: str = Field(examples=["gte"], description="eq, ne, in, not_in, gt, gte, lt, lte, contains, exists")
+    field: str = Field(min_length=1, max_length=100, pattern=FIELD_PATTERN, examples=["employees"])
+    op: Operator = Field(examples=["gte"])
     value: Any = Field(default=None, examples=[1000])
 
 
@@ -30,7 +48,7 @@ class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tier: str = Field(min_length=1, max_length=20, examples=["A"])
-    share: float = Field(description="Fraction of all customers, highest value first.", examples=[0.2])
+    share: float = Field(gt=0, le=1, description="Fraction of all customers, highest value first.", examples=[0.2])
 
 
 class ClassificationIn(BaseModel):
@@ -42,7 +60,7 @@ class ClassificationIn(BaseModel):
     currency: CurrencyCode | None = Field(
         default=None, examples=["EUR"],
         description="The value currency tiers rank in. None: a one-currency tenant, amounts count as they are.")
-    exchange_rates: dict[CurrencyCode, Decimal] = Field(
+    exchange_rates: dict[CurrencyCode, Rate] = Field(
         default_factory=dict, max_length=200, examples=[{"USD": "0.92", "SEK": "0.087"}],
         description="Units of the value currency per unit of each other currency. An amount in a currency "
                     "without a rate does not count toward value (it is listed in currencies_without_rate).")

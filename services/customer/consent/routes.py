@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Depends
+from starlette.convertors import Convertor, register_url_convertor
 
 from services.customer import contract
 from services.customer.consent import service
 from services.customer.consent.schemas import Channel, ConsentIn, ConsentOut, ConsentRecordOut, ConsentsOut
 from shared.auth import Principal, Scopes
 from shared.http import DbSession, feature_router
+
+
+class _ChannelConvertor(Convertor[str]):
+    """Only a channel is a channel segment: ``/consent/history`` is another resource, never channel "history"."""
+
+    regex = "|".join(get_args(Channel))
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("consent_channel", _ChannelConvertor())
 
 router = feature_router(tags=["consent"])
 
@@ -29,7 +45,7 @@ def get_consent(customer_id: uuid.UUID, db: DbSession, who: Reader) -> ConsentsO
     return _consents(customer_id, service.current(db, who.tenant, customer_id))
 
 
-@router.put("/customers/{customer_id:uuid}/consent/{channel}", response_model=ConsentsOut,
+@router.put("/customers/{customer_id:uuid}/consent/{channel:consent_channel}", response_model=ConsentsOut,
             summary="Record the customer's consent for one channel")
 def put_consent(customer_id: uuid.UUID, channel: Channel, body: ConsentIn, db: DbSession, who: Writer) -> ConsentsOut:
     states = service.record(db, who.tenant, customer_id, channel, status=body.status, source=body.source,

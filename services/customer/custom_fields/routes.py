@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Response
 
 from services.customer import contract
-from services.customer.custom_fields import service
+from services.customer.custom_fields import rules, service
 from services.customer.custom_fields.schemas import CustomFieldIn, CustomFieldOut
 from services.customer.custom_fields.tables import CustomFieldDefinition
 from shared.auth import ADMIN_SCOPE, Principal, Scopes
@@ -18,7 +18,7 @@ router = feature_router(tags=["custom fields"])
 Reader = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE))]
 # Declaring fields shapes every customer of the tenant: an administrator's job.
 Admin = Annotated[Principal, Depends(Scopes(ADMIN_SCOPE))]
-FieldName = Annotated[str, Path(max_length=63)]
+FieldName = Annotated[str, Path(max_length=63, pattern=rules.NAME.pattern)]
 
 
 def _out(definition: CustomFieldDefinition) -> CustomFieldOut:

@@ -10,7 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import AwareDatetime
 
 from services.customer import contract
 from services.customer.customers import repository, rules, service
@@ -19,7 +18,7 @@ from services.customer.customers.tables import Customer
 from shared.auth import Principal, Scopes
 from shared.http import DbSession, Page, check_if_match, etag, feature_router, written
 from shared.openapi import GONE
-from shared.types import CountryCode
+from shared.types import CountryCode, Timestamp
 
 router = feature_router(tags=["customers"], responses=GONE)
 
@@ -91,10 +90,10 @@ def list_customers(
     customer_group: str | None = None,
     value_tier: str | None = None,
     external_id: str | None = None,
-    created_after: AwareDatetime | None = None,
-    created_before: AwareDatetime | None = None,
-    updated_after: AwareDatetime | None = None,
-    updated_before: AwareDatetime | None = None,
+    created_after: Timestamp | None = None,
+    created_before: Timestamp | None = None,
+    updated_after: Timestamp | None = None,
+    updated_before: Timestamp | None = None,
 ) -> Page[CustomerOut]:
     """Every filter narrows the list (AND). Dates: ``*_after`` inclusive, ``*_before`` exclusive."""
     listed = service.search(db, who.tenant, service.Search(

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import email_validator
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.networks import validate_email
 
 from services.customer.customers.rules import language_tag
@@ -17,7 +17,10 @@ from shared.types import CountryCode, CurrencyCode, MoneyIn, PhoneNumber
 
 Kind = Literal["person", "organization"]
 Name = Field(default=None, min_length=1, max_length=200)
-LanguageTag = Annotated[str, AfterValidator(language_tag)]
+# The BCP 47 shape rules.language_tag reads; whether the language is one of ISO 639's ~7,900 codes the
+# server checks (a 422 naming the field), a list too long for a pattern.
+LanguageTag = Annotated[str, AfterValidator(language_tag), Field(
+    pattern=r"^\s*[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*\s*$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=100)]
 Tag = Annotated[str, Field(min_length=1, max_length=60)]
 
@@ -51,14 +54,14 @@ class EmailIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     address: EmailAddress
-    primary: bool = False
+    primary: StrictBool = False  # true or false, not 0, 1 or "yes" (as the schema says)
 
 
 class PhoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: PhoneNumber = Field(description="E.164; spaces, dashes and brackets are accepted and removed.")
-    primary: bool = False
+    primary: StrictBool = False
 
 
 class AddressIn(BaseModel):
@@ -70,7 +73,7 @@ class AddressIn(BaseModel):
     postal_code: str | None = Field(default=None, max_length=20)
     region: str | None = Field(default=None, max_length=100)
     country: CountryCode
-    primary: bool = False
+    primary: StrictBool = False
 
 
 def _one_primary(items: list[Any] | None, field: str) -> None:
@@ -110,7 +113,33 @@ class _ProfileIn(BaseModel):
         return self
 
 
+_NAME_TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
+_UNSET = {"type": "null"}
+
+
+def _per_kind(schema: dict[str, Any]) -> None:
+    """What rules.check_identity and rules.check_links demand of each kind, as a union on ``kind``.
+
+    The body stays one model (the rules answer each refusal as a 422 naming the field);
+    the document states the same per-kind requirements, so a valid document is a valid create.
+    Whether a named parent or organization exists, and is an organization, only the data can say.
+    """
+    schema["oneOf"] = [
+        {"title": "Person", "required": ["kind", "given_name", "family_name"],
+         "properties": {"kind": {"const": "person"}, "given_name": _NAME_TEXT, "family_name": _NAME_TEXT,
+                        "parent_id": _UNSET},
+         # A role at an organization needs the organization.
+         "if": {"required": ["organization_role"], "properties": {"organization_role": {"type": "string"}}},
+         "then": {"required": ["organization_id"], "properties": {"organization_id": {"type": "string"}}}},
+        {"title": "Organization", "required": ["kind", "organization_name"],
+         "properties": {"kind": {"const": "organization"}, "organization_name": _NAME_TEXT,
+                        "organization_id": _UNSET, "organization_role": _UNSET}},
+    ]
+
+
 class CustomerCreate(_ProfileIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_per_kind)
+
     kind: Kind
     emails: list[EmailIn] = Field(default_factory=list, max_length=20)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)

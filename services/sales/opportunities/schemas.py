@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.replica import EmbeddedCustomer
-from shared.types import Money, MoneyIn
+from shared.types import IsoDate, Money, MoneyIn
 
 Stage = Literal["prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"]
 Status = Literal["open", "won", "lost"]
@@ -22,16 +23,16 @@ class OpportunityCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     amount: MoneyIn
     stage: Stage = "prospecting"
-    expected_close_date: date | None = None
+    expected_close_date: IsoDate | None = None
 
 
 class OpportunityPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    amount: MoneyIn | None = None
-    stage: Stage | None = None
-    expected_close_date: date | None = None
+    # None only as the default (a field not sent): null is refused (rules.patch_fields), so the schema leaves it out.
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    amount: MoneyIn | SkipJsonSchema[None] = None
+    stage: Stage | SkipJsonSchema[None] = None
+    expected_close_date: IsoDate | None = None
 
 
 class OpportunityOut(BaseModel):

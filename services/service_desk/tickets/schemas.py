@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from shared.replica import EmbeddedCustomer
 
@@ -29,12 +30,12 @@ class TicketCreate(BaseModel):
 
 class TicketPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    subject: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=20000)
-    type: TicketType | None = None
-    priority: Priority | None = None
-    status: Status | None = None
+    # None only as the default (a field not sent): null is refused (rules.patch_fields), so the schema leaves it out.
+    subject: Annotated[str, Field(min_length=1, max_length=300)] | SkipJsonSchema[None] = None
+    description: Annotated[str, Field(max_length=20000)] | SkipJsonSchema[None] = None
+    type: TicketType | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
+    status: Status | SkipJsonSchema[None] = None
 
 
 class TicketOut(BaseModel):
