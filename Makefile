@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-faults bench bench-quick install clean
+.PHONY: run test test-faults test-fuzz bench bench-quick install clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ $(BIN)/kustomize: | $(BIN)/.installed
 # data, then 10 broker restarts under a light write load (`make test` runs 3 and 2 of them).
 test-faults: install
 	CRM_FAULT_SYSTEM_RESTARTS=20 CRM_FAULT_BROKER_RESTARTS=10 $(BIN)/python -m pytest tests/faults -s -p no:cacheprovider
+
+# The contract fuzz test in its long form: every service against its OpenAPI document with many
+# more examples per operation than `make test` sends (CRM_FUZZ_EXAMPLES there: 5).
+test-fuzz: install
+	CRM_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/integration/test_openapi_fuzz.py -s -p no:cacheprovider
 
 clean:
 	rm -rf var .pytest_cache
