@@ -19,8 +19,8 @@ run: install
 test: install $(BIN)/kustomize
 	$(BIN)/python -m pytest
 
-# kustomize renders deploy/k8s for tests/unit/test_deploy.py. Built from the Go module proxy (a
-# release binary would be a GitHub download, which this kind of machine cannot reach): about 90 s once.
+# kustomize renders deploy/k8s for tests/unit/test_deploy.py. Built from source through the Go module
+# proxy, so only a package registry has to be reachable (no release download): about 90 s, once.
 KUSTOMIZE_VERSION ?= v5.7.1
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 

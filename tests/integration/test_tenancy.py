@@ -1,0 +1,182 @@
+"""Tenancy, proven route by route: a second tenant learns nothing of the first and changes nothing.
+
+Every operation of every service's OpenAPI document is called with tenant B's
+credentials, once with tenant A's real identifiers (in the path and in the body) and
+once with identifiers that exist nowhere. The two answers must be the same status and
+problem type, never a success: anything else would tell B that A's record exists. A
+list or search B runs must show none of A's identifiers or names. Afterwards every one
+of A's records is as it was. New routes are covered as they appear in the documents;
+the test fails on an operation it has no way to call, so none is skipped silently.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from crm.registry import SERVICES
+from tests.factories import campaign, opportunity, organization, person, ticket
+from tests.support.system import System
+
+pytestmark = pytest.mark.integration
+
+Json = dict[str, Any]
+SECRET_NAME = "Zenobia"  # a name only tenant A's records carry
+SECRET_FIELD = "zenobia_secret"
+# Paths named within the caller's own tenant: B may define a field of the same name as A's (its own),
+# as long as it is answered exactly as for any other name and A's stays untouched.
+NAMED_PER_TENANT = {"/v1/custom-fields/{name}"}
+
+
+def _world(client: httpx.Client) -> dict[str, str]:
+    """Tenant A's records of every kind; returns each path parameter's value."""
+    org, _ = organization(client, f"{SECRET_NAME} Holdings")
+    who, token = person(client, SECRET_NAME, organization_id=org["id"])
+    twin, _ = person(client, f"{SECRET_NAME}twin")
+    merged = client.post(f"/v1/customers/{who['id']}/merge", json={"duplicate_ids": [twin["id"]]})
+    assert merged.status_code == 200, merged.text
+    consent = client.put(f"/v1/customers/{who['id']}/consent/email",
+                         json={"status": "opt_in", "source": "web form", "wording": "Send me news"})
+    assert consent.status_code == 200, consent.text
+    assert client.put(f"/v1/custom-fields/{SECRET_FIELD}", json={"type": "text"}).status_code == 200
+    deal = opportunity(client, who, token, name=f"{SECRET_NAME} deal")
+    case = ticket(client, who, token, subject=f"{SECRET_NAME} question")
+    plan = campaign(client, f"{SECRET_NAME} spring")
+    joined = client.post(f"/v1/campaigns/{plan['id']}/members", headers=token, json={"customer_id": who["id"]})
+    assert joined.status_code == 201, joined.text
+    return {"customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
+            "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
+            "name": SECRET_FIELD, "channel": "email"}
+
+
+def _ghosts() -> dict[str, str]:
+    """The same parameters, naming nothing that exists in any tenant."""
+    ghost = {key: str(uuid.uuid4()) for key in ("customer_id", "survivor_id", "organization_id", "twin_id",
+                                                "opportunity_id", "ticket_id", "campaign_id")}
+    return ghost | {"name": "nobody_has_this_field", "channel": "email"}
+
+
+def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
+    """A body the route would accept from A, made with ``ids`` (A's or the ghosts')."""
+    bodies: dict[tuple[str, str], Json] = {
+        ("POST", "/v1/customers"): {"kind": "person", "given_name": "Bea", "family_name": "Other",
+                                     "organization_id": ids["organization_id"]},
+        ("PATCH", "/v1/customers/{customer_id}"): {"given_name": "Hijacked"},
+        ("PUT", "/v1/custom-fields/{name}"): {"type": "text"},
+        ("PUT", "/v1/customers/{customer_id}/consent/{channel}"): {"status": "opt_out", "source": "b"},
+        ("POST", "/v1/customers/{survivor_id}/merge"): {"duplicate_ids": [ids["twin_id"]]},
+        ("POST", "/v1/customers/{survivor_id}/unmerge"): {"duplicate_ids": [ids["twin_id"]]},
+        ("POST", "/v1/customers/{customer_id}/erase"): {},
+        ("POST", "/v1/opportunities"): {"customer_id": ids["customer_id"], "name": "Poached",
+                                         "amount": {"amount": "1.00", "currency": "EUR"}},
+        ("PATCH", "/v1/opportunities/{opportunity_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/tickets"): {"customer_id": ids["customer_id"], "subject": "Poached"},
+        ("PATCH", "/v1/tickets/{ticket_id}"): {"subject": "Hijacked"},
+        ("POST", "/v1/campaigns"): {"name": "B's own", "channel": "email", "budget": {"amount": "1", "currency": "EUR"}},
+        ("PATCH", "/v1/campaigns/{campaign_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
+        ("PUT", "/v1/classification"): None,  # tenant-wide settings: B writes its own (checked below)
+        ("POST", "/v1/classification/evaluate"): {},
+    }
+    if method in ("GET", "DELETE"):
+        return None
+    if (method, path) not in bodies:
+        raise AssertionError(f"no body known for {method} {path}: add one so the route is walked")
+    return bodies[(method, path)]
+
+
+def _query(path: str, ids: dict[str, str]) -> dict[str, str]:
+    return {"/v1/campaigns/memberships": {"customer_id": ids["customer_id"]},
+            "/v1/customers/duplicates": {"customer_id": ids["customer_id"]},
+            "/v1/customers": {"name": SECRET_NAME}}.get(path, {})
+
+
+def _call(client: httpx.Client, method: str, path: str, ids: dict[str, str]) -> httpx.Response:
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
+    headers = {"If-Match": '"1"'} if method in ("PATCH", "DELETE") else {}
+    if (method, path) == ("POST", "/v1/customers/import"):
+        row = b'{"kind": "person", "given_name": "Bea", "family_name": "Other", "external_id": "b-1"}\n'
+        return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})
+    return client.request(method, url, params=_query(path, ids), json=_body(method, path, ids), headers=headers)
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        return str(response.json().get("type"))
+    return None
+
+
+def _operations(system: System) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for service in SERVICES:
+        document = httpx.get(system.url(service) + "/openapi.json").json()
+        for path, operations in document["paths"].items():
+            if path.startswith("/v1/"):
+                found += [(method.upper(), path) for method in operations if method in ("get", "post", "put", "patch", "delete")]
+    return found
+
+
+def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
+    """What A sees of its own records, to compare before and after B's attempts."""
+    reads = [f"/v1/customers/{ids['customer_id']}", f"/v1/customers/{ids['organization_id']}",
+             f"/v1/customers/{ids['customer_id']}/consent", f"/v1/customers/{ids['customer_id']}/provenance",
+             "/v1/custom-fields", "/v1/classification", f"/v1/opportunities/{ids['opportunity_id']}",
+             f"/v1/tickets/{ids['ticket_id']}", f"/v1/campaigns/{ids['campaign_id']}",
+             f"/v1/campaigns/{ids['campaign_id']}/members"]
+    seen: dict[str, Any] = {}
+    for path in reads:
+        answer = client.get(path)
+        assert answer.status_code == 200, f"A cannot read its own {path}: {answer.text}"
+        seen[path] = answer.json()
+    return seen
+
+
+def test_a_second_tenant_can_neither_see_nor_touch_the_first_on_any_route(system: System) -> None:
+    with system.client() as tenant_a, system.client() as tenant_b:
+        ids = _world(tenant_a)
+        system.wait_drained()  # A's own events settled: what changes from here on, B changed
+        before = _snapshot(tenant_a, ids)
+        ghosts = _ghosts()
+        secrets = {value for key, value in ids.items() if key not in ("name", "channel")} | {SECRET_NAME, SECRET_FIELD}
+        leaks: list[str] = []
+        operations = _operations(system)
+        assert len(operations) >= 30, f"expected every service's routes, found {operations}"
+        for method, path in operations:
+            if "customer_id" in _query(path, ids):
+                # A list filtered by A's customer: the same (empty) answer as for a customer nobody has.
+                real, ghost = _call(tenant_b, method, path, ids), _call(tenant_b, method, path, ghosts)
+                if (real.status_code, real.json()) != (ghost.status_code, ghost.json()):
+                    leaks.append(f"{method} {path}?customer_id=A's: {real.status_code} {real.text[:200]}")
+            elif "{" in path:
+                real, ghost = _call(tenant_b, method, path, ids), _call(tenant_b, method, path, ghosts)
+                refused = not real.is_success or path in NAMED_PER_TENANT
+                if not refused or (real.status_code, _problem_type(real)) != (ghost.status_code, _problem_type(ghost)):
+                    leaks.append(f"{method} {path}: A's ids -> {real.status_code} {_problem_type(real)}, "
+                                 f"unknown ids -> {ghost.status_code} {_problem_type(ghost)}")
+                if method == "GET" and real.is_success and any(secret in real.text for secret in secrets):
+                    leaks.append(f"{method} {path}: shows A's data to B")
+            else:
+                answer = _call(tenant_b, method, path, ids)
+                # A write B makes without A's identifiers is B's own business; what it answers must not show A's.
+                if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers"):
+                    ghost = _call(tenant_b, method, path, ghosts)
+                    if (answer.status_code, _problem_type(answer)) != (ghost.status_code, _problem_type(ghost)):
+                        leaks.append(f"{method} {path} naming A's customer -> {answer.status_code}, "
+                                     f"naming nobody -> {ghost.status_code}")
+                # Names only: an id B itself sent may be echoed back in a problem's detail.
+                if SECRET_NAME in answer.text or SECRET_FIELD in answer.text:
+                    leaks.append(f"{method} {path}: B's answer shows A's data")
+        # Searches B runs for A's words find nothing.
+        for params in ({"name": SECRET_NAME}, {"name_contains": SECRET_NAME.lower()},
+                       {"email": f"{SECRET_NAME.lower()}@example.com"}):
+            found = tenant_b.get("/v1/customers", params=params)
+            if found.status_code != 200 or found.json()["items"]:
+                leaks.append(f"GET /v1/customers?{params}: {found.status_code} {found.text[:200]}")
+        assert not leaks, "\n".join(leaks)
+        system.wait_drained()
+        after = _snapshot(tenant_a, ids)
+        assert after == before, "tenant B changed tenant A's records"
