@@ -22,8 +22,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
-    model_validator,
+    field_validator,
 )
 
 from shared.errors import InvalidInput
@@ -178,17 +179,22 @@ class MoneyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_decimals_by_currency)
 
-    amount: AmountIn
+    # The currency first, so that the amount's check knows its decimal places.
     currency: CurrencyCode = Field(examples=["EUR"])
+    amount: AmountIn
 
-    @model_validator(mode="after")
-    def _places(self) -> MoneyIn:
+    @field_validator("amount")
+    @classmethod
+    def _places(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
         # Written digits count: "1.0" is refused for JPY as the schema's pattern refuses it.
-        exponent = self.amount.as_tuple().exponent
+        currency = info.data.get("currency")
+        if currency is None:
+            return amount  # the currency's own error says what is wrong
+        exponent = amount.as_tuple().exponent
         written = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        if written > minor_units(self.currency):
-            raise ValueError(f"amount: {self.currency} has {minor_units(self.currency)} decimal places")
-        return self
+        if written > minor_units(currency):
+            raise ValueError(f"{currency} has {minor_units(currency)} decimal places")
+        return amount
 
 
 # Above this an amount is a typo; the money columns (Numeric(20, 4)) hold 16 integer digits.

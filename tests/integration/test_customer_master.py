@@ -347,4 +347,5 @@ def test_consent_is_recorded_per_channel_with_history(system: System) -> None:
         assert history[0]["wording"] == "Send me news by e-mail"
         changed = _events(system, client.tenant, "crm.customer.consent_changed.v1")  # type: ignore[attr-defined]
         assert [e["status"] for e in changed] == ["opt_in", "opt_out"]
-        assert client.put(f"{url}/fax", json={"status": "opt_in", "source": "x", "wording": "y"}).status_code == 422
+        # Only a channel is a consent resource: /consent/fax names none.
+        assert client.put(f"{url}/fax", json={"status": "opt_in", "source": "x", "wording": "y"}).status_code == 404

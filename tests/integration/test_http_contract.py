@@ -102,7 +102,8 @@ def test_unknown_paths_methods_and_ids_are_problems(system: System) -> None:
     with system.client() as client:
         for response, status in ((client.get("/v1/nothing-here"), 404), (client.delete("/v1/customers"), 405),
                                  (client.get(f"/v1/customers/{uuid.uuid4()}"), 404),
-                                 (client.get("/v1/customers/not-a-uuid"), 422)):
+                                 # A path segment that is no UUID names no customer (nor any other route).
+                                 (client.get("/v1/customers/not-a-uuid"), 404)):
             assert response.status_code == status
             assert response.headers["content-type"].startswith(PROBLEM)
             assert response.json()["status"] == status
