@@ -49,7 +49,12 @@ class Settings(BaseSettings):
     # Stored answers to Idempotency-Key writes are kept this long, and purged this often.
     idempotency_retention_hours: int = 24
     idempotency_purge_seconds: float = 3600.0
+    # How a worker creates topics it finds missing (shared.topics.TopicLayout): a cluster sets 3 and 2.
     topic_partitions: int = 3
+    topic_replication_factor: int = 1
+    topic_min_insync_replicas: int = 1
+    # Domain and dead-letter topics: -1 keeps them for ever, which `crm replay` from offset zero needs.
+    topic_retention_ms: int = -1
     # Base URL of each other process by name (CRM_SERVICE_URLS, JSON), as `crm run` sets it.
     service_urls: dict[str, str] = Field(default_factory=dict)
     # Where `crm run` puts the gateway; the services take the next ports in order.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -27,11 +28,30 @@ def dead_letter_topic(service: str) -> str:
     return f"crm.dlq.{service}.v1"
 
 
-def new_topics(specs: Iterable[TopicSpec], partitions: int, dead_letters: Iterable[str] = ()) -> list[NewTopic]:
+@dataclass(frozen=True)
+class TopicLayout:
+    """How a service creates the topics it finds missing: the settings' ``topic_*`` values.
+
+    The defaults suit the single local broker. A cluster sets a replication of 3 with two
+    in-sync replicas (or provisions the topics first, as ``deploy/`` does). Domain and
+    dead-letter topics are kept for ever by default: ``crm replay`` rebuilds a projection
+    from offset zero, which a time limit would make impossible after a week.
+    """
+
+    partitions: int = 3
+    replication: int = 1
+    min_insync_replicas: int = 1
+    retention_ms: int = -1
+
+
+def new_topics(specs: Iterable[TopicSpec], layout: TopicLayout, dead_letters: Iterable[str] = ()) -> list[NewTopic]:
     """Kafka's topic requests for a service's topics (compacted ones keep the newest value per key)."""
-    topics = [NewTopic(spec.name, partitions, 1, topic_configs=COMPACTED if spec.compacted else {})
+    shared = {"min.insync.replicas": str(layout.min_insync_replicas)}
+    kept = shared | {"retention.ms": str(layout.retention_ms)}
+    topics = [NewTopic(spec.name, layout.partitions, layout.replication,
+                       topic_configs=shared | COMPACTED if spec.compacted else kept)
               for spec in sorted(set(specs), key=lambda spec: spec.name)]
-    return topics + [NewTopic(name, 1, 1) for name in dead_letters]
+    return topics + [NewTopic(name, 1, layout.replication, topic_configs=kept) for name in dead_letters]
 
 
 COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}

@@ -34,7 +34,7 @@ from shared.outbox import OutboxRelay, make_producer
 from shared.process import settle_heap
 from shared.service import database_readiness, ops_app
 from shared.settings import Settings
-from shared.topics import dead_letter_topic, ensure_topics, new_topics
+from shared.topics import TopicLayout, dead_letter_topic, ensure_topics, new_topics
 from shared.wakeup import WakeListener
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ def create_worker_app(*, settings: Settings, consumers: list[ConsumerSpec], jobs
     ``TOPICS``), created at start together with its dead-letter topic."""
     metrics = ServiceMetrics(settings.service)
     jobs = (*jobs, PURGE_IDEMPOTENCY_KEYS)
-    kafka_topics = new_topics(topics, settings.topic_partitions, [dead_letter_topic(settings.service)])
+    layout = TopicLayout(partitions=settings.topic_partitions, replication=settings.topic_replication_factor,
+                         min_insync_replicas=settings.topic_min_insync_replicas, retention_ms=settings.topic_retention_ms)
+    kafka_topics = new_topics(topics, layout, [dead_letter_topic(settings.service)])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,10 +17,12 @@ from shared.consumer import is_wanted
 from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
 from shared.errors import BadRequest, Unauthorized
+from shared.contract import TopicSpec
 from shared.group import StallClock
 from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
 from shared.ids import new_id
 from shared.outbox import REPLAYING, OutboxRelay, append_event, wire_value
+from shared.topics import TopicLayout, new_topics
 from shared.types import CountryCode, Money, PhoneNumber, normalise_phone
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -180,3 +182,17 @@ def test_the_stall_clock_counts_only_time_out_of_the_group_with_the_broker_up() 
     # Back in the group: all forgotten.
     assert not clock.stalled(32, in_group=True, broker_up=True)
     assert not clock.stalled(41, in_group=False, broker_up=True)
+
+
+def test_topics_are_created_replicated_as_configured_and_kept_for_replay() -> None:
+    view, domain = TopicSpec("crm.customer_view.v1", compacted=True), TopicSpec("crm.sales.v1")
+    layout = TopicLayout(partitions=6, replication=3, min_insync_replicas=2)
+    created = {t.name: t for t in new_topics([domain, view, domain], layout, ["crm.dlq.sales.v1"])}
+    assert sorted(created) == ["crm.customer_view.v1", "crm.dlq.sales.v1", "crm.sales.v1"]
+    assert {t.name: (t.num_partitions, t.replication_factor) for t in created.values()} == {
+        "crm.customer_view.v1": (6, 3), "crm.sales.v1": (6, 3), "crm.dlq.sales.v1": (1, 3)}
+    assert created["crm.customer_view.v1"].topic_configs == {
+        "cleanup.policy": "compact", "min.compaction.lag.ms": "0", "min.insync.replicas": "2"}
+    # Kept for ever by default: `crm replay` reads the domain topics from offset zero.
+    assert created["crm.sales.v1"].topic_configs == {"retention.ms": "-1", "min.insync.replicas": "2"}
+    assert created["crm.dlq.sales.v1"].topic_configs["retention.ms"] == "-1"
