@@ -9,11 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from services.customer.customers.routes import DUPLICATES_TRUNCATED, MAX_DUPLICATES_NAMED, POSSIBLE_DUPLICATES, name_duplicates
+from services.gateway.app import create_gateway_app
 from shared.auth import CurrentPrincipal, mint_token
 from shared.http import feature_router
 from shared.service import create_service_app
@@ -136,3 +138,22 @@ def test_possible_duplicates_stay_a_bounded_header() -> None:
     assert len(response.headers[POSSIBLE_DUPLICATES]) < 1024
     assert response.headers[DUPLICATES_TRUNCATED] == "400"
     assert response.headers["link"] == f'</v1/customers/duplicates?customer_id={created}>; rel="duplicates"'
+
+
+def test_the_gateway_refuses_a_body_no_route_takes_and_sends_the_same_headers() -> None:
+    seen: list[int] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        seen.append(len(request.content))
+        return httpx.Response(201, json={"ok": True})
+
+    gateway = create_gateway_app(Settings(service="gateway", max_body_bytes=LIMIT, max_stream_bytes=2 * LIMIT),
+                                 transport=httpx.MockTransport(service))
+    with TestClient(gateway) as client:
+        assert client.post("/v1/customers", content=b"x" * LIMIT).status_code == 201
+        refused = client.post("/v1/customers", content=b"x" * (3 * LIMIT))
+        assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
+        chunked = client.post("/v1/customers", content=_chunks(3 * LIMIT))
+        assert chunked.status_code == 413
+        assert seen == [LIMIT]  # nothing over the limit reached a service
+        assert refused.headers["x-content-type-options"] == "nosniff"
