@@ -8,8 +8,14 @@ A bounded run (a fixed seed, a few examples per operation) belongs to ``make tes
 ``make test-fuzz`` sets ``CRM_FUZZ_EXAMPLES`` for a long one. Each run uses a tenant of its
 own, so it never meets another test's data.
 
-Every check of ``--checks all`` runs, with schemathesis's own expectations, and one
-narrowing: ``positive_data_acceptance`` also accepts a 422 problem on the operations of
+schemathesis 4.32 through its engine (``schemathesis.engine.from_schema``), as
+``schemathesis run --checks all`` drives it: the examples, coverage and fuzzing phases,
+positive and negative data; the stateful phase is off to keep the bounded run bounded
+(the documents declare no links for it to follow). Every check of ``--checks all`` runs
+with schemathesis's own expectations, and two narrowings, both of
+``positive_data_acceptance``: a 410 counts like the 404 it already accepts (an erased
+customer, named by an id the run itself created and erased, is gone), and a 422 problem
+is accepted on the operations of a 422 problem on the operations of
 ``DATA_RULES`` when every field it names is one listed there. Those are rules no JSON
 Schema can state, because they depend on stored data (a customer id this service has not
 heard of, a parent that must be an existing organization, a custom field the tenant has
@@ -17,11 +23,13 @@ not declared, the stored kind of the customer a patch changes) or on several ite
 once (tier shares adding up to 1, exchange rates needing a value currency, a merge not
 naming its survivor among the duplicates); each answer is a 422 problem naming the field,
 documented on the operation (and a language tag whose shape is right but whose language
-is not among ISO 639's ~7,900 codes, a list too long for a pattern). Any other refusal of a schema-valid request still fails.
+is not among ISO 639's ~7,900 codes, a list too long for a pattern). Any other refusal of
+a schema-valid request still fails.
 
-Opaque values are left out of generation: a ``cursor`` or a ``CRM-Consistency-Token``
-can only be one the service issued, so a generated one is refused (400) whatever the
-schema says; paging and read-your-writes are tested with real ones elsewhere.
+Opaque values are left out of generation where the hooks allow it, and their refusal is
+no failure where they do not: a ``cursor`` or a ``CRM-Consistency-Token`` can only be one
+the service issued, so a generated one is refused (400) whatever the schema says; paging
+and read-your-writes are tested with real ones (test_http_contract, test_unified_view).
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ def _data_rule(label: str, status: int, body: bytes) -> bool:
 
 
 def _config(token: str) -> Any:
+    """What ``schemathesis run --checks all --seed 18 --max-examples N`` would be, for one tenant's token."""
     return schemathesis.Config.from_dict({
         "seed": SEED,
         "headers": {"Authorization": f"Bearer {token}"},
@@ -125,6 +134,7 @@ def failures_of(service: str, schema: Any) -> tuple[list[str], int]:
         if query:
             query.pop("cursor", None)
         return query
+
     found: list[str] = []
     scenarios = 0
     for event in from_schema(schema).execute():
