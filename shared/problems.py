@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import DataError
 from starlette.routing import Match
 
 from shared.errors import InvalidInput, Problem
@@ -94,6 +95,15 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return problem_response(problem, request)
 
 
+async def _on_data_error(request: Request, exc: Exception) -> Response:
+    # The database refused a value the request carried (PostgreSQL text holds no NUL character, a
+    # number past its column): bad input, not a failure of ours. The unit of work rolled it all back.
+    log.info("the database refused a value of %s %s: %s", request.method, request.url.path, exc)
+    problem = InvalidInput("The database cannot store a value of this request (text with a NUL character, "
+                           "or a number beyond its range).", errors=[{"field": "body", "message": "not storable"}])
+    return problem_response(problem, request)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem("The server failed to handle this request; it has been logged.")
@@ -105,4 +115,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from services.customer.customers.routes import DUPLICATES_TRUNCATED, MAX_DUPLICATES_NAMED, POSSIBLE_DUPLICATES, name_duplicates
 from services.gateway.app import create_gateway_app
@@ -40,6 +41,12 @@ def create_note(body: NoteIn, who: CurrentPrincipal) -> dict[str, str]:
 @router.patch("/notes/{note_id:uuid}")
 def change_note(note_id: uuid.UUID, body: NoteIn, who: CurrentPrincipal) -> dict[str, str]:
     return {"text": body.text}
+
+
+@router.put("/notes/{note_id:uuid}")
+def store_note(note_id: uuid.UUID, body: NoteIn, who: CurrentPrincipal) -> dict[str, str]:
+    # What the database answers for text it cannot hold (PostgreSQL: a NUL character).
+    raise DataError("INSERT INTO notes ...", {}, ValueError("A string literal cannot contain NUL (0x00) characters."))
 
 
 @streamed.post("/notes/import")
@@ -122,7 +129,7 @@ def test_the_openapi_document_names_every_problem_a_route_can_answer() -> None:
 def test_an_undeclared_method_is_a_405_naming_every_method_of_the_path() -> None:
     answer = _client(_app()).delete("/v1/notes")
     assert answer.status_code == 405 and answer.headers["allow"] == "POST"
-    assert _client(_app()).get(f"/v1/notes/{uuid.uuid4()}").headers["allow"] == "PATCH"
+    assert _client(_app()).get(f"/v1/notes/{uuid.uuid4()}").headers["allow"] == "PATCH, PUT"
 
 
 def test_possible_duplicates_stay_a_bounded_header() -> None:
@@ -157,3 +164,9 @@ def test_the_gateway_refuses_a_body_no_route_takes_and_sends_the_same_headers() 
         assert chunked.status_code == 413
         assert seen == [LIMIT]  # nothing over the limit reached a service
         assert refused.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500() -> None:
+    answer = _client(_app()).put(f"/v1/notes/{uuid.uuid4()}", json={"text": "a\u0000b"})
+    assert answer.status_code == 422
+    assert answer.json()["type"] == "/problems/validation-error"
