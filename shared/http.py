@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from shared.db import IdempotencyRecord, unit_of_work, utcnow
 from shared.jobs import PeriodicJob
 from shared.settings import Settings
 from shared.outbox import appended_in
-from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed
+from shared.errors import BadRequest, IdempotencyKeyReused, InvalidInput, PreconditionFailed
 
 T = TypeVar("T")
 
@@ -346,6 +347,8 @@ class UnitOfWorkRoute(APIRoute):
             if keyed is not None and keyed.stored is not None:
                 await _drain_body(request, keyed)
                 return _replayed(keyed.stored, keyed.digest)
+            if not self.streamed and request.method in WRITE_METHODS and _json_body(request):
+                refuse_nul_characters(await request.body())  # cached: the handler parses the same bytes
             unit = UnitOfWork(request)
             request.state.unit_of_work = unit
             try:
@@ -361,6 +364,25 @@ class UnitOfWorkRoute(APIRoute):
             return await run_in_threadpool(unit.finish, response, keyed)
 
         return handle
+
+
+# A JSON \u0000 escape, not preceded by another backslash escaping its own.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "text may not contain NUL characters (U+0000)"
+
+
+def refuse_nul_characters(body: bytes) -> None:
+    """Refuse a JSON body whose text holds a NUL character, on every database alike.
+
+    PostgreSQL text cannot store one (it was a 500, then a 422 on PostgreSQL only, while
+    SQLite stored it); no field of ours has a use for it.
+    """
+    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+        raise InvalidInput("Text may not contain NUL characters (U+0000).", errors=[{"field": "body", "message": NUL_MESSAGE}])
+
+
+def _json_body(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower().endswith("json")
 
 
 class StreamedUnitOfWorkRoute(UnitOfWorkRoute):

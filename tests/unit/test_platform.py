@@ -16,10 +16,10 @@ from shared.auth import VerifiedTokens, mint_token, read_token
 from shared.consumer import is_wanted
 from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions
 from shared.envelope import CloudEvent, EnvelopeError, encode_event, parse_event
-from shared.errors import BadRequest, Unauthorized
+from shared.errors import BadRequest, InvalidInput, Unauthorized
 from shared.contract import TopicSpec
 from shared.group import StallClock
-from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor
+from shared.http import ConsistencyToken, decode_cursor, encode_cursor, next_cursor, refuse_nul_characters
 from shared.ids import new_id
 from shared.outbox import REPLAYING, OutboxRelay, append_event, wire_value
 from shared.topics import TopicLayout, new_topics
@@ -196,3 +196,16 @@ def test_topics_are_created_replicated_as_configured_and_kept_for_replay() -> No
     # Kept for ever by default: `crm replay` reads the domain topics from offset zero.
     assert created["crm.sales.v1"].topic_configs == {"retention.ms": "-1", "min.insync.replicas": "2"}
     assert created["crm.dlq.sales.v1"].topic_configs["retention.ms"] == "-1"
+
+
+@pytest.mark.parametrize(("text", "refused"), [
+    ("a\x00b", True), ("x\\\x00", True), ("\\\\\x00", True),  # a NUL character, however many backslashes before it
+    ("a\\u0000b", False), ("plain", False),  # the six characters "\u0000" written out are text like any other
+])
+def test_a_json_body_with_a_nul_character_is_refused_on_every_database(text: str, refused: bool) -> None:
+    body = json.dumps({"name": text}).encode()
+    if refused:
+        with pytest.raises(InvalidInput):
+            refuse_nul_characters(body)
+    else:
+        refuse_nul_characters(body)

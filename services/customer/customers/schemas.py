@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import email_validator
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic.networks import validate_email
 
 from services.customer.customers.rules import language_tag
@@ -106,11 +106,12 @@ class _ProfileIn(BaseModel):
     external_id: str | None = Field(default=None, min_length=1, max_length=200,
                                     description="Id in a source system; unique per tenant (imports match on it).")
 
-    @model_validator(mode="after")
-    def _contact_points(self) -> Any:
-        for name in ("emails", "phones", "addresses"):
-            _one_primary(getattr(self, name), name)
-        return self
+    # Per field (not on the model), so that the problem names the list at fault.
+    @field_validator("emails", "phones", "addresses", check_fields=False)
+    @classmethod
+    def _one_primary_entry(cls, items: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        _one_primary(items, str(info.field_name))
+        return items
 
 
 _NAME_TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
