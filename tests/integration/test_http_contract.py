@@ -32,7 +32,7 @@ BAD_CUSTOMERS = [
     (PERSON | {"country": "XX"}, "country"),
     (PERSON | {"shoe_size": 44}, "shoe_size"),
     (PERSON | {"emails": [{"address": "a@example.com", "primary": True}, {"address": "b@example.com", "primary": True}]},
-     "body"),
+     "emails"),
     (PERSON | {"given_name": ""}, "given_name"),
     (["not", "an", "object"], "body"),
 ]
