@@ -20,7 +20,9 @@ from shared.types import Money
 
 READ_SCOPE = "sales:read"
 WRITE_SCOPE = "sales:write"
-SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE)
+# Reopening a closed deal, a discount above the tenant's threshold: a manager's decision.
+APPROVE_SCOPE = "sales:approve"
+SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE, APPROVE_SCOPE)
 
 SALES_TOPIC = TopicSpec("crm.sales.v1")
 CUSTOMER_TOPIC = TopicSpec("crm.customer.v1")
