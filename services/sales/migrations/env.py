@@ -3,6 +3,9 @@
 from services.sales.customers import tables as customers  # noqa: F401 - registers the tables
 from services.sales.database import Base
 from services.sales.opportunities import tables as opportunities  # noqa: F401 - registers the tables
+from services.sales.price_books import tables as price_books  # noqa: F401 - registers the tables
+from services.sales.price_quotes import tables as price_quotes  # noqa: F401 - registers the tables
+from services.sales.products import tables as products  # noqa: F401 - registers the tables
 from shared.migrate import run_migrations
 
 run_migrations(Base.metadata)

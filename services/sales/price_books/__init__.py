@@ -1,0 +1,1 @@
+"""Price books: unit prices per currency, optionally per customer group and value tier, valid for a period."""

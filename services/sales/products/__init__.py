@@ -1,0 +1,1 @@
+"""Products and services sales sells: SKU, category path, cost price, and bundles of other products."""
