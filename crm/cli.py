@@ -342,6 +342,8 @@ def child_environment(settings: Settings, ports: dict[str, int], stack: Stack, k
                                           for name in (*SERVICES, *map(worker_name, SERVICES))})
     # Both processes of a service read it: the worker listens there, its API sends wake-ups there.
     env |= {f"{s.upper()}_WORKER_PORT": str(ports[worker_name(s)]) for s in SERVICES}
+    # Sales converts leads into customers through the customer service's API.
+    env["CRM_CUSTOMER_SERVICE_URL"] = f"http://{HOST}:{ports['customer']}"
     if "kafka_bootstrap_servers" not in settings.model_fields_set:
         env["KAFKA_BOOTSTRAP_SERVERS"] = local_kafka_for_run(settings, stack, kafka_port)
     return env

@@ -14,6 +14,7 @@ import hashlib
 import time
 import uuid
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -29,6 +30,11 @@ from shared.envelope import dumps
 from shared.errors import InvalidInput
 
 R = TypeVar("R", bound="ReplicaColumns")
+
+# Called in the same transaction after a view is applied (``tenant`` and the view document) or forgotten
+# (both None): ``(session, customer_id, tenant, view)``. A service keeps something derived from the
+# views this way (e.g. indexed lookup keys); it must tolerate an older version, which the replica did not apply.
+OnApplied = Callable[[Session, uuid.UUID, "str | None", "dict[str, Any] | None"], None]
 
 
 class ReplicaColumns:
@@ -74,8 +80,10 @@ def embedded(replica: ReplicaColumns | None, customer_id: uuid.UUID) -> Embedded
 class ViewReplica(Generic[R]):
     """One service's replica of the published view: its consumer, its lookups, its hashes."""
 
-    def __init__(self, model: type[R], *, reads: Reads, consumer_name: str = "view-replica") -> None:
+    def __init__(self, model: type[R], *, reads: Reads, consumer_name: str = "view-replica",
+                 on_applied: OnApplied | None = None) -> None:
         self.model, self.reads, self.consumer_name = model, reads, consumer_name
+        self.on_applied = on_applied
         table = model.__table__  # type: ignore[attr-defined]
         # Built once per dialect: a Core statement executed with each row's parameters skips the ORM's
         # bulk-insert path and statement building, which were half of a replica worker's time per event.
@@ -102,10 +110,14 @@ class ViewReplica(Generic[R]):
             "display_name": view.profile.display_name, "kind": view.profile.kind, "view": delivery.event.data,
             "updated_at": utcnow(),
         })
+        if self.on_applied is not None:
+            self.on_applied(session, customer_id, delivery.event.tenant, delivery.event.data)
 
     def forget(self, session: Session, customer_id: uuid.UUID) -> None:
         model: Any = self.model
         session.execute(delete(model).where(model.customer_id == customer_id))
+        if self.on_applied is not None:
+            self.on_applied(session, customer_id, None, None)
 
     def find(self, session: Session, tenant: str, customer_id: uuid.UUID) -> R | None:
         model: Any = self.model

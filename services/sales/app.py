@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.sales.exchange_rates import routes as exchange_rates
+from services.sales.forecast import routes as forecast
+from services.sales.leads import routes as leads
 from services.sales.opportunities import routes as opportunities
+from services.sales.pipeline_stages import routes as pipeline_stages
+from services.sales.price_books import routes as price_books
+from services.sales.price_quotes import routes as price_quotes
+from services.sales.products import routes as products
+from services.sales.routing import routes as routing
+from services.sales.settings import SalesSettings
 from shared.service import create_service_app
 from shared.settings import load_settings
 
 
 def create_app() -> FastAPI:
-    settings = load_settings("sales")
+    settings = load_settings("sales", SalesSettings)
     return create_service_app(
         settings=settings,
         title="OneView CRM: sales service",
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
-        routers=(opportunities.router,),
+        routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
+                 products.router, price_books.router, price_quotes.router, leads.router, routing.router,),
     )

@@ -9,9 +9,10 @@ with the models of the library mechanisms that act on it (``shared.replica``,
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.contract import EventPayload, EventType, Reads, TopicSpec
 from shared.lifecycle import ErasureAnnouncement, MergeAnnouncement, UnmergeAnnouncement
@@ -45,6 +46,13 @@ class OpportunityCreated(EventPayload):
     status: str = Field(description="open, won or lost")
     probability: int = Field(description="Win probability of the stage, in percent.")
     version: int
+    owner: str | None = None
+    team: str | None = None
+    forecast_category: str | None = Field(
+        default=None, description="pipeline, best_case, commit, closed or omitted: the stage's, when it entered it.")
+    expected_close_date: date | None = None
+    close_reason: str | None = None
+    competitor: str | None = Field(default=None, description="The company a lost deal went to.")
 
 
 class OpportunityChanged(OpportunityCreated):
@@ -67,6 +75,171 @@ OPPORTUNITY_CHANGED: dict[str, EventType] = {
 PUBLISHES: tuple[EventType, ...] = (OPPORTUNITY_CREATED, OPPORTUNITY_UPDATED, OPPORTUNITY_WON, OPPORTUNITY_LOST)
 
 
+# --- exchange rates ------------------------------------------------------------------------
+# Tenant reference data, about no customer: keyed by the rate's own id.
+
+
+class ExchangeRateCreated(EventPayload):
+    """A dated rate: one ``base`` is worth ``rate`` ``quote`` from ``valid_from`` until the pair's next rate."""
+
+    rate_id: uuid.UUID
+    base: str
+    quote: str
+    rate: str = Field(description="Decimal string.")
+    valid_from: date
+
+
+EXCHANGE_RATE_CREATED = EventType("crm.sales.exchange_rate.created.v1", SALES_TOPIC, ExchangeRateCreated)
+PUBLISHES += (EXCHANGE_RATE_CREATED,)
+
+
+# --- pipeline stages ---------------------------------------------------------------------
+# Tenant settings, about no customer: keyed by pipeline_subject, so a tenant's stage changes stay in order.
+
+_PIPELINE_NAMESPACE = uuid.UUID("5f0c6b1e-8f3a-4c55-9d1e-2a7b3c4d5e6f")
+
+
+def pipeline_subject(tenant: str) -> str:
+    """The stable key of a tenant's pipeline on the sales topic."""
+    return str(uuid.uuid5(_PIPELINE_NAMESPACE, tenant))
+
+
+class PipelineStageChanged(EventPayload):
+    """A stage of a tenant's pipeline as it is after a change (added, changed or retired)."""
+
+    name: str
+    label: str
+    position: int
+    probability: int
+    forecast_category: str
+    outcome: str = Field(description="open, won or lost")
+    retired: bool
+    version: int
+
+
+PIPELINE_STAGE_CHANGED = EventType("crm.sales.pipeline_stage.changed.v1", SALES_TOPIC, PipelineStageChanged)
+PUBLISHES += (PIPELINE_STAGE_CHANGED,)
+
+
+# --- published: leads ----------------------------------------------------------------------
+# Keyed by the lead's customer when it has one, else by the lead's own id. No e-mail, phone or
+# person names: the sales database holds those, and erases them.
+
+
+class LeadReported(EventPayload):
+    """A lead as it is now."""
+
+    lead_id: uuid.UUID
+    status: str = Field(description="new, working, qualified, disqualified or converted")
+    source: str
+    company: str | None
+    score: int
+    team: str | None
+    owner: str | None
+    customer_id: uuid.UUID | None
+    opportunity_id: uuid.UUID | None
+    duplicate_of: uuid.UUID | None = Field(description="Merged events: the lead the duplicate was folded into.")
+    version: int
+
+
+class LeadChanged(LeadReported):
+    """A lead after a change: ``{field: {"old": ..., "new": ...}}`` (a personal field: ``{"changed": true}``)."""
+
+    changes: dict[str, dict[str, Any]]
+    reason: str | None
+
+
+LEAD_CREATED = EventType("crm.sales.lead.created.v1", SALES_TOPIC, LeadReported)
+LEAD_UPDATED = EventType("crm.sales.lead.updated.v1", SALES_TOPIC, LeadChanged)
+LEAD_ASSIGNED = EventType("crm.sales.lead.assigned.v1", SALES_TOPIC, LeadChanged)
+LEAD_QUALIFIED = EventType("crm.sales.lead.qualified.v1", SALES_TOPIC, LeadChanged)
+LEAD_DISQUALIFIED = EventType("crm.sales.lead.disqualified.v1", SALES_TOPIC, LeadChanged)
+LEAD_CONVERTED = EventType("crm.sales.lead.converted.v1", SALES_TOPIC, LeadChanged)
+LEAD_MERGED = EventType("crm.sales.lead.merged.v1", SALES_TOPIC, LeadChanged)
+LEAD_OVERDUE = EventType("crm.sales.lead.overdue.v1", SALES_TOPIC, LeadChanged)
+# By what a change did (``leads.rules.status_event`` and the use cases); creation has its own payload.
+LEAD_CHANGED: dict[str, EventType] = {
+    "updated": LEAD_UPDATED, "assigned": LEAD_ASSIGNED, "qualified": LEAD_QUALIFIED,
+    "disqualified": LEAD_DISQUALIFIED, "converted": LEAD_CONVERTED, "merged": LEAD_MERGED, "overdue": LEAD_OVERDUE}
+PUBLISHES += (LEAD_CREATED, *LEAD_CHANGED.values())
+
+
+# --- products and price books --------------------------------------------------------------
+# The catalogue, about no customer: keyed by the product's or the book's own id, so each one's changes
+# stay in order. For whoever keeps a copy of the catalogue (a shop, an ERP, a partner's webhook); a book's
+# entries are read from the API (a book may hold thousands), its events say that they changed.
+
+
+class ProductReported(EventPayload):
+    """A product as it is now."""
+
+    product_id: uuid.UUID
+    kind: str = Field(description="product or service")
+    sku: str
+    name: str
+    category: str | None = Field(description="A path in the category hierarchy, e.g. Hardware/Laptops.")
+    cost_price: Money | None
+    active: bool
+    components: list[dict[str, str]] = Field(description="A bundle's components: product_id and quantity.")
+    version: int
+
+
+class ProductChanged(ProductReported):
+    """A product after a change: ``{field: {"old": ..., "new": ...}}``."""
+
+    changes: dict[str, dict[str, Any]]
+
+
+class PriceBookReported(EventPayload):
+    """A price book as it is now (its entries counted; the API lists them)."""
+
+    price_book_id: uuid.UUID
+    name: str
+    currency: str
+    customer_group: str | None
+    value_tier: str | None
+    valid_from: date
+    valid_to: date | None = Field(description="Exclusive; none: open-ended.")
+    status: str = Field(description="active or retired")
+    entry_count: int
+    version: int
+
+
+class PriceBookChanged(PriceBookReported):
+    """A price book after a change (or its retirement): ``{field: {"old": ..., "new": ...}}``; new entries
+    show as ``{"entries": {"changed": true}}``."""
+
+    changes: dict[str, dict[str, Any]]
+
+
+PRODUCT_CREATED = EventType("crm.sales.product.created.v1", SALES_TOPIC, ProductReported)
+PRODUCT_UPDATED = EventType("crm.sales.product.updated.v1", SALES_TOPIC, ProductChanged)
+PRICE_BOOK_CREATED = EventType("crm.sales.price_book.created.v1", SALES_TOPIC, PriceBookReported)
+PRICE_BOOK_UPDATED = EventType("crm.sales.price_book.updated.v1", SALES_TOPIC, PriceBookChanged)
+PUBLISHES += (PRODUCT_CREATED, PRODUCT_UPDATED, PRICE_BOOK_CREATED, PRICE_BOOK_UPDATED)
+
+# The discount threshold is a control setting: its changes are told (for the audit trail), keyed by
+# pricing_policy_subject so a tenant's changes stay in order.
+_PRICING_POLICY_NAMESPACE = uuid.UUID("0b8e7c2a-3d4f-4e61-9a5b-7c8d9e0f1a2b")
+
+
+def pricing_policy_subject(tenant: str) -> str:
+    """The stable key of a tenant's pricing policy on the sales topic."""
+    return str(uuid.uuid5(_PRICING_POLICY_NAMESPACE, tenant))
+
+
+class PricingPolicyChanged(EventPayload):
+    """The tenant's discount threshold after a change, and before it."""
+
+    discount_threshold: str = Field(description="Percent, a decimal string: a discount above it needs sales:approve.")
+    previous_threshold: str
+    version: int
+
+
+PRICING_POLICY_CHANGED = EventType("crm.sales.pricing_policy.changed.v1", SALES_TOPIC, PricingPolicyChanged)
+PUBLISHES += (PRICING_POLICY_CHANGED,)
+
+
 # --- read from the customer service --------------------------------------------------------
 
 
@@ -76,5 +249,27 @@ CUSTOMER_UNMERGED = Reads("crm.customer.unmerged.v1", CUSTOMER_TOPIC.name, Unmer
 CUSTOMER_ERASED = Reads("crm.customer.erased.v1", CUSTOMER_TOPIC.name, ErasureAnnouncement)
 
 READS: tuple[Reads, ...] = (VIEW_UPDATED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_ERASED)
+
+
+# --- read from the campaign service ---------------------------------------------------------
+# Campaign responses make leads (replied, registered, converted) or add engagement (opened, clicked).
+
+
+class CampaignResponse(BaseModel):
+    """What leads read of a campaign response."""
+
+    response_id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_name: str
+    customer_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+
+
+CAMPAIGN_TOPIC = TopicSpec("crm.campaign.v1")
+CAMPAIGN_RESPONSE_KINDS: tuple[str, ...] = ("opened", "clicked", "replied", "registered", "converted")
+CAMPAIGN_RESPONSES: tuple[Reads, ...] = tuple(
+    Reads(f"crm.campaign.response.{kind}.v1", CAMPAIGN_TOPIC.name, CampaignResponse) for kind in CAMPAIGN_RESPONSE_KINDS)
+READS += CAMPAIGN_RESPONSES
 # Produced and consumed: provisioned before the service starts.
-TOPICS: tuple[TopicSpec, ...] = (SALES_TOPIC, CUSTOMER_TOPIC, CUSTOMER_VIEW_TOPIC)
+TOPICS: tuple[TopicSpec, ...] = (SALES_TOPIC, CUSTOMER_TOPIC, CUSTOMER_VIEW_TOPIC, CAMPAIGN_TOPIC)

@@ -7,17 +7,25 @@ from fastapi import FastAPI
 from services.sales import contract
 from services.sales.customers import consumers as customers
 from services.sales.customers.repository import REPLICA
+from services.sales.leads import consumers as leads
+from services.sales.leads import service as leads_service
 from services.sales.opportunities import consumers as opportunities
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
+from services.sales.settings import SalesSettings
 from shared.settings import load_settings
 from shared.worker import create_worker_app, run_worker
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
-    customers.following([opportunities.FOLLOWER]),
+    customers.following([opportunities.FOLLOWER, leads.FOLLOWER]),
+    leads.CAMPAIGN_RESPONSES,
 ]
-JOBS: tuple[PeriodicJob, ...] = ()
+# Leads not touched by their team's first-touch time are flagged overdue, once each.
+FIRST_TOUCH_CHECK = PeriodicJob(name="lead-first-touch-check",
+                                interval=lambda settings: float(getattr(settings, "lead_first_touch_check_seconds", 60.0)),
+                                run=leads_service.run_first_touch_check)
+JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK,)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its
@@ -28,7 +36,7 @@ states = REPLICA.states
 
 def create_worker() -> FastAPI:
     """The worker process: ``python -m services.sales.worker`` (or ``uvicorn --factory``)."""
-    return create_worker_app(settings=load_settings("sales"), consumers=CONSUMERS, jobs=JOBS,
+    return create_worker_app(settings=load_settings("sales", SalesSettings), consumers=CONSUMERS, jobs=JOBS,
                              topics=contract.TOPICS)
 
 

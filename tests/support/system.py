@@ -154,6 +154,8 @@ class System:
             "CRM_JWT_SECRET": DEV_JWT_SECRET,
             "CRM_SERVICE_URLS": json.dumps({name: self.url(name) for name in (*SERVICES, *map(worker_name, SERVICES),
                                                                            "gateway")}),
+            # Sales converts leads into customers through the customer service's API.
+            "CRM_CUSTOMER_SERVICE_URL": self.url("customer"),
             "CRM_RELAY_IDLE_POLL_SECONDS": "0.2",
             "CRM_CONSISTENCY_WAIT_SECONDS": "10",
             "CRM_CONSUMER_SESSION_TIMEOUT_MS": "6000",

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from services.sales import contract
 from services.sales.customers.tables import CustomerReplica
+from services.sales.leads.repository import keep_match_keys
 from shared.replica import ViewReplica
 
-REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED)
+# Leads match customers by e-mail, phone and company domain: their keys follow each applied view.
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=keep_match_keys)
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:

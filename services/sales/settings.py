@@ -1,0 +1,18 @@
+"""The sales service's own settings, beyond the library's: where the customer service answers, and how often
+missed first touches are looked for."""
+
+from __future__ import annotations
+
+from shared.settings import Settings
+
+
+class SalesSettings(Settings):
+    # Base URL of the customer service's API (CRM_CUSTOMER_SERVICE_URL), which a lead's conversion calls to
+    # create a new customer; `crm run` and the test system set it. Empty: its entry in CRM_SERVICE_URLS.
+    customer_service_url: str = ""
+    # How often the first-touch SLA of assigned leads is checked (CRM_LEAD_FIRST_TOUCH_CHECK_SECONDS).
+    lead_first_touch_check_seconds: float = 60.0
+
+    @property
+    def customer_api(self) -> str:
+        return self.customer_service_url or self.service_urls.get("customer", "")
