@@ -22,6 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
+from bench import forecast
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -577,6 +578,15 @@ def _raw_consume(bootstrap: str, topics: list[str]) -> tuple[int, float]:
         consumer.close()
 
 
+# --- the sales forecast (bench/forecast.py) ---------------------------------------------------
+
+FORECAST_REQUESTS = {"full": 200, "quick": 60}
+
+
+def sales_forecast(ctx: Context, report: Report, plan: Plan) -> None:
+    forecast.sales_forecast(ctx, report, FORECAST_REQUESTS[plan.mode])
+
+
 # --- 8: memory --------------------------------------------------------------------------------
 
 
@@ -609,6 +619,7 @@ SCENARIOS = {
     "write-cost": write_cost,
     "import": bulk_import,
     "search": customer_search,
+    "sales-forecast": sales_forecast,
     "memory": memory,
     # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.
     "replay": view_replay,

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 # Only prefixes a service really serves: a feature adds its prefix when it lands.
 ROUTES: dict[str, tuple[str, ...]] = {
     "customer": ("/v1/customers", "/v1/classification", "/v1/custom-fields"),
-    "sales": ("/v1/opportunities",),
+    "sales": ("/v1/opportunities", "/v1/exchange-rates", "/v1/forecast",),
     "service_desk": ("/v1/tickets",),
     "campaign": ("/v1/campaigns",),
 }

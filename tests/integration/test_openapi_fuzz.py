@@ -67,6 +67,9 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "PUT /v1/classification": ("tiers", "exchange_rates", "rules"),
     "POST /v1/customers/{survivor_id}/merge": ("duplicate_ids", "fields", "consent"),
     "POST /v1/opportunities": ("customer_id",),
+    # quote: not the base; from/to: a window of at most five years, to not before from (rules over two fields).
+    "POST /v1/exchange-rates": ("quote",),
+    "GET /v1/forecast": ("from", "to"),
     "POST /v1/tickets": ("customer_id",),
     "POST /v1/campaigns/{campaign_id}/members": ("customer_id",),
 }

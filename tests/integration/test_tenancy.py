@@ -48,14 +48,17 @@ def _world(client: httpx.Client) -> dict[str, str]:
     plan = campaign(client, f"{SECRET_NAME} spring")
     joined = client.post(f"/v1/campaigns/{plan['id']}/members", headers=token, json={"customer_id": who["id"]})
     assert joined.status_code == 201, joined.text
+    rate = client.post("/v1/exchange-rates", json={"base": "USD", "quote": "EUR", "rate": "0.9",
+                                                   "valid_from": "2026-01-01"})
+    assert rate.status_code == 201, rate.text
     return {"customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
             "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
-            "name": SECRET_FIELD, "channel": "email"}
+            "name": SECRET_FIELD, "channel": "email", "rate_id": rate.json()["id"]}
 
 
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
-    ghost = {key: str(uuid.uuid4()) for key in ("customer_id", "survivor_id", "organization_id", "twin_id",
+    ghost = {key: str(uuid.uuid4()) for key in ("customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
                                                 "opportunity_id", "ticket_id", "campaign_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
@@ -74,6 +77,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/opportunities"): {"customer_id": ids["customer_id"], "name": "Poached",
                                          "amount": {"amount": "1.00", "currency": "EUR"}},
         ("PATCH", "/v1/opportunities/{opportunity_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/exchange-rates"): {"base": "GBP", "quote": "EUR", "rate": "1.15", "valid_from": "2026-01-01"},
         ("POST", "/v1/tickets"): {"customer_id": ids["customer_id"], "subject": "Poached"},
         ("PATCH", "/v1/tickets/{ticket_id}"): {"subject": "Hijacked"},
         ("POST", "/v1/campaigns"): {"name": "B's own", "channel": "email", "budget": {"amount": "1", "currency": "EUR"}},
@@ -92,7 +96,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
 def _query(path: str, ids: dict[str, str]) -> dict[str, str]:
     return {"/v1/campaigns/memberships": {"customer_id": ids["customer_id"]},
             "/v1/customers/duplicates": {"customer_id": ids["customer_id"]},
-            "/v1/customers": {"name": SECRET_NAME}}.get(path, {})
+            "/v1/customers": {"name": SECRET_NAME}, "/v1/forecast": {"currency": "EUR", "group_by": "region"},
+            }.get(path, {})
 
 
 def _call(client: httpx.Client, method: str, path: str, ids: dict[str, str]) -> httpx.Response:
