@@ -111,17 +111,19 @@ def overdue_leads(session: Session, now: datetime, limit: int) -> list[Lead]:
 
 
 def add_history(session: Session, lead: Lead, action: str, details: dict[str, Any], at: datetime) -> None:
-    session.add(LeadHistory(id=new_id(), tenant_id=lead.tenant_id, lead_id=lead.id, at=at, action=action,
-                            details=details))
+    lead.history_steps += 1
+    session.add(LeadHistory(id=new_id(), tenant_id=lead.tenant_id, lead_id=lead.id, step=lead.history_steps, at=at,
+                            action=action, details=details))
 
 
 def history_of(session: Session, tenant: str, lead_id: uuid.UUID, page: PageRequest) -> list[LeadHistory]:
     query = select(LeadHistory).where(LeadHistory.tenant_id == tenant, LeadHistory.lead_id == lead_id)
     if page.after is not None:
-        after = session.get(LeadHistory, page.after)
-        if after is not None:
-            query = query.where((LeadHistory.at > after.at) | ((LeadHistory.at == after.at) & (LeadHistory.id > after.id)))
-    return list(session.scalars(query.order_by(LeadHistory.at, LeadHistory.id).limit(page.limit + 1)))
+        after = session.scalar(select(LeadHistory.step).where(LeadHistory.tenant_id == tenant,
+                                                              LeadHistory.lead_id == lead_id,
+                                                              LeadHistory.id == page.after))
+        query = query.where(LeadHistory.step > (after if after is not None else 0))
+    return list(session.scalars(query.order_by(LeadHistory.step).limit(page.limit + 1)))
 
 
 def erase_history(session: Session, tenant: str, lead_ids: list[uuid.UUID]) -> None:

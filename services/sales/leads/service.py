@@ -98,7 +98,7 @@ def create_lead(session: Session, tenant: str, body: LeadCreate, *, wait_seconds
                 **incoming, email_key=keys.email, phone_key=keys.phone, domain_key=keys.domain, score=0,
                 score_reasons=[], responses=1 if engaged_at else 0, last_engaged_at=engaged_at, team=None,
                 owner=None, queued_at=None, assigned_at=None, first_touch_due_at=None, touched_at=None,
-                overdue_at=None, customer_id=customer_id, opportunity_id=None, reason=None, version=1,
+                overdue_at=None, customer_id=customer_id, opportunity_id=None, reason=None, history_steps=0, version=1,
                 created_at=now, updated_at=now)
     _rescore(session, tenant, lead, customer, now)
     session.add(lead)

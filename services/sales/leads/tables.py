@@ -48,6 +48,8 @@ class Lead(Base):
     customer_id: Mapped[uuid.UUID | None]
     opportunity_id: Mapped[uuid.UUID | None]
     reason: Mapped[str | None] = mapped_column(String(500))
+    # How many history entries it has: the next entry's step, so its history reads in order.
+    history_steps: Mapped[int]
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -72,11 +74,12 @@ class LeadHistory(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
     lead_id: Mapped[uuid.UUID]
+    step: Mapped[int]
     at: Mapped[datetime]
     action: Mapped[str] = mapped_column(String(20))
     details: Mapped[dict[str, Any]]
 
-    __table_args__ = (Index("ix_lead_history_tenant_lead", "tenant_id", "lead_id", "at", "id"),)
+    __table_args__ = (Index("ix_lead_history_tenant_lead", "tenant_id", "lead_id", "step"),)
 
 
 class CustomerMatchKey(Base):

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Uuid()),
         sa.Column("opportunity_id", sa.Uuid()),
         sa.Column("reason", sa.String(500)),
+        sa.Column("history_steps", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
@@ -69,11 +70,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("lead_id", sa.Uuid(), nullable=False),
+        sa.Column("step", sa.Integer(), nullable=False),
         sa.Column("at", UtcDateTime(), nullable=False),
         sa.Column("action", sa.String(20), nullable=False),
         sa.Column("details", JsonType, nullable=False),
     )
-    op.create_index("ix_lead_history_tenant_lead", "lead_history", ["tenant_id", "lead_id", "at", "id"])
+    op.create_index("ix_lead_history_tenant_lead", "lead_history", ["tenant_id", "lead_id", "step"])
     op.create_table(
         "lead_customer_keys",
         sa.Column("customer_id", sa.Uuid(), primary_key=True),
