@@ -39,7 +39,7 @@ def _win(client: httpx.Client, customer: dict[str, Any], token: dict[str, str], 
     # Sales takes deals for customers it has seen: the token makes it wait for this one.
     deal = factories.opportunity(client, customer, token, name=f"Deal {amount} {currency}", amount=amount,
                                  currency=currency, stage="negotiation")
-    won = client.patch(f"/v1/opportunities/{deal['id']}", json={"stage": "closed_won"})
+    won = client.patch(f"/v1/opportunities/{deal['id']}", json={"stage": "closed_won", "close_reason": "best offer"})
     assert won.status_code == 200, won.text
     return won.json()
 

@@ -174,7 +174,7 @@ def test_closed_deal_cannot_be_reopened_and_nothing_changes(system: System) -> N
         token = {"CRM-Consistency-Token": customer.headers["CRM-Consistency-Token"]}
         deal = client.post("/v1/opportunities", headers=token, json={
             "customer_id": customer.json()["id"], "name": "Orbit", "amount": {"amount": "3.00", "currency": "USD"},
-            "stage": "closed_won"}).json()
+            "stage": "closed_won", "close_reason": "signed at once"}).json()
         assert deal["status"] == "won"
         refused = client.patch(f"/v1/opportunities/{deal['id']}", json={"stage": "proposal"})
         assert refused.status_code == 409

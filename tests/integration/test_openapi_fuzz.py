@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from typing import Any
@@ -66,12 +67,28 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
                                                           "emails", "phones", "addresses"),
     "PUT /v1/classification": ("tiers", "exchange_rates", "rules"),
     "POST /v1/customers/{survivor_id}/merge": ("duplicate_ids", "fields", "consent"),
-    "POST /v1/opportunities": ("customer_id",),
+    # stage: one of the tenant's pipeline; lines: products and prices of its catalogue; amount: the lines' sum;
+    # close_reason, competitor: what the stage's outcome (won, lost) requires.
+    "POST /v1/opportunities": ("customer_id", "stage", "lines", "amount", "close_reason", "competitor"),
+    "PATCH /v1/opportunities/{opportunity_id}": ("stage", "lines", "amount", "close_reason", "competitor"),
+    "POST /v1/opportunities/{opportunity_id}/reopen": ("stage",),
+    # outcome: exactly one won stage; category and probability: what the stored stage's outcome allows.
+    "POST /v1/pipeline-stages": ("outcome",),
+    "PATCH /v1/pipeline-stages/{name}": ("forecast_category", "probability"),
     # quote: not the base; from/to: a window of at most five years, to not before from (rules over two fields).
     "POST /v1/exchange-rates": ("quote",),
     "GET /v1/forecast": ("from", "to"),
     "POST /v1/tickets": ("customer_id",),
+    # components, entries: products that exist (and no bundle inside itself); valid_to: after valid_from; a book's
+    # prices in its currency, a new currency with new prices; lines: products that exist and have a price.
+    "POST /v1/products": ("components",),
+    "PATCH /v1/products/{product_id}": ("components",),
+    "POST /v1/price-books": ("entries", "valid_to"),
+    "PATCH /v1/price-books/{price_book_id}": ("entries", "valid_to", "currency"),
+    "POST /v1/price-quotes": ("customer_id", "lines"),
     "POST /v1/campaigns/{campaign_id}/members": ("customer_id",),
+    # occurred_at: not in the future, a rule on the clock no schema can state.
+    "POST /v1/campaigns/{campaign_id}/responses": ("customer_id", "occurred_at"),
 }
 
 
@@ -98,7 +115,7 @@ def _data_rule(label: str, status: int, body: bytes) -> bool:
         return False
     fields = [str(e.get("field", "")) for e in problem.get("errors") or []]
     return (problem.get("type") == "/problems/validation-error" and bool(fields)
-            and all(f.split(".")[0] in allowed for f in fields))
+            and all(re.split(r"[.\[]", f)[0] in allowed for f in fields))
 
 
 def _config(token: str) -> Any:

@@ -43,22 +43,35 @@ def _world(client: httpx.Client) -> dict[str, str]:
                          json={"status": "opt_in", "source": "web form", "wording": "Send me news"})
     assert consent.status_code == 200, consent.text
     assert client.put(f"/v1/custom-fields/{SECRET_FIELD}", json={"type": "text"}).status_code == 200
-    deal = opportunity(client, who, token, name=f"{SECRET_NAME} deal")
+    stage = client.post("/v1/pipeline-stages", json={"name": SECRET_FIELD, "probability": 30,
+                                                     "forecast_category": "pipeline"})
+    assert stage.status_code == 201, stage.text
+    deal = opportunity(client, who, token, name=f"{SECRET_NAME} deal", stage=SECRET_FIELD)
     case = ticket(client, who, token, subject=f"{SECRET_NAME} question")
     plan = campaign(client, f"{SECRET_NAME} spring")
     joined = client.post(f"/v1/campaigns/{plan['id']}/members", headers=token, json={"customer_id": who["id"]})
     assert joined.status_code == 201, joined.text
+    answered = client.post(f"/v1/campaigns/{plan['id']}/responses", json={"customer_id": who["id"], "kind": "replied"})
+    assert answered.status_code == 201, answered.text
     rate = client.post("/v1/exchange-rates", json={"base": "USD", "quote": "EUR", "rate": "0.9",
                                                    "valid_from": "2026-01-01"})
     assert rate.status_code == 201, rate.text
-    return {"customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
+    product = client.post("/v1/products", json={"sku": "ZEN-1", "name": f"{SECRET_NAME} chair"})
+    assert product.status_code == 201, product.text
+    book = client.post("/v1/price-books", json={"name": f"{SECRET_NAME} prices", "currency": "EUR",
+                                                "valid_from": "2026-01-01", "entries": [{
+                                                    "product_id": product.json()["id"],
+                                                    "unit_price": {"amount": "10.00", "currency": "EUR"}}]})
+    assert book.status_code == 201, book.text
+    return {"product_id": product.json()["id"], "price_book_id": book.json()["id"],
+            "customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
             "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
             "name": SECRET_FIELD, "channel": "email", "rate_id": rate.json()["id"]}
 
 
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
-    ghost = {key: str(uuid.uuid4()) for key in ("customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
+    ghost = {key: str(uuid.uuid4()) for key in ("product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
                                                 "opportunity_id", "ticket_id", "campaign_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
@@ -77,12 +90,27 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/opportunities"): {"customer_id": ids["customer_id"], "name": "Poached",
                                          "amount": {"amount": "1.00", "currency": "EUR"}},
         ("PATCH", "/v1/opportunities/{opportunity_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/opportunities/{opportunity_id}/reopen"): {"stage": "proposal"},
+        ("POST", "/v1/pipeline-stages"): {"name": "b_own_stage", "probability": 5, "forecast_category": "pipeline"},
+        ("PATCH", "/v1/pipeline-stages/{name}"): {"label": "Hijacked"},
         ("POST", "/v1/exchange-rates"): {"base": "GBP", "quote": "EUR", "rate": "1.15", "valid_from": "2026-01-01"},
         ("POST", "/v1/tickets"): {"customer_id": ids["customer_id"], "subject": "Poached"},
         ("PATCH", "/v1/tickets/{ticket_id}"): {"subject": "Hijacked"},
         ("POST", "/v1/campaigns"): {"name": "B's own", "channel": "email", "budget": {"amount": "1", "currency": "EUR"}},
         ("PATCH", "/v1/campaigns/{campaign_id}"): {"name": "Hijacked"},
         ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
+        ("POST", "/v1/campaigns/{campaign_id}/responses"): {"customer_id": ids["customer_id"], "kind": "opened"},
+        # B's own bundle of A's product, B's own book pricing it, B's quote of it: refused as for unknown ids.
+        ("POST", "/v1/products"): {"sku": "B-1", "name": "B's own",
+                                    "components": [{"product_id": ids["product_id"], "quantity": "1"}]},
+        ("PATCH", "/v1/products/{product_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/price-books"): {"name": "B's own", "currency": "EUR", "valid_from": "2026-01-01", "entries": [
+            {"product_id": ids["product_id"], "unit_price": {"amount": "1.00", "currency": "EUR"}}]},
+        ("PATCH", "/v1/price-books/{price_book_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/price-books/{price_book_id}/retire"): None,
+        ("POST", "/v1/price-quotes"): {"customer_id": ids["customer_id"], "currency": "EUR",
+                                        "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
+        ("PUT", "/v1/pricing-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/classification"): None,  # tenant-wide settings: B writes its own (checked below)
         ("POST", "/v1/classification/evaluate"): {},
     }
@@ -130,8 +158,10 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
     reads = [f"/v1/customers/{ids['customer_id']}", f"/v1/customers/{ids['organization_id']}",
              f"/v1/customers/{ids['customer_id']}/consent", f"/v1/customers/{ids['customer_id']}/provenance",
              "/v1/custom-fields", "/v1/classification", f"/v1/opportunities/{ids['opportunity_id']}",
+             f"/v1/opportunities/{ids['opportunity_id']}/history", "/v1/pipeline-stages",
              f"/v1/tickets/{ids['ticket_id']}", f"/v1/campaigns/{ids['campaign_id']}",
-             f"/v1/campaigns/{ids['campaign_id']}/members"]
+             f"/v1/campaigns/{ids['campaign_id']}/members", f"/v1/products/{ids['product_id']}",
+             f"/v1/price-books/{ids['price_book_id']}", f"/v1/campaigns/{ids['campaign_id']}/responses"]
     seen: dict[str, Any] = {}
     for path in reads:
         answer = client.get(path)
@@ -167,7 +197,8 @@ def test_a_second_tenant_can_neither_see_nor_touch_the_first_on_any_route(system
             else:
                 answer = _call(tenant_b, method, path, ids)
                 # A write B makes without A's identifiers is B's own business; what it answers must not show A's.
-                if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers"):
+                if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers", "/v1/products",
+                                                        "/v1/price-books", "/v1/price-quotes"):
                     ghost = _call(tenant_b, method, path, ghosts)
                     if (answer.status_code, _problem_type(answer)) != (ghost.status_code, _problem_type(ghost)):
                         leaks.append(f"{method} {path} naming A's customer -> {answer.status_code}, "

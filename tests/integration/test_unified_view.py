@@ -35,7 +35,8 @@ def test_view_kpis_and_timeline_cover_every_service(system: System) -> None:
         deal = client.post("/v1/opportunities", headers=token, json={
             "customer_id": customer_id, "name": "Wind tunnel", "amount": {"amount": "200.00", "currency": "USD"},
             "stage": "negotiation"})
-        won = client.patch(f"/v1/opportunities/{deal.json()['id']}", json={"stage": "closed_won"})
+        won = client.patch(f"/v1/opportunities/{deal.json()['id']}", json={"stage": "closed_won",
+                                                                            "close_reason": "best offer"})
         assert won.status_code == 200, won.text
         pipeline = client.post("/v1/opportunities", headers=token, json={
             "customer_id": customer_id, "name": "Supersonic", "amount": {"amount": "100.00", "currency": "USD"},

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.integration
 
 CUSTOMERS, CAMPAIGNS = 3, 2
 STAGES = ["prospecting", "proposal", "negotiation", "closed_won", "closed_lost"]
+# What closing a deal needs (won: a reason; lost: also a competitor); an open deal may carry them too.
+CLOSING = {"close_reason": "decided", "competitor": "Rival Ltd"}
 
 operations = st.lists(st.one_of(
     st.tuples(st.just("customer"), st.integers(0, CUSTOMERS - 1)),
@@ -74,7 +76,7 @@ class Scenario:
             return
         response = self.client.post("/v1/opportunities", headers={"CRM-Consistency-Token": self.tokens[index]}, json={
             "customer_id": self.customers[index], "name": "Deal", "stage": stage,
-            "amount": {"amount": str(Decimal(cents) / 100), "currency": currency}})
+            "amount": {"amount": str(Decimal(cents) / 100), "currency": currency}} | CLOSING)
         assert response.status_code == 201, response.text
         self.opportunities.append(response.json()["id"])
 
@@ -82,7 +84,7 @@ class Scenario:
         if not self.opportunities:
             return
         response = self.client.patch(f"/v1/opportunities/{self.opportunities[pick % len(self.opportunities)]}",
-                                     json={"stage": stage})
+                                     json={"stage": stage} | CLOSING)
         assert response.status_code in (200, 409), response.text  # 409: it was closed already
 
     def _ticket(self, index: int, priority: str) -> None:

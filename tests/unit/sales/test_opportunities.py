@@ -17,15 +17,18 @@ from services.sales.database import Base
 from services.sales.opportunities import rules as sales
 from services.sales.opportunities import service
 from services.sales.opportunities.schemas import OpportunityCreate
+from services.sales.pipeline_stages.rules import DEFAULT_STAGES
 from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions, utcnow
 from shared.errors import Conflict, InvalidInput, PreconditionFailed
 
 
-def test_stage_decides_status_and_probability() -> None:
-    assert sales.status_of("negotiation") == "open"
-    assert sales.status_of("closed_won") == "won"
-    assert sales.status_of("closed_lost") == "lost"
-    assert sales.probability_of("proposal") == 50
+def test_stage_decides_status_category_and_probability() -> None:
+    stages = {stage.name: stage for stage in DEFAULT_STAGES}
+    assert sales.stage_facts(stages["negotiation"]) == {
+        "stage": "negotiation", "status": "open", "forecast_category": "commit", "probability": 75}
+    assert sales.stage_facts(stages["closed_won"])["status"] == "won"
+    assert sales.stage_facts(stages["closed_lost"])["status"] == "lost"
+    assert sales.stage_facts(stages["proposal"])["probability"] == 50
 
 
 def test_amounts_respect_the_currency_and_are_not_negative() -> None:
@@ -37,9 +40,11 @@ def test_amounts_respect_the_currency_and_are_not_negative() -> None:
 
 
 def test_a_closed_deal_stays_closed() -> None:
+    moved = sales.change_opportunity({"stage": "closed_won"}, {"stage": "proposal"})
     with pytest.raises(Conflict):
-        sales.change_opportunity("closed_won", {"stage": "closed_won"}, {"stage": "proposal"})
-    assert sales.change_opportunity("proposal", {"stage": "proposal"}, {"stage": "closed_lost"}) == {
+        sales.check_closed_change("won", "closed_won", moved)
+    sales.check_closed_change("open", "proposal", moved)
+    assert sales.change_opportunity({"stage": "proposal"}, {"stage": "closed_lost"}) == {
         "stage": {"old": "proposal", "new": "closed_lost"}}
 
 
@@ -101,18 +106,21 @@ def test_opening_an_opportunity_publishes_it_keyed_by_its_customer(db: Session) 
     assert _events(db) == [("crm.sales.opportunity.created.v1", str(CUSTOMER), {
         "opportunity_id": str(opened.opportunity.id), "customer_id": str(CUSTOMER), "name": "Ada's deal",
         "amount": {"amount": "40.00", "currency": "EUR"}, "stage": "prospecting", "status": "open",
-        "probability": 10, "version": 1})]
+        "probability": 10, "version": 1, "owner": None, "team": None, "forecast_category": "pipeline",
+        "expected_close_date": None, "close_reason": None, "competitor": None})]
 
 
 def test_winning_a_deal_closes_it_and_publishes_what_changed(db: Session) -> None:
     opened = _open(db, stage="proposal")
-    won = service.update_opportunity(db, TENANT, opened.opportunity.id, {"stage": "closed_won"},
-                                     check_version=_any_version)
+    won = service.update_opportunity(db, TENANT, opened.opportunity.id,
+                                     {"stage": "closed_won", "close_reason": "best offer"}, check_version=_any_version)
     assert (won.opportunity.status, won.opportunity.version) == ("won", 2)
     assert won.opportunity.closed_at is not None
     event_type, _, data = _events(db)[-1]
     assert event_type == "crm.sales.opportunity.won.v1"
-    assert data["changes"] == {"stage": {"old": "proposal", "new": "closed_won"}}
+    assert data["changes"]["stage"] == {"old": "proposal", "new": "closed_won"}
+    assert data["changes"]["close_reason"] == {"old": None, "new": "best offer"}
+    assert (data["forecast_category"], data["probability"]) == ("closed", 100)
 
 
 def test_a_change_that_changes_nothing_publishes_nothing(db: Session) -> None:
