@@ -67,3 +67,17 @@ def campaign(client: httpx.Client, name: str, *, channel: str = "email", budget:
     """Create a campaign."""
     body = {"name": name, "channel": channel, "budget": {"amount": budget, "currency": currency}} | fields
     return _created(client.post("/v1/campaigns", json=body))
+
+
+def product(client: httpx.Client, sku: str, *, name: str | None = None, **fields: Any) -> Json:
+    """Add a product to the catalogue (a bundle with ``components=[{"product_id", "quantity"}]``)."""
+    return _created(client.post("/v1/products", json={"sku": sku, "name": name or sku} | fields))
+
+
+def price_book(client: httpx.Client, prices: dict[str, str], *, name: str = "Prices", currency: str = "EUR",
+               valid_from: str = "2026-01-01", **fields: Any) -> Json:
+    """Create a price book: ``prices`` maps product ids to unit prices (in ``currency``, from quantity 0)."""
+    entries = [{"product_id": product_id, "unit_price": {"amount": amount, "currency": currency}}
+               for product_id, amount in prices.items()]
+    body = {"name": name, "currency": currency, "valid_from": valid_from, "entries": entries} | fields
+    return _created(client.post("/v1/price-books", json=body))

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.sales.price_books.tables import PriceBook, PriceBookEntry
@@ -46,9 +46,12 @@ def entries_of(session: Session, book_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     return found
 
 
-def replace_entries(session: Session, book: PriceBook, entries: list[PriceBookEntry]) -> None:
-    session.execute(delete(PriceBookEntry).where(PriceBookEntry.price_book_id == book.id))
-    session.add_all(entries)
+def replace_entries(session: Session, old: list[PriceBookEntry], new: list[PriceBookEntry]) -> None:
+    """A book's entries replaced: the old rows go first, since the new ones take their keys."""
+    for entry in old:
+        session.delete(entry)
+    session.flush()
+    session.add_all(new)
 
 
 def same_segment_books(session: Session, tenant: str, *, currency: str, customer_group: str | None,

@@ -3,6 +3,7 @@ quote, and read or change the tenant's discount threshold.
 
 A quote is an answer, not a record: nothing is stored, no event is published. What a
 price was when a deal or an order took it is kept by that deal or order (its lines).
+A change of the threshold is published (``crm.sales.pricing_policy.changed.v1``).
 Every function works inside the caller's unit of work and never commits.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.sales import contract
@@ -26,7 +28,8 @@ from services.sales.price_quotes.tables import PricingPolicy
 from services.sales.products import repository as products
 from services.sales.products.tables import Product
 from shared.db import utcnow
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
+from shared.outbox import publish
 from shared.types import MONEY_LIMIT
 
 __all__ = ["LineRequest", "PricedLine", "Policy", "Quote", "price_lines", "quote", "policy", "change_policy",
@@ -95,12 +98,30 @@ def change_policy(session: Session, tenant: str, threshold: Decimal, *,
     """Set the tenant's discount threshold; ``check_version`` refuses a stale change (If-Match; 0: the default)."""
     found = repository.get_policy(session, tenant)
     check_version(found.version if found is not None else 0)
+    previous = found.discount_threshold if found is not None else rules.DEFAULT_DISCOUNT_THRESHOLD
     if found is None:
         found = PricingPolicy(tenant_id=tenant, discount_threshold=threshold, version=1, updated_at=utcnow())
-        session.add(found)
+        try:
+            with session.begin_nested():
+                session.add(found)
+        except IntegrityError as exc:
+            raise Conflict("The pricing policy was just set by another request; re-read it and retry.") from exc
     elif found.discount_threshold != threshold:
         found.discount_threshold, found.version, found.updated_at = threshold, found.version + 1, utcnow()
+    else:
+        return _shown(found)
     session.flush()
+    publish(session, contract.PRICING_POLICY_CHANGED, contract.PricingPolicyChanged(
+        discount_threshold=_percent(threshold), previous_threshold=_percent(previous), version=found.version),
+        subject=contract.pricing_policy_subject(tenant), tenant=tenant)
+    return _shown(found)
+
+
+def _percent(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _shown(found: PricingPolicy) -> Policy:
     return Policy(discount_threshold=found.discount_threshold, version=found.version, updated_at=found.updated_at)
 
 
