@@ -1,10 +1,11 @@
-"""The campaign service: campaigns and their members (audiences, sends and ROI grow here next)."""
+"""The campaign service: campaigns, their members and their responses (audiences, sends and ROI grow here next)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from services.campaign.campaigns import routes as campaigns
+from services.campaign.responses import routes as responses
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -15,5 +16,5 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
-        routers=(campaigns.router,),
+        routers=(campaigns.router, responses.router),
     )

@@ -1,6 +1,6 @@
 """The campaign service's event contract: what it publishes, what it reads, the scopes it checks.
 
-Both kinds of event go to ``crm.campaign.v1``: member events are keyed by the customer id
+Both kinds of event go to ``crm.campaign.v1``: member and response events are keyed by the customer id
 (they are facts about a customer); campaign events, which concern no single customer, by
 the campaign id. What it reads from the customer service (the unified view, the customer
 life cycle) it names here and reads with the models of the library mechanisms that act on
@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from shared.contract import EventPayload, EventType, Reads, TopicSpec
 from shared.lifecycle import ErasureAnnouncement, MergeAnnouncement, UnmergeAnnouncement
@@ -70,13 +70,36 @@ class MemberChanged(EventPayload):
     status: str = Field(description="member or removed")
 
 
+class ResponseRecorded(EventPayload):
+    """A customer responded to a campaign (opened, clicked, replied, registered, unsubscribed, converted).
+
+    Ids, the campaign's name and the kind only: no personal data. ``unsubscribed`` records
+    what the customer did in the campaign; consent itself is the customer master's.
+    """
+
+    response_id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_name: str
+    customer_id: uuid.UUID
+    kind: str = Field(description="opened, clicked, replied, registered, unsubscribed or converted")
+    occurred_at: AwareDatetime = Field(description="When the customer responded, in UTC.")
+
+
 CAMPAIGN_CREATED = EventType("crm.campaign.campaign.created.v1", CAMPAIGN_TOPIC, CampaignCreated)
 CAMPAIGN_UPDATED = EventType("crm.campaign.campaign.updated.v1", CAMPAIGN_TOPIC, CampaignChanged)
 MEMBER_ADDED = EventType("crm.campaign.member.added.v1", CAMPAIGN_TOPIC, MemberChanged)
 MEMBER_REMOVED = EventType("crm.campaign.member.removed.v1", CAMPAIGN_TOPIC, MemberChanged)
 MEMBER_MOVED = EventType("crm.campaign.member.moved.v1", CAMPAIGN_TOPIC, MemberChanged)
+RESPONSE_KINDS: tuple[str, ...] = ("opened", "clicked", "replied", "registered", "unsubscribed", "converted")
+# One type per kind, so a reader subscribes to the kinds it acts on (a lead from a reply, not from an open).
+RESPONSE_RECORDED: dict[str, EventType] = {
+    kind: EventType(f"crm.campaign.response.{kind}.v1", CAMPAIGN_TOPIC, ResponseRecorded) for kind in RESPONSE_KINDS}
+# A merge (or an unmerge) gave a recorded response to another customer: no new response happened,
+# so it is not announced under its kind again (a reader that acts on responses must not act twice).
+RESPONSE_MOVED = EventType("crm.campaign.response.moved.v1", CAMPAIGN_TOPIC, ResponseRecorded)
 
-PUBLISHES: tuple[EventType, ...] = (CAMPAIGN_CREATED, CAMPAIGN_UPDATED, MEMBER_ADDED, MEMBER_REMOVED, MEMBER_MOVED)
+PUBLISHES: tuple[EventType, ...] = (CAMPAIGN_CREATED, CAMPAIGN_UPDATED, MEMBER_ADDED, MEMBER_REMOVED, MEMBER_MOVED,
+                                    *RESPONSE_RECORDED.values(), RESPONSE_MOVED)
 
 
 # --- read from the customer service --------------------------------------------------------

@@ -8,6 +8,7 @@ from services.campaign import contract
 from services.campaign.customers import consumers as customers
 from services.campaign.customers.repository import REPLICA
 from services.campaign.campaigns import consumers as campaigns
+from services.campaign.responses import consumers as responses
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
 from shared.settings import load_settings
@@ -15,7 +16,7 @@ from shared.worker import create_worker_app, run_worker
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
-    customers.following([campaigns.FOLLOWER]),
+    customers.following([campaigns.FOLLOWER, responses.FOLLOWER]),
 ]
 JOBS: tuple[PeriodicJob, ...] = ()
 

@@ -15,7 +15,7 @@ customer document are ISO 8601 as ``datetime.isoformat`` writes them, money is
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -255,6 +255,22 @@ TENANT_EVENTS = frozenset({CUSTOM_FIELD_CHANGED.name, CLASSIFICATION_RULES_CHANG
 # --- crm.customer_view.v1 ---------------------------------------------------------------------
 
 
+# What a view's ``kpis`` hold, each recomputed from the facts the services published (money: one
+# entry per currency, never added across currencies; times: ISO 8601 in UTC, null when nothing is known).
+VIEW_KPIS_DESCRIPTION = (
+    "Computed from the facts the services published. Sales: open_opportunities, open_pipeline_value, "
+    "weighted_pipeline_value, open_pipeline_by_category ({pipeline, best_case, commit, and omitted or "
+    "uncategorized when a deal is in them: money per currency}), won_deals, won_value, lost_deals, "
+    "lost_deals_90d, open_leads (neither converted nor disqualified; a duplicate folded into another lead "
+    "is none), last_sales_contact_at (the newest lead or opportunity event). Service desk: open_tickets, "
+    "urgent_open_tickets, complaints_90d. Campaigns: campaigns, responses, last_response_at (when the "
+    "customer last responded). Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
+    "churn_risk {score, level, reasons}, next_best_action {action, reason}. An organization with "
+    "subsidiaries also has group: the counts and money summed over it and every subsidiary below it (money "
+    "per currency), the newest of their times, and members. Money is a list of {amount, currency}."
+)
+
+
 class CustomerViewDocument(EventPayload):
     """One version of a customer's unified view (as published and as served over HTTP).
 
@@ -266,7 +282,7 @@ class CustomerViewDocument(EventPayload):
     version: int = Field(description="How many events the view has applied.")
     profile: dict[str, Any] = Field(description="The customer document without version and times, and "
                                                 "customer_since (when the customer was created).")
-    kpis: dict[str, Any]
+    kpis: dict[str, Any] = Field(description=VIEW_KPIS_DESCRIPTION)
     source_sequences: dict[str, int] = Field(description="The last outbox sequence applied from each service.")
     as_of: IsoTime = Field(description="Time of the latest event the view reflects.")
     updated_at: IsoTime
@@ -299,6 +315,10 @@ class OpportunityReport(BaseModel):
     status: str = Field(description="open, won or lost")
     probability: int = 0
     amount: MoneyRead
+    # Added to the sales events later: absent from earlier ones.
+    forecast_category: str | None = Field(default=None, description="pipeline, best_case, commit, closed or omitted")
+    owner: str | None = None
+    expected_close_date: date | None = None
 
 
 class TicketReport(BaseModel):
@@ -321,6 +341,33 @@ class MembershipReport(BaseModel):
     status: str
 
 
+class LeadReport(BaseModel):
+    """A lead as a sales event reports it (``LeadReported``): the view counts the customer's open leads.
+
+    A lead's events name its customer once it has one; before that they are keyed by the lead
+    itself and are about no customer the view knows.
+    """
+
+    lead_id: str
+    status: str = Field(description="new, working, qualified, disqualified or converted")
+    source: str = ""
+    score: int = 0
+    customer_id: uuid.UUID | None = None
+    opportunity_id: uuid.UUID | None = None
+    duplicate_of: uuid.UUID | None = Field(default=None, description="Merged events: the lead a duplicate was "
+                                                                     "folded into.")
+
+
+class ResponseReport(BaseModel):
+    """A customer's response to a campaign as a campaign event reports it."""
+
+    response_id: str
+    campaign_id: str
+    campaign_name: str = ""
+    kind: str = Field(description="opened, clicked, replied, registered, unsubscribed or converted")
+    occurred_at: AwareDatetime
+
+
 OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.opportunity.{action}.v1", SALES_TOPIC.name, OpportunityReport)
     for action in ("created", "updated", "won", "lost"))
@@ -331,4 +378,14 @@ MEMBERSHIP_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.campaign.member.{action}.v1", CAMPAIGN_TOPIC.name, MembershipReport)
     for action in ("added", "removed", "moved"))
 
-READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS)
+# The view takes every crm.sales.lead.* event (rules.FACT_RULES), all with the same payload; these are
+# the ones the sales contract promises.
+LEAD_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.lead.{action}.v1", SALES_TOPIC.name, LeadReport)
+    for action in ("created", "assigned", "qualified", "disqualified", "converted", "updated", "merged"))
+# The six kinds, and a response a merge gave to another customer (moved).
+RESPONSE_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.campaign.response.{kind}.v1", CAMPAIGN_TOPIC.name, ResponseReport)
+    for kind in ("opened", "clicked", "replied", "registered", "unsubscribed", "converted", "moved"))
+
+READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS)

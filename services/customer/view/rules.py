@@ -15,13 +15,13 @@ KPI rule in ``KPI_RULES``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from services.customer.contract import MembershipReport, OpportunityReport, TicketReport
+from services.customer.contract import LeadReport, MembershipReport, OpportunityReport, ResponseReport, TicketReport
 from shared.envelope import CloudEvent
 
 RECENT = timedelta(days=90)
@@ -54,6 +54,22 @@ def _opportunity(event: CloudEvent) -> Fact:
         "probability": report.probability,
         "amount": str(report.amount.amount),
         "currency": report.amount.currency,
+        "forecast_category": report.forecast_category,
+        "owner": report.owner,
+        "expected_close_date": report.expected_close_date.isoformat() if report.expected_close_date else None,
+    })
+
+
+def _lead(event: CloudEvent) -> Fact | None:
+    report = LeadReport.model_validate(event.data)
+    if report.customer_id is None:
+        return None  # keyed by the lead itself: about no customer (yet)
+    return _fact(event, "lead", report.lead_id, {
+        "status": report.status,
+        "source": report.source,
+        "score": report.score,
+        "opportunity_id": str(report.opportunity_id) if report.opportunity_id else None,
+        "duplicate_of": str(report.duplicate_of) if report.duplicate_of else None,
     })
 
 
@@ -78,16 +94,29 @@ def _campaign_member(event: CloudEvent) -> Fact:
     })
 
 
+def _campaign_response(event: CloudEvent) -> Fact:
+    report = ResponseReport.model_validate(event.data)
+    return _fact(event, "campaign_response", report.response_id, {
+        "campaign_id": report.campaign_id,
+        "campaign_name": report.campaign_name,
+        "kind": report.kind,
+        "occurred_at": report.occurred_at.astimezone(UTC).isoformat(),
+    })
+
+
 def _fact(event: CloudEvent, entity: str, entity_id: str, state: dict[str, Any]) -> Fact:
     state = state | {"at": event.time.isoformat()}
     return Fact(event.service, entity, str(entity_id), uuid.UUID(event.subject), event.sequence, state)
 
 
-# Event-type prefix -> how its event becomes a fact. Types not listed carry no customer fact.
-FACT_RULES: dict[str, Callable[[CloudEvent], Fact]] = {
+# Event-type prefix -> how its event becomes a fact (None: about no customer). Types not listed carry no
+# customer fact.
+FACT_RULES: dict[str, Callable[[CloudEvent], Fact | None]] = {
     "crm.sales.opportunity.": _opportunity,
+    "crm.sales.lead.": _lead,
     "crm.service_desk.ticket.": _ticket,
     "crm.campaign.member.": _campaign_member,
+    "crm.campaign.response.": _campaign_response,
 }
 
 
@@ -139,11 +168,27 @@ def _membership_entry(event: CloudEvent) -> tuple[str, str | None]:
     return f"{verb} campaign '{report.campaign_name}'", f"/v1/campaigns/{report.campaign_id}"
 
 
+def _lead_entry(event: CloudEvent) -> tuple[str, str | None]:
+    # Status, source and score only: the lead's names, e-mail and phone stay in the sales service.
+    report = LeadReport.model_validate(event.data)
+    return (f"Lead {_action(event)} ({report.status}, from {report.source or 'unknown source'}, score {report.score})",
+            f"/v1/leads/{report.lead_id}")
+
+
+def _response_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = ResponseReport.model_validate(event.data)
+    moved = " (moved here with a merge)" if _action(event) == "moved" else ""
+    return (f"Campaign '{report.campaign_name}': {report.kind}{moved}",
+            f"/v1/campaigns/{report.campaign_id}/responses?customer_id={event.subject}")
+
+
 TIMELINE_RULES: dict[str, Callable[[CloudEvent], tuple[str, str | None]]] = {
     "crm.customer.": lambda e: (f"Customer {_action(e)}", f"/v1/customers/{e.subject}"),
     "crm.sales.opportunity.": _opportunity_entry,
+    "crm.sales.lead.": _lead_entry,
     "crm.service_desk.ticket.": _ticket_entry,
     "crm.campaign.member.": _membership_entry,
+    "crm.campaign.response.": _response_entry,
 }
 
 
@@ -188,6 +233,21 @@ def _of(facts: list[Fact], entity: str) -> list[Fact]:
     return [f for f in facts if f.entity == entity]
 
 
+# Always shown for open deals (empty when none); other categories (omitted, or none reported by
+# deals from before categories were published: "uncategorized") only when a deal is in them.
+FORECAST_CATEGORIES = ("pipeline", "best_case", "commit")
+UNCATEGORIZED = "uncategorized"
+
+
+def _by_category(open_ones: list[Fact]) -> dict[str, list[dict[str, str]]]:
+    """Open value per forecast category, each per currency."""
+    pairs: dict[str, list[tuple[str, Decimal]]] = {category: [] for category in FORECAST_CATEGORIES}
+    for fact in open_ones:
+        category = fact.state.get("forecast_category") or UNCATEGORIZED
+        pairs.setdefault(category, []).append((fact.state["currency"], Decimal(fact.state["amount"])))
+    return {category: _money_totals(pairs[category]) for category in sorted(pairs)}
+
+
 def pipeline_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     opportunities = _of(facts, "opportunity")
     open_ones = [f for f in opportunities if f.state["status"] == "open"]
@@ -195,6 +255,7 @@ def pipeline_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     return {
         "open_opportunities": len(open_ones),
         "open_pipeline_value": _money_totals([(f.state["currency"], Decimal(f.state["amount"])) for f in open_ones]),
+        "open_pipeline_by_category": _by_category(open_ones),
         "weighted_pipeline_value": _money_totals([
             (f.state["currency"], (Decimal(f.state["amount"]) * f.state["probability"] / 100).quantize(Decimal("0.01")))
             for f in open_ones
@@ -203,6 +264,27 @@ def pipeline_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
         "won_value": _money_totals([(f.state["currency"], Decimal(f.state["amount"])) for f in won]),
         "lost_deals": sum(1 for f in opportunities if f.state["status"] == "lost"),
         "lost_deals_90d": sum(1 for f in opportunities if f.state["status"] == "lost" and as_of - f.at <= RECENT),
+    }
+
+
+# A lead that ended: turned into a customer's deal, or turned down.
+CLOSED_LEAD_STATUSES = frozenset({"converted", "disqualified"})
+
+
+def _open_lead(fact: Fact) -> bool:
+    # A merged event names the lead a duplicate was folded into (itself, when it is that lead): a lead
+    # that names another one is the duplicate, and is not one more open lead.
+    folded_into = fact.state.get("duplicate_of")
+    return fact.state["status"] not in CLOSED_LEAD_STATUSES and folded_into in (None, fact.entity_id)
+
+
+def sales_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    """Open leads, and the time of the newest sales event (lead or opportunity)."""
+    leads = _of(facts, "lead")
+    sales = leads + _of(facts, "opportunity")
+    return {
+        "open_leads": sum(1 for f in leads if _open_lead(f)),
+        "last_sales_contact_at": max(f.at for f in sales).isoformat() if sales else None,
     }
 
 
@@ -224,7 +306,14 @@ def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
 
 def campaign_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     members = [f for f in _of(facts, "campaign_member") if f.state["status"] != "removed"]
-    return {"campaigns": len({f.state["campaign_id"] for f in members})}
+    responses = _of(facts, "campaign_response")
+    return {
+        "campaigns": len({f.state["campaign_id"] for f in members}),
+        "responses": len(responses),
+        # When the customer responded, not when it was recorded.
+        "last_response_at": max((f.state["occurred_at"] for f in responses), key=datetime.fromisoformat)
+        if responses else None,
+    }
 
 
 def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
@@ -244,6 +333,7 @@ def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
 
 KPI_RULES: tuple[Callable[[list[Fact], datetime], dict[str, Any]], ...] = (
     pipeline_kpis,
+    sales_kpis,
     service_kpis,
     campaign_kpis,
     contact_kpis,
@@ -300,16 +390,36 @@ def next_best_action(kpis: dict[str, Any]) -> dict[str, str]:
 
 # --- group roll-ups ---------------------------------------------------------------------
 
+# Counts add up over a group; "campaigns" counts memberships (the same campaign in two companies twice).
 ADDITIVE_KPIS = ("open_opportunities", "won_deals", "lost_deals", "open_tickets", "urgent_open_tickets",
-                 "complaints_90d", "campaigns")
+                 "complaints_90d", "campaigns", "open_leads", "responses")
 MONEY_KPIS = ("open_pipeline_value", "weighted_pipeline_value", "won_value")
+# Money per forecast category: added per category and per currency.
+CATEGORY_MONEY_KPIS = ("open_pipeline_by_category",)
+# Times do not add up: the group's is the newest of any member's.
+LATEST_KPIS = ("last_sales_contact_at", "last_response_at")
 
 
 def group_totals(own: dict[str, Any], subsidiaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """An organization's totals including every subsidiary below it (their KPIs as computed for each)."""
+    """An organization's totals including every subsidiary below it (their KPIs as computed for each).
+
+    A subsidiary's KPIs may predate a KPI (computed before it existed, until its next event):
+    a missing one counts as nothing rather than failing the roll-up.
+    """
     everyone = [own, *subsidiaries]
-    totals: dict[str, Any] = {name: sum(k[name] for k in everyone) for name in ADDITIVE_KPIS}
+    totals: dict[str, Any] = {name: sum(k.get(name, 0) for k in everyone) for name in ADDITIVE_KPIS}
     for name in MONEY_KPIS:
-        totals[name] = _money_totals([(m["currency"], Decimal(m["amount"])) for k in everyone for m in k[name]])
+        totals[name] = _money_totals(_money_pairs(m for k in everyone for m in k.get(name, [])))
+    for name in CATEGORY_MONEY_KPIS:
+        categories = sorted({c for k in everyone for c in k.get(name, {})})
+        totals[name] = {c: _money_totals(_money_pairs(m for k in everyone for m in k.get(name, {}).get(c, [])))
+                        for c in categories}
+    for name in LATEST_KPIS:
+        times = [k[name] for k in everyone if k.get(name) is not None]
+        totals[name] = max(times, key=datetime.fromisoformat) if times else None
     totals["members"] = len(everyone)
     return totals
+
+
+def _money_pairs(amounts: Iterable[dict[str, str]]) -> list[tuple[str, Decimal]]:
+    return [(m["currency"], Decimal(m["amount"])) for m in amounts]

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from services.customer.contract import VIEW_KPIS_DESCRIPTION
+
 
 class ConsistencyOut(BaseModel):
     """Whether the view reflects the write named by the request's consistency token."""
@@ -21,7 +23,7 @@ class CustomerViewOut(BaseModel):
     customer_id: uuid.UUID
     version: int
     profile: dict[str, Any]
-    kpis: dict[str, Any]
+    kpis: dict[str, Any] = Field(description=VIEW_KPIS_DESCRIPTION)
     source_sequences: dict[str, int] = Field(description="The last outbox sequence applied from each service.")
     as_of: datetime = Field(description="Time of the latest event the view reflects.")
     updated_at: datetime

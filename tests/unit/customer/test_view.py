@@ -1,15 +1,24 @@
-"""Rules of the unified view (facts, KPIs, judgements, timeline), tested without a database."""
+"""Rules of the unified view (facts, KPIs, judgements, timeline), tested without a database; and how a merge
+carries the facts, through the view consumer on a database of its own."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sqlalchemy.orm import Session
+
+from services.customer.contract import VIEW_KPIS_DESCRIPTION
+from services.customer.customers import rules as customer_rules
+from services.customer.view import consumers as view_consumers
+from services.customer.view import repository as view_repository
 from services.customer.view import rules
+from shared.consumer import Delivery
 from shared.envelope import CloudEvent
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -22,11 +31,12 @@ def _event(event_type: str, data: dict, sequence: int = 1, at: datetime = NOW) -
 
 
 def _opportunity(status: str, amount: str, currency: str = "EUR", *, probability: int = 50,
-                 at: datetime = NOW) -> rules.Fact:
-    event = _event("crm.sales.opportunity.updated.v1", {
-        "opportunity_id": str(uuid.uuid4()), "name": "Deal", "status": status, "stage": "proposal",
-        "probability": probability, "amount": {"amount": amount, "currency": currency}}, at=at)
-    fact = rules.fact_from_event(event)
+                 at: datetime = NOW, category: str | None = None) -> rules.Fact:
+    data = {"opportunity_id": str(uuid.uuid4()), "name": "Deal", "status": status, "stage": "proposal",
+            "probability": probability, "amount": {"amount": amount, "currency": currency}}
+    if category is not None:
+        data |= {"forecast_category": category, "owner": "ines", "expected_close_date": "2027-01-31"}
+    fact = rules.fact_from_event(_event("crm.sales.opportunity.updated.v1", data, at=at))
     assert fact is not None
     return fact
 
@@ -41,6 +51,34 @@ def _ticket(status: str, *, ticket_type: str = "question", priority: str = "norm
 
 def _member(campaign: str, status: str = "member") -> rules.Fact:
     fact = rules.fact_from_event(_event("crm.campaign.member.added.v1", {"campaign_id": campaign, "status": status}))
+    assert fact is not None
+    return fact
+
+
+def _lead_event(status: str, *, lead_id: str | None = None, customer: bool = True, duplicate_of: str | None = None,
+                action: str = "created", at: datetime = NOW, sequence: int = 1) -> CloudEvent:
+    lead_id = lead_id or str(uuid.uuid4())
+    return _event(f"crm.sales.lead.{action}.v1", {
+        "lead_id": lead_id, "status": status, "source": "web_form", "company": "Acme Ltd", "score": 40,
+        "team": "north", "owner": "ines", "customer_id": CUSTOMER if customer else None, "opportunity_id": None,
+        "duplicate_of": duplicate_of, "version": 1}, at=at, sequence=sequence)
+
+
+def _lead(status: str, **options: Any) -> rules.Fact:
+    fact = rules.fact_from_event(_lead_event(status, **options))
+    assert fact is not None
+    return fact
+
+
+def _response_event(kind: str, *, occurred_at: datetime = NOW, at: datetime = NOW, campaign: str = "c1",
+                    action: str | None = None) -> CloudEvent:
+    return _event(f"crm.campaign.response.{action or kind}.v1", {
+        "response_id": str(uuid.uuid4()), "campaign_id": campaign, "campaign_name": "Spring", "customer_id": CUSTOMER,
+        "kind": kind, "occurred_at": occurred_at.isoformat()}, at=at)
+
+
+def _response(kind: str, **options: Any) -> rules.Fact:
+    fact = rules.fact_from_event(_response_event(kind, **options))
     assert fact is not None
     return fact
 
@@ -136,8 +174,183 @@ def test_kpis_do_not_depend_on_the_order_facts_are_known_in(rng: random.Random, 
                                    at=NOW - timedelta(days=rng.randint(0, 200))),
               lambda: _ticket(rng.choice(["new", "open", "solved"]), ticket_type=rng.choice(["complaint", "question"]),
                               priority=rng.choice(["normal", "urgent"]), at=NOW - timedelta(days=rng.randint(0, 200))),
-              lambda: _member(rng.choice(["c1", "c2", "c3"]), rng.choice(["member", "removed"]))]
+              lambda: _member(rng.choice(["c1", "c2", "c3"]), rng.choice(["member", "removed"])),
+              lambda: _lead(rng.choice(["new", "qualified", "converted"]),
+                            at=NOW - timedelta(days=rng.randint(0, 200))),
+              lambda: _response(rng.choice(["opened", "replied"]),
+                                occurred_at=NOW - timedelta(days=rng.randint(0, 200)))]
     facts = [rng.choice(makers)() for _ in range(size)]
     shuffled = facts[:]
     rng.shuffle(shuffled)
     assert rules.compute_kpis(facts, NOW) == rules.compute_kpis(shuffled, NOW)
+
+
+# --- sales facts and campaign responses -------------------------------------------------------
+
+
+def test_open_leads_leave_out_converted_disqualified_and_folded_duplicates() -> None:
+    facts = [_lead("new"), _lead("working"), _lead("qualified"), _lead("converted"), _lead("disqualified"),
+             _lead("new", duplicate_of=str(uuid.uuid4()))]
+    assert rules.compute_kpis(facts, NOW)["open_leads"] == 3
+
+
+def test_a_lead_a_duplicate_was_folded_into_stays_one_open_lead() -> None:
+    lead_id = str(uuid.uuid4())
+    created = _lead("working", lead_id=lead_id, sequence=1)
+    merged = _lead("working", lead_id=lead_id, duplicate_of=lead_id, action="merged", sequence=2)
+    assert rules.compute_kpis([merged], NOW)["open_leads"] == rules.compute_kpis([created], NOW)["open_leads"] == 1
+
+
+def test_a_lead_that_names_no_customer_is_no_customer_fact() -> None:
+    assert rules.fact_from_event(_lead_event("new", customer=False)) is None
+
+
+def test_a_lead_is_one_fact_that_follows_its_latest_event() -> None:
+    created = _lead("new", lead_id="l-1", sequence=1)
+    converted = _lead("converted", lead_id="l-1", action="converted", sequence=2)
+    assert (created.entity, created.entity_id) == (converted.entity, converted.entity_id) == ("lead", "l-1")
+    assert converted.state["status"] == "converted" and "company" not in converted.state
+
+
+def test_open_pipeline_splits_by_forecast_category_never_adding_currencies() -> None:
+    facts = [_opportunity("open", "10.00", category="pipeline"), _opportunity("open", "5.50", category="pipeline"),
+             _opportunity("open", "7", "USD", category="pipeline"), _opportunity("open", "20", category="commit"),
+             _opportunity("open", "3", category="omitted"), _opportunity("open", "1"),
+             _opportunity("won", "100", category="closed")]
+    assert rules.compute_kpis(facts, NOW)["open_pipeline_by_category"] == {
+        "best_case": [],
+        "commit": [{"amount": "20", "currency": "EUR"}],
+        "omitted": [{"amount": "3", "currency": "EUR"}],
+        "pipeline": [{"amount": "15.50", "currency": "EUR"}, {"amount": "7", "currency": "USD"}],
+        "uncategorized": [{"amount": "1", "currency": "EUR"}],
+    }
+    assert rules.compute_kpis([], NOW)["open_pipeline_by_category"] == {"best_case": [], "commit": [], "pipeline": []}
+
+
+def test_the_opportunity_fact_keeps_category_owner_and_expected_close() -> None:
+    fact = _opportunity("open", "1", category="best_case")
+    assert (fact.state["forecast_category"], fact.state["owner"], fact.state["expected_close_date"]) == (
+        "best_case", "ines", "2027-01-31")
+    assert _opportunity("open", "1").state["forecast_category"] is None  # events from before categories
+
+
+def test_last_sales_contact_is_the_newest_lead_or_opportunity_event() -> None:
+    facts = [_opportunity("open", "1", at=NOW - timedelta(days=30)), _lead("new", at=NOW - timedelta(days=3)),
+             _ticket("open", at=NOW - timedelta(days=1)), _response("opened", at=NOW)]
+    assert rules.compute_kpis(facts, NOW)["last_sales_contact_at"] == (NOW - timedelta(days=3)).isoformat()
+    assert rules.compute_kpis([_ticket("open")], NOW)["last_sales_contact_at"] is None
+
+
+def test_responses_count_and_the_last_one_is_when_the_customer_responded() -> None:
+    earlier, later = NOW - timedelta(days=10), NOW - timedelta(days=2)
+    facts = [_response("opened", occurred_at=earlier, at=NOW), _response("clicked", occurred_at=later, at=NOW),
+             _response("unsubscribed", occurred_at=earlier + timedelta(hours=1), at=NOW)]
+    kpis = rules.compute_kpis(facts, NOW)
+    assert kpis["responses"] == 3 and kpis["last_response_at"] == later.isoformat()
+    assert (rules.compute_kpis([], NOW)["responses"], rules.compute_kpis([], NOW)["last_response_at"]) == (0, None)
+
+
+def test_a_moved_response_is_the_same_fact_given_to_another_customer() -> None:
+    event = _response_event("replied", action="moved")
+    fact = rules.fact_from_event(event)
+    assert fact is not None and fact.entity == "campaign_response" and fact.state["kind"] == "replied"
+    assert fact.entity_id == event.data["response_id"]
+
+
+def test_group_totals_add_leads_responses_and_category_money_and_take_the_newest_times() -> None:
+    parent = rules.compute_kpis([_lead("new", at=NOW - timedelta(days=5)),
+                                 _opportunity("open", "10", category="commit"),
+                                 _response("opened", occurred_at=NOW - timedelta(days=9))], NOW)
+    child = rules.compute_kpis([_lead("new", at=NOW - timedelta(days=1)), _lead("converted"),
+                                _opportunity("open", "5", category="commit"),
+                                _opportunity("open", "2", "USD", category="best_case"),
+                                _response("replied", occurred_at=NOW - timedelta(days=4))], NOW)
+    group = rules.group_totals(parent, [child])
+    assert (group["open_leads"], group["responses"]) == (2, 2)
+    assert group["open_pipeline_by_category"] == {
+        "best_case": [{"amount": "2", "currency": "USD"}], "commit": [{"amount": "15", "currency": "EUR"}],
+        "pipeline": []}
+    assert group["last_sales_contact_at"] == NOW.isoformat()  # the child's converted lead, now
+    assert group["last_response_at"] == (NOW - timedelta(days=4)).isoformat()
+
+
+def test_group_totals_take_a_subsidiary_whose_kpis_predate_the_sales_facts() -> None:
+    parent = rules.compute_kpis([_lead("new")], NOW)
+    old_child = {name: value for name, value in rules.compute_kpis([_opportunity("open", "5")], NOW).items()
+                 if name not in ("open_leads", "responses", "open_pipeline_by_category", "last_sales_contact_at",
+                                 "last_response_at")}
+    group = rules.group_totals(parent, [old_child])
+    assert (group["open_leads"], group["open_opportunities"], group["last_response_at"]) == (1, 1, None)
+
+
+def test_lead_and_response_timeline_entries_carry_no_personal_data() -> None:
+    lead = rules.timeline_entry(_lead_event("qualified", lead_id="l-9", action="qualified"))
+    assert lead.summary == "Lead qualified (qualified, from web_form, score 40)"
+    assert lead.resource == "/v1/leads/l-9" and "Acme" not in lead.summary and "ines" not in lead.summary
+    response = rules.timeline_entry(_response_event("clicked", campaign="c-7"))
+    assert response.summary == "Campaign 'Spring': clicked"
+    assert response.resource == f"/v1/campaigns/c-7/responses?customer_id={CUSTOMER}"
+    moved = rules.timeline_entry(_response_event("opened", action="moved"))
+    assert moved.summary == "Campaign 'Spring': opened (moved here with a merge)"
+
+
+def test_every_kpi_is_named_in_the_views_schema() -> None:
+    parent = rules.compute_kpis([_opportunity("open", "1")], NOW)
+    names = set(parent) | {"group"} | set(rules.group_totals(parent, [parent]))
+    assert [name for name in sorted(names) if name not in VIEW_KPIS_DESCRIPTION] == []
+
+
+# --- merges carry the sales facts and responses (the view consumer, on a database of its own) -----
+
+
+def _person(customer_id: uuid.UUID, sequence: int) -> CloudEvent:
+    state = customer_rules.new_customer({"kind": "person", "given_name": "Ada", "family_name": "Example"})
+    document = customer_rules.customer_document(state, customer_id=customer_id, version=1, created_at=NOW,
+                                                updated_at=NOW, customer_group=None, value_tier=None)
+    return _about(customer_id, _event("crm.customer.created.v1", {"customer": document}, sequence=sequence))
+
+
+def _about(customer_id: uuid.UUID, event: CloudEvent) -> CloudEvent:
+    return event.model_copy(update={"subject": str(customer_id), "tenant": "acme"})
+
+
+def _apply(db: Session, *events: CloudEvent) -> None:
+    for event in events:
+        view_consumers.apply_to_view(db, Delivery(topic="t", key=event.subject, event=event))
+    db.flush()
+
+
+def _kpis(db: Session, customer_id: uuid.UUID) -> dict[str, Any]:
+    view = view_repository.get_view(db, customer_id)
+    assert view is not None
+    return dict(view.kpis)
+
+
+def test_a_merge_carries_leads_and_responses_to_the_survivor_and_an_unmerge_brings_them_back(db: Session) -> None:
+    survivor, duplicate = uuid.uuid4(), uuid.uuid4()
+    lead = _lead_event("qualified", sequence=10)
+    response = _response_event("replied", occurred_at=NOW - timedelta(days=1))
+    _apply(db, _person(survivor, 1), _person(duplicate, 2), _about(duplicate, lead),
+           _about(duplicate, response.model_copy(update={"sequence": 20})))
+    assert (_kpis(db, duplicate)["open_leads"], _kpis(db, duplicate)["responses"]) == (1, 1)
+    merged = _about(survivor, _event("crm.customer.merged.v1", {
+        "merge_id": str(uuid.uuid4()), "survivor_id": str(survivor), "merged_ids": [str(duplicate)],
+        "customer": {}}, sequence=3))
+    # The owners re-point their records: the same lead and response, now about the survivor.
+    repointed_lead = _about(survivor, lead.model_copy(update={
+        "id": str(uuid.uuid4()), "type": "crm.sales.lead.updated.v1", "sequence": 11,
+        "data": lead.data | {"customer_id": str(survivor)}}))
+    moved = _about(survivor, response.model_copy(update={
+        "id": str(uuid.uuid4()), "type": "crm.campaign.response.moved.v1", "sequence": 21}))
+    _apply(db, merged, repointed_lead, moved)
+    kpis = _kpis(db, survivor)
+    assert (kpis["open_leads"], kpis["responses"]) == (1, 1)
+    assert kpis["last_response_at"] == (NOW - timedelta(days=1)).isoformat()
+    assert kpis["last_sales_contact_at"] == NOW.isoformat()
+    unmerged = _about(survivor, _event("crm.customer.unmerged.v1", {
+        "merge_id": merged.data["merge_id"], "survivor_id": str(survivor), "restored_ids": [str(duplicate)],
+        "customer": {}, "restored": []}, sequence=4))
+    back = _about(duplicate, moved.model_copy(update={"id": str(uuid.uuid4()), "sequence": 22}))
+    _apply(db, unmerged, back)
+    assert (_kpis(db, survivor)["responses"], _kpis(db, duplicate)["responses"]) == (0, 1)
+    assert _kpis(db, survivor)["last_response_at"] is None

@@ -1,0 +1,86 @@
+"""Campaign response use cases: record a customer's response, list a campaign's responses, and move
+responses with their customers' life cycle.
+
+Who may respond: any customer the campaign service's view replica knows, member of the campaign
+or not. A forwarded e-mail, a colleague registering at the door or a click on a shared link is
+a real response from a real customer, and the reports can still tell members from the rest; a
+customer nobody knows is refused (422), as everywhere a record names a customer.
+
+An ``unsubscribed`` response is recorded and announced like any other: it says what the customer
+did in this campaign, and changes no consent (consent is the customer master's, set through its
+consent API).
+
+Every function works inside the caller's unit of work and never commits; each change publishes
+its event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.campaign import contract
+from services.campaign.campaigns import repository as campaigns
+from services.campaign.campaigns import service as campaign_cases
+from services.campaign.customers import repository as customers
+from services.campaign.customers.tables import CustomerReplica
+from services.campaign.responses import repository, rules
+from services.campaign.responses.schemas import ResponseRecord
+from services.campaign.responses.tables import CampaignResponse
+from shared.contract import EventType
+from shared.db import utcnow
+from shared.http import PageRequest
+from shared.ids import new_id
+from shared.outbox import publish
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A response with its customer as the replica knows it (None: erased or not replicated yet)."""
+
+    response: CampaignResponse
+    customer: CustomerReplica | None
+
+
+def record_response(session: Session, tenant: str, campaign_id: uuid.UUID, body: ResponseRecord, *,
+                    wait_seconds: float) -> Shown:
+    """Record the response and announce it as ``crm.campaign.response.<kind>.v1``, about the customer."""
+    campaign = campaign_cases.get_campaign(session, tenant, campaign_id)  # 404 first: no wait for an unknown one
+    now = utcnow()
+    occurred_at = rules.occurred_at(body.occurred_at, now)
+    customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
+    response = CampaignResponse(id=new_id(), tenant_id=tenant, campaign_id=campaign.id, customer_id=body.customer_id,
+                                kind=body.kind, variant=body.variant, occurred_at=occurred_at, recorded_at=now)
+    session.add(response)
+    _announce(session, tenant, contract.RESPONSE_RECORDED[response.kind], response, campaign.name)
+    return Shown(response, customer)
+
+
+def list_responses(session: Session, tenant: str, campaign_id: uuid.UUID, page: PageRequest,
+                   filters: dict[str, Any]) -> list[Shown]:
+    """The page's responses to one campaign, plus one more if there is a next page."""
+    campaign_cases.get_campaign(session, tenant, campaign_id)
+    rows = repository.list_responses(session, campaign_id, page, filters)
+    found = customers.find_customers(session, tenant, {r.customer_id for r in rows})
+    return [Shown(r, found.get(r.customer_id)) for r in rows]
+
+
+def follow_customer(session: Session, tenant: str, response: CampaignResponse, previous: uuid.UUID) -> None:
+    """A merge gave the response to the survivor (an unmerge gave it back): announced as moved, not as new."""
+    campaign = campaigns.get_campaign(session, tenant, response.campaign_id)
+    _announce(session, tenant, contract.RESPONSE_MOVED, response, campaign.name if campaign is not None else "")
+
+
+def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
+    """Responses name no one once the customer is erased (ids and kinds only): they stay, for the campaign's figures."""
+
+
+def _announce(session: Session, tenant: str, event_type: EventType, response: CampaignResponse,
+              campaign_name: str) -> None:
+    publish(session, event_type, contract.ResponseRecorded(
+        response_id=response.id, campaign_id=response.campaign_id, campaign_name=campaign_name,
+        customer_id=response.customer_id, kind=response.kind, occurred_at=response.occurred_at),
+        subject=str(response.customer_id), tenant=tenant)

@@ -1,0 +1,121 @@
+"""The unified view learns sales facts and campaign responses: leads (hand-made as the sales contract publishes
+them, and the one sales makes of a registration) and responses recorded through the campaign API show in a
+customer's KPIs and timeline, read-your-writes, and roll up to its parent organization."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from services.customer.contract import SALES_TOPIC
+from shared.http import ConsistencyToken
+from tests import factories
+from tests.support.events import cloud_event
+from tests.support.system import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+# Far above any sequence the real sales outbox reaches in a test run: the view's read-your-writes
+# wait for these hand-made events only.
+LEAD_SEQUENCE = 10**8
+
+
+def _lead(tenant: str, *, lead_id: str, customer_id: str | None, action: str, status: str, sequence: int) -> Any:
+    """A lead event as the sales contract publishes it (``LeadReported``/``LeadChanged``)."""
+    data: dict[str, Any] = {"lead_id": lead_id, "status": status, "source": "trade_fair", "company": "Northwind",
+                            "score": 55, "team": "north", "owner": "ines", "customer_id": customer_id,
+                            "opportunity_id": None, "duplicate_of": None, "version": sequence - LEAD_SEQUENCE + 1}
+    if action != "created":
+        data |= {"changes": {"status": {"old": "new", "new": status}}, "reason": None}
+    return cloud_event(service="sales", event_type=f"crm.sales.lead.{action}.v1", subject=customer_id or lead_id,
+                       tenant=tenant, data=data, sequence=sequence)
+
+
+def test_leads_and_campaign_responses_show_in_the_view_and_roll_up(system: System) -> None:
+    with system.client() as client:
+        tenant = client.tenant  # type: ignore[attr-defined]
+        holding, _ = factories.organization(client, "Northwind Holding")
+        daughter, token = factories.organization(client, "Northwind Trading", parent_id=holding["id"])
+        customer_id = daughter["id"]
+        fair = factories.campaign(client, "Spring fair", channel="event")
+        # A registration: sales makes a lead of it (its real producer), besides the view counting the response.
+        registered_response = client.post(f"/v1/campaigns/{fair['id']}/responses", headers=token, json={
+            "customer_id": customer_id, "kind": "registered", "occurred_at": "2026-03-02T10:00:00+01:00",
+            "variant": "B"})
+        assert registered_response.status_code == 201, registered_response.text
+        assert registered_response.json()["customer"]["id"] == customer_id  # no member of the campaign, and still known
+        unsubscribed = client.post(f"/v1/campaigns/{fair['id']}/responses",
+                                   json={"customer_id": customer_id, "kind": "unsubscribed"})
+        assert unsubscribed.status_code == 201, unsubscribed.text
+        assert client.post(f"/v1/campaigns/{uuid.uuid4()}/responses",
+                           json={"customer_id": customer_id, "kind": "opened"}).status_code == 404
+        unknown = client.post(f"/v1/campaigns/{fair['id']}/responses", json={"customer_id": str(uuid.uuid4()),
+                                                                             "kind": "opened"})
+        assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "customer_id"
+
+        lead_id, anonymous_lead = str(uuid.uuid4()), str(uuid.uuid4())
+        events = [_lead(tenant, lead_id=anonymous_lead, customer_id=None, action="created", status="new",
+                        sequence=LEAD_SEQUENCE),
+                  _lead(tenant, lead_id=lead_id, customer_id=customer_id, action="created", status="new",
+                        sequence=LEAD_SEQUENCE + 1),
+                  _lead(tenant, lead_id=lead_id, customer_id=customer_id, action="qualified", status="qualified",
+                        sequence=LEAD_SEQUENCE + 2)]
+        producer = system.producer()
+        for event in events:
+            producer.send(SALES_TOPIC.name, key=event.subject.encode(), value=event.to_bytes()).get(timeout=30)
+        producer.close()
+
+        view = None
+        lead_written = ConsistencyToken(service="sales", sequence=LEAD_SEQUENCE + 2, subjects=(customer_id,)).encode()
+        for written in (unsubscribed.headers["CRM-Consistency-Token"], lead_written):
+            answer = client.get(f"/v1/customers/{customer_id}/view", headers={"CRM-Consistency-Token": written})
+            assert answer.status_code == 200 and answer.json()["consistency"]["satisfied"], answer.text
+            view = answer.json()
+        assert view is not None
+        assert view["kpis"]["responses"] == 2 and view["kpis"]["open_leads"] >= 1
+
+        def both_leads() -> dict[str, Any] | None:
+            kpis = client.get(f"/v1/customers/{customer_id}/view").json()["kpis"]
+            return kpis if kpis["open_leads"] == 2 else None
+
+        kpis = eventually(both_leads, what="the lead sales made of the registration to reach the view")
+        assert datetime.fromisoformat(kpis["last_response_at"]) > datetime.fromisoformat("2026-03-02T09:00:00+00:00")
+        assert kpis["open_pipeline_by_category"] == {"best_case": [], "commit": [], "pipeline": []}
+        # Recorded, not obeyed: consent is the customer master's, and an unsubscribe response leaves it alone.
+        consent = client.get(f"/v1/customers/{customer_id}/consent").json()
+        assert consent["channels"] and all(c["status"] == "unknown" for c in consent["channels"]), consent
+
+        timeline = client.get(f"/v1/customers/{customer_id}/timeline").json()["items"]
+        leads = [e for e in timeline if e["type"].startswith("crm.sales.lead.")]
+        assert datetime.fromisoformat(kpis["last_sales_contact_at"]) == max(
+            datetime.fromisoformat(e["occurred_at"]) for e in leads)
+        qualified = next(e for e in leads if e["type"] == "crm.sales.lead.qualified.v1")
+        assert qualified["summary"] == "Lead qualified (qualified, from trade_fair, score 55)"
+        assert qualified["resource"] == f"/v1/leads/{lead_id}"
+        made = next(e for e in leads if e["resource"] != f"/v1/leads/{lead_id}")
+        assert made["type"] == "crm.sales.lead.created.v1" and "from campaign" in made["summary"]
+        assert client.get(made["resource"]).json()["customer_id"] == customer_id
+        responses = {e["type"]: e for e in timeline if e["source"] == "campaign"}
+        registered = responses["crm.campaign.response.registered.v1"]
+        assert registered["summary"] == "Campaign 'Spring fair': registered"
+        listed = client.get(registered["resource"] + "&kind=registered").json()["items"]
+        assert [r["id"] for r in listed] == [registered_response.json()["id"]]
+        assert "crm.campaign.response.unsubscribed.v1" in responses
+        assert not [e for e in timeline if "Northwind" in e["summary"] or "ines" in e["summary"]]
+
+        def rolled_up() -> dict[str, Any] | None:
+            group = client.get(f"/v1/customers/{holding['id']}/view").json()["kpis"].get("group", {})
+            return group if group.get("open_leads") == 2 and group.get("responses") == 2 else None
+
+        group = eventually(rolled_up, what="the holding's group totals to count its subsidiary's lead and responses")
+        assert group["last_sales_contact_at"] == kpis["last_sales_contact_at"]
+        assert group["last_response_at"] == kpis["last_response_at"]
+
+    system.wait_drained()
+    # A lead that names no customer is about nobody the view knows: no view appears for its id.
+    with system.client(tenant) as client:  # type: ignore[call-arg]
+        assert client.get(f"/v1/customers/{anonymous_lead}/view").status_code == 404
