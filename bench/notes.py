@@ -167,6 +167,23 @@ The gateway's CPU per write rises from 3.6-4.0 ms at 20/s to 5.1-8.6 ms at 50 of
 requests queue at the customer API (3.3 ms in the run that held 50/s). Next steps: one consumer
 per worker with fetch settings that wait for a batch, batched apply in the replicas and the
 view builder, the broker's own settings, and the customer API's request path.""",
+    "sales-forecast": """### sales forecast (100k opportunities)
+
+The forecast reads every dated deal of the window once: one pass over the tenant's rows,
+hash-grouped per stretch of unchanged rates (a balanced CASE on the close date, per
+currency), group, currency, status, category and probability, a few thousand rows back;
+conversion and rounding in Python take 5-15 ms of it. Profiles (cProfile, direct calls)
+put 85-90% of a request in PostgreSQL; the same run's bare aggregate (one GROUP BY, no
+conversion) is as slow or slower, so the figure is the cost of scanning 100k rows on
+this machine. Seen while writing it: with the machine shared (load average 2-2.7 on two
+cores) a plain `count(*)` over the window took 25-35 ms and the bare aggregate 145-200 ms
+at p50. The planner expects one group per deal from the CASE and, at the default 4 MB
+work_mem, sorted on disk; the query now raises work_mem for its transaction (SET LOCAL)
+and hash-aggregates (about twice as fast as that sort). A covering index on (tenant_id,
+expected_close_date) with the summed columns did not change the plan for a table holding
+one tenant (a sequential scan either way); it helps where many tenants share the table.
+The next step past a scan per request is a per-tenant rollup kept up to date on each deal
+change.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",

@@ -44,7 +44,7 @@ def check_rate(text: str) -> Decimal:
 
 
 def rate_text(rate: Decimal) -> str:
-    """A stored rate as the API shows it: at most ten decimals, normalised (databases pad them; SQLite keeps a float)."""
+    """A stored rate as shown: at most ten decimals, normalised (databases pad them; SQLite keeps a float)."""
     return format(rate.quantize(Decimal(1).scaleb(-MAX_DECIMALS)).normalize(), "f")
 
 

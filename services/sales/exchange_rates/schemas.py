@@ -29,6 +29,6 @@ class ExchangeRateOut(BaseModel):
     id: uuid.UUID
     base: str
     quote: str
-    rate: str = Field(description="Decimal string, as given.")
+    rate: str = Field(description="Decimal string, without trailing zeros (\"0.90\" is shown \"0.9\").")
     valid_from: date
     created_at: datetime

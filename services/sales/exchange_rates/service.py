@@ -41,9 +41,9 @@ def create_rate(session: Session, tenant: str, body: ExchangeRateCreate) -> Exch
             session.flush()
     except IntegrityError:
         raise _taken(body) from None
-    publish(session, contract.EXCHANGE_RATE_CREATED, contract.ExchangeRateCreated(
-        rate_id=record.id, base=record.base, quote=record.quote, rate=body.rate, valid_from=record.valid_from),
-        subject=str(record.id), tenant=tenant)
+    payload = contract.ExchangeRateCreated(rate_id=record.id, base=record.base, quote=record.quote,
+                                           rate=rules.rate_text(rate), valid_from=record.valid_from)
+    publish(session, contract.EXCHANGE_RATE_CREATED, payload, subject=str(record.id), tenant=tenant)
     return record
 
 
