@@ -86,6 +86,17 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "POST /v1/price-books": ("entries", "valid_to"),
     "PATCH /v1/price-books/{price_book_id}": ("entries", "valid_to", "currency"),
     "POST /v1/price-quotes": ("customer_id", "lines"),
+    # customer_id: one the replica knows; email: a lead needs a contact or a customer (a rule over four fields);
+    # a conversion's new customer is the customer service's to accept; rules: a rule that can match (text values,
+    # number ranges); team: one of the tenant's; employees_max: not below employees_min; a team's name unique,
+    # its members listed once.
+    "POST /v1/leads": ("customer_id", "email"),
+    "POST /v1/leads/{lead_id}/convert": ("customer_id", "opportunity"),
+    "PUT /v1/lead-scoring-rules": ("rules",),
+    "POST /v1/routing-rules": ("team", "employees_max"),
+    "PATCH /v1/routing-rules/{rule_id}": ("team", "employees_max"),
+    "POST /v1/sales-teams": ("name", "members"),
+    "PATCH /v1/sales-teams/{team_id}": ("members",),
     "POST /v1/campaigns/{campaign_id}/members": ("customer_id",),
     # occurred_at: not in the future, a rule on the clock no schema can state.
     "POST /v1/campaigns/{campaign_id}/responses": ("customer_id", "occurred_at"),

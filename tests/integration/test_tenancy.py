@@ -51,7 +51,8 @@ def _world(client: httpx.Client) -> dict[str, str]:
     plan = campaign(client, f"{SECRET_NAME} spring")
     joined = client.post(f"/v1/campaigns/{plan['id']}/members", headers=token, json={"customer_id": who["id"]})
     assert joined.status_code == 201, joined.text
-    answered = client.post(f"/v1/campaigns/{plan['id']}/responses", json={"customer_id": who["id"], "kind": "replied"})
+    # An open, not a reply: a reply would make a lead of its own for the customer (sales reads responses).
+    answered = client.post(f"/v1/campaigns/{plan['id']}/responses", json={"customer_id": who["id"], "kind": "opened"})
     assert answered.status_code == 201, answered.text
     rate = client.post("/v1/exchange-rates", json={"base": "USD", "quote": "EUR", "rate": "0.9",
                                                    "valid_from": "2026-01-01"})
@@ -63,7 +64,15 @@ def _world(client: httpx.Client) -> dict[str, str]:
                                                     "product_id": product.json()["id"],
                                                     "unit_price": {"amount": "10.00", "currency": "EUR"}}]})
     assert book.status_code == 201, book.text
-    return {"product_id": product.json()["id"], "price_book_id": book.json()["id"],
+    team = client.post("/v1/sales-teams", json={"name": "dach", "members": [{"owner": "ann", "capacity": 5}]})
+    assert team.status_code == 201, team.text
+    rule = client.post("/v1/routing-rules", json={"name": "dach", "team": "dach", "countries": ["DE"]})
+    assert rule.status_code == 201, rule.text
+    lead = client.post("/v1/leads", json={"email": f"lead@{SECRET_NAME.lower()}-corp.com", "country": "DE",
+                                          "company": f"{SECRET_NAME} Corp", "customer_id": who["id"]}, headers=token)
+    assert lead.status_code == 201, lead.text
+    return {"lead_id": lead.json()["id"], "team_id": team.json()["id"], "rule_id": rule.json()["id"],
+            "product_id": product.json()["id"], "price_book_id": book.json()["id"],
             "customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
             "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
             "name": SECRET_FIELD, "channel": "email", "rate_id": rate.json()["id"]}
@@ -71,7 +80,7 @@ def _world(client: httpx.Client) -> dict[str, str]:
 
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
-    ghost = {key: str(uuid.uuid4()) for key in ("product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
+    ghost = {key: str(uuid.uuid4()) for key in ("lead_id", "team_id", "rule_id", "product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
                                                 "opportunity_id", "ticket_id", "campaign_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
@@ -87,6 +96,16 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/customers/{survivor_id}/merge"): {"duplicate_ids": [ids["twin_id"]]},
         ("POST", "/v1/customers/{survivor_id}/unmerge"): {"duplicate_ids": [ids["twin_id"]]},
         ("POST", "/v1/customers/{customer_id}/erase"): {},
+        ("POST", "/v1/leads"): {"email": "bea@b-own-company.com", "customer_id": ids["customer_id"]},
+        ("PATCH", "/v1/leads/{lead_id}"): {"industry": "Hijacked"},
+        ("POST", "/v1/leads/{lead_id}/qualify"): {},
+        ("POST", "/v1/leads/{lead_id}/disqualify"): {"reason": "Hijacked"},
+        ("POST", "/v1/leads/{lead_id}/convert"): {},
+        ("PUT", "/v1/lead-scoring-rules"): None,  # tenant-wide settings: B's own
+        ("POST", "/v1/sales-teams"): {"name": "b-own-team"},
+        ("PATCH", "/v1/sales-teams/{team_id}"): {"strategy": "least_loaded"},
+        ("POST", "/v1/routing-rules"): {"name": "B's own", "team": "dach"},
+        ("PATCH", "/v1/routing-rules/{rule_id}"): {"name": "Hijacked"},
         ("POST", "/v1/opportunities"): {"customer_id": ids["customer_id"], "name": "Poached",
                                          "amount": {"amount": "1.00", "currency": "EUR"}},
         ("PATCH", "/v1/opportunities/{opportunity_id}"): {"name": "Hijacked"},
@@ -161,7 +180,9 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
              f"/v1/opportunities/{ids['opportunity_id']}/history", "/v1/pipeline-stages",
              f"/v1/tickets/{ids['ticket_id']}", f"/v1/campaigns/{ids['campaign_id']}",
              f"/v1/campaigns/{ids['campaign_id']}/members", f"/v1/products/{ids['product_id']}",
-             f"/v1/price-books/{ids['price_book_id']}", f"/v1/campaigns/{ids['campaign_id']}/responses"]
+             f"/v1/price-books/{ids['price_book_id']}", f"/v1/campaigns/{ids['campaign_id']}/responses",
+             f"/v1/leads/{ids['lead_id']}", f"/v1/leads/{ids['lead_id']}/history", f"/v1/sales-teams/{ids['team_id']}",
+             f"/v1/routing-rules/{ids['rule_id']}"]
     seen: dict[str, Any] = {}
     for path in reads:
         answer = client.get(path)
@@ -198,7 +219,7 @@ def test_a_second_tenant_can_neither_see_nor_touch_the_first_on_any_route(system
                 answer = _call(tenant_b, method, path, ids)
                 # A write B makes without A's identifiers is B's own business; what it answers must not show A's.
                 if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers", "/v1/products",
-                                                        "/v1/price-books", "/v1/price-quotes"):
+                                                        "/v1/price-books", "/v1/price-quotes", "/v1/leads"):
                     ghost = _call(tenant_b, method, path, ghosts)
                     if (answer.status_code, _problem_type(answer)) != (ghost.status_code, _problem_type(ghost)):
                         leaks.append(f"{method} {path} naming A's customer -> {answer.status_code}, "

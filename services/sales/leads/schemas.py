@@ -6,12 +6,24 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 from pydantic.networks import validate_email
 
 from shared.replica import EmbeddedCustomer
 from shared.types import CountryCode, IsoDate, MoneyIn, PhoneNumber
+
+def _no_flag(value: object) -> object:
+    """true and false are no numbers here, though Python counts them as 1 and 0; 3.0 is 3."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+# Whole numbers as JSON Schema's integer means them (3 and 3.0 alike), never a boolean.
+Employees = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_no_flag)]
+Points = Annotated[int, Field(ge=-100, le=100), BeforeValidator(_no_flag)]
+
 
 Status = Literal["new", "working", "qualified", "disqualified", "converted"]
 Source = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$",
@@ -39,7 +51,7 @@ class _ContactIn(BaseModel):
     country: CountryCode | None = None
     region: Text | None = None
     industry: Text | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: Employees | None = None
 
 
 class LeadCreate(_ContactIn):
@@ -64,7 +76,7 @@ class LeadPatch(BaseModel):
     country: CountryCode | None = None
     region: Text | None = None
     industry: Text | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: Employees | None = None
     status: Literal["working"] | SkipJsonSchema[None] = None
 
 
@@ -155,9 +167,9 @@ class ScoringRuleIn(BaseModel):
     field: Literal["industry", "country", "region", "source", "customer_tier", "employees", "responses",
                    "recency_days"]
     values: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=100)
-    min: int | None = Field(default=None, ge=0, le=10_000_000)
-    max: int | None = Field(default=None, ge=0, le=10_000_000)
-    points: int = Field(ge=-100, le=100)
+    min: Employees | None = None
+    max: Employees | None = None
+    points: Points
 
 
 class ScoringRulesIn(BaseModel):

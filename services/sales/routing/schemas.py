@@ -6,10 +6,25 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
 from shared.types import CountryCode
+
+
+def _no_flag(value: object) -> object:
+    """true and false are no numbers here, though Python counts them as 1 and 0; 3.0 is 3."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+# Whole numbers as JSON Schema's integer means them (3 and 3.0 alike), never a boolean.
+Employees = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_no_flag)]
+Capacity = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_no_flag)]
+Minutes = Annotated[int, Field(ge=1, le=525_600), BeforeValidator(_no_flag)]
+Position = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_no_flag)]
+
 
 Strategy = Literal["round_robin", "least_loaded"]
 TeamName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
@@ -23,8 +38,8 @@ class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     owner: Owner = Field(description="The member's user id, as leads name their owner.")
-    capacity: int = Field(ge=0, le=100_000, description="At most this many open (new or working) leads at once.")
-    available: bool = True
+    capacity: Capacity = Field(description="At most this many open (new or working) leads at once.")
+    available: StrictBool = True
 
 
 class TeamCreate(BaseModel):
@@ -32,7 +47,7 @@ class TeamCreate(BaseModel):
 
     name: TeamName = Field(description="Unique per tenant; routing rules and leads name the team by it.")
     strategy: Strategy = "round_robin"
-    first_touch_minutes: int | None = Field(default=None, ge=1, le=525_600, description=(
+    first_touch_minutes: Minutes | None = Field(default=None, description=(
         "First-touch SLA: a lead assigned and not touched (status change, edit) within this many minutes "
         "is flagged overdue once. None: no SLA."))
     members: list[MemberIn] = Field(default_factory=list, max_length=500)
@@ -44,8 +59,8 @@ class TeamPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: Strategy | SkipJsonSchema[None] = None
-    first_touch_minutes: int | None = Field(default=None, ge=1, le=525_600)
-    members: list[MemberIn] | SkipJsonSchema[None] = Field(default=None, max_length=500)
+    first_touch_minutes: Minutes | None = None
+    members: Annotated[list[MemberIn], Field(max_length=500)] | SkipJsonSchema[None] = None
 
 
 class MemberOut(BaseModel):
@@ -77,14 +92,14 @@ class Conditions(BaseModel):
     industries: list[Word] = Field(default_factory=list, max_length=300)
     tiers: list[Tier] = Field(default_factory=list, max_length=50, description="Value tier of the matching customer.")
     sources: list[Source] = Field(default_factory=list, max_length=50)
-    employees_min: int | None = Field(default=None, ge=0, le=10_000_000)
-    employees_max: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees_min: Employees | None = None
+    employees_max: Employees | None = None
 
 
 class RoutingRuleCreate(Conditions):
     name: Word
     team: TeamName = Field(description="The team the matching leads go to (a team of the tenant).")
-    position: int = Field(default=100, ge=0, le=1_000_000, description="Rules are tried by position, then by id.")
+    position: Position = Field(default=100, description="Rules are tried by position, then by id.")
 
 
 class RoutingRulePatch(BaseModel):
@@ -92,14 +107,14 @@ class RoutingRulePatch(BaseModel):
 
     name: Word | SkipJsonSchema[None] = None
     team: TeamName | SkipJsonSchema[None] = None
-    position: Annotated[int, Field(ge=0, le=1_000_000)] | SkipJsonSchema[None] = None
-    countries: list[CountryCode] | SkipJsonSchema[None] = Field(default=None, max_length=300)
-    regions: list[Word] | SkipJsonSchema[None] = Field(default=None, max_length=300)
-    industries: list[Word] | SkipJsonSchema[None] = Field(default=None, max_length=300)
-    tiers: list[Tier] | SkipJsonSchema[None] = Field(default=None, max_length=50)
-    sources: list[Source] | SkipJsonSchema[None] = Field(default=None, max_length=50)
-    employees_min: int | None = Field(default=None, ge=0, le=10_000_000)
-    employees_max: int | None = Field(default=None, ge=0, le=10_000_000)
+    position: Position | SkipJsonSchema[None] = None
+    countries: Annotated[list[CountryCode], Field(max_length=300)] | SkipJsonSchema[None] = None
+    regions: Annotated[list[Word], Field(max_length=300)] | SkipJsonSchema[None] = None
+    industries: Annotated[list[Word], Field(max_length=300)] | SkipJsonSchema[None] = None
+    tiers: Annotated[list[Tier], Field(max_length=50)] | SkipJsonSchema[None] = None
+    sources: Annotated[list[Source], Field(max_length=50)] | SkipJsonSchema[None] = None
+    employees_min: Employees | None = None
+    employees_max: Employees | None = None
 
 
 class RoutingRuleOut(BaseModel):
