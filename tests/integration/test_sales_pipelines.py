@@ -93,3 +93,27 @@ def test_a_deal_moves_through_the_tenants_own_stages_is_won_reopened_by_a_manage
                                       "expected_close_date", "close_reason")} == {
         "stage": "closed_won", "status": "won", "forecast_category": "closed", "probability": 100, "owner": "u-pia",
         "team": "emea", "expected_close_date": "2027-02-28", "close_reason": "fastest delivery"}
+
+
+def test_a_deal_with_lines_is_priced_from_the_price_book_and_worth_their_sum(system: System) -> None:
+    with system.client() as client:
+        customer, token = person(client, "Lino")
+        product = client.post("/v1/products", json={"sku": "KILN-1", "name": "Kiln"})
+        assert product.status_code == 201, product.text
+        book = client.post("/v1/price-books", json={"name": "List", "currency": "EUR", "valid_from": "2026-01-01",
+                                                    "entries": [{"product_id": product.json()["id"],
+                                                                 "unit_price": {"amount": "500.00", "currency": "EUR"}}]})
+        assert book.status_code == 201, book.text
+        lines = [{"product_id": product.json()["id"], "quantity": "2", "discount_percent": "10"},
+                 {"product_id": product.json()["id"], "quantity": "1", "unit_price": "20.00"}]
+        disagrees = client.post("/v1/opportunities", headers=token, json={
+            "customer_id": customer["id"], "name": "Kilns", "amount": {"amount": "1.00", "currency": "EUR"},
+            "lines": lines})
+        assert disagrees.status_code == 422 and disagrees.json()["errors"][0]["field"] == "amount"
+        created = client.post("/v1/opportunities", headers=token, json={
+            "customer_id": customer["id"], "name": "Kilns", "currency": "EUR", "lines": lines})
+        assert created.status_code == 201, created.text
+        deal = created.json()
+        assert deal["amount"] == {"amount": "920.00", "currency": "EUR"}
+        assert [(line["line_total"]["amount"], line["price_book_id"]) for line in deal["lines"]] == [
+            ("900.00", book.json()["id"]), ("20.00", None)]
