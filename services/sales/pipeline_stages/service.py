@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.sales import contract
@@ -118,8 +119,12 @@ def _configured(session: Session, tenant: str) -> list[PipelineStage]:
     now = utcnow()
     rows = [PipelineStage(tenant_id=tenant, created_at=now, updated_at=now, retired_at=None, **_columns(stage))
             for stage in rules.DEFAULT_STAGES]
-    session.add_all(rows)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        # Another request wrote the defaults first (and committed): its rows are the pipeline now.
+        return repository.stages_of(session, tenant)
     return rows
 
 

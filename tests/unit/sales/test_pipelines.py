@@ -366,3 +366,15 @@ def test_a_line_nobody_prices_is_refused_naming_its_place_in_the_deal(db: Sessio
         _open(db, currency="EUR", lines=[{"product_id": str(uuid.uuid4()), "quantity": "1", "unit_price": "5.00"}])
     assert _fields(unknown.value) == ["lines[0].product_id"]
     assert not [t for t, _ in _events(db) if t.startswith("crm.sales.opportunity")]
+
+
+def test_two_first_changes_at_once_write_the_defaults_once(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline.create_stage(db, TENANT, {"name": "demo", "probability": 35, "forecast_category": "pipeline"})
+    db.commit()
+    # The second request looked before the first committed: it saw no stages and writes the defaults too.
+    looked = iter([[]])
+    real = pipeline.repository.stages_of
+    monkeypatch.setattr(pipeline.repository, "stages_of", lambda s, t: next(looked, None) or real(s, t))
+    changed = pipeline.change_stage(db, TENANT, "proposal", {"probability": 45}, check_version=ANY_VERSION)
+    assert changed.stage.probability == 45
+    assert db.scalar(select(func.count()).select_from(PipelineStage)) == 7
