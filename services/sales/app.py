@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.sales.exchange_rates import routes as exchange_rates
 from services.sales.forecast import routes as forecast
+from services.sales.lead_import import routes as lead_import
 from services.sales.leads import routes as leads
 from services.sales.opportunities import routes as opportunities
 from services.sales.pipeline_stages import routes as pipeline_stages
@@ -25,5 +26,5 @@ def create_app() -> FastAPI:
         title="OneView CRM: sales service",
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
         routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
-                 products.router, price_books.router, price_quotes.router, leads.router, routing.router,),
+                 products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,),
     )

@@ -153,6 +153,9 @@ def _call(client: httpx.Client, method: str, path: str, ids: dict[str, str]) -> 
     if (method, path) == ("POST", "/v1/customers/import"):
         row = b'{"kind": "person", "given_name": "Bea", "family_name": "Other", "external_id": "b-1"}\n'
         return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})
+    if (method, path) == ("POST", "/v1/leads/import"):
+        row = f'{{"email": "bea@b-own-company.com", "customer_id": "{ids["customer_id"]}"}}\n'.encode()
+        return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})
     return client.request(method, url, params=_query(path, ids), json=_body(method, path, ids), headers=headers)
 
 
