@@ -1,7 +1,7 @@
 """The catalogue: products, price books with their entries, and each tenant's pricing policy.
 
 Revision ID: sales_0005
-Revises: sales_0003
+Revises: sales_0004
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from shared.db import JsonType, UtcDateTime
 
 revision = "sales_0005"
-down_revision = "sales_0003"
+down_revision = "sales_0004"
 branch_labels = None
 depends_on = None
 

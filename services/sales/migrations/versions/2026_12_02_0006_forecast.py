@@ -1,7 +1,7 @@
 """Dated exchange rates, and the opportunities of a tenant by expected close date (the forecast's window).
 
 Revision ID: sales_0006
-Revises: sales_0003
+Revises: sales_0005
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from shared.db import UtcDateTime
 
 revision = "sales_0006"
-down_revision = "sales_0003"
+down_revision = "sales_0005"
 branch_labels = None
 depends_on = None
 
