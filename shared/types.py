@@ -29,6 +29,17 @@ from pydantic import (
 
 from shared.errors import InvalidInput
 
+
+def _not_a_boolean(value: object) -> object:
+    """JSON's true and false are no numbers, though Python counts them as 1 and 0; 3.0 is still 3."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+# For whole numbers as JSON Schema's integer means them: ``Annotated[int, Field(...), NotBoolean]``.
+NotBoolean = BeforeValidator(_not_a_boolean)
+
 _PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, V
 from pydantic.networks import validate_email
 
 from services.customer.customers.rules import language_tag
-from shared.types import CountryCode, CurrencyCode, MoneyIn, PhoneNumber
+from shared.types import CountryCode, CurrencyCode, MoneyIn, NotBoolean, PhoneNumber
 
 Kind = Literal["person", "organization"]
 Name = Field(default=None, min_length=1, max_length=200)
@@ -92,7 +92,7 @@ class _ProfileIn(BaseModel):
     country: CountryCode | None = None
     region: str | None = Field(default=None, min_length=1, max_length=100)
     industry: ShortText | None = None
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    employees: Annotated[int, Field(ge=0, le=10_000_000), NotBoolean] | None = None
     annual_revenue: MoneyIn | None = None
     preferred_language: LanguageTag | None = Field(default=None, description="BCP 47, e.g. 'en', 'de-CH'.")
     preferred_currency: CurrencyCode | None = None

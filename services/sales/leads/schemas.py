@@ -6,23 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 from pydantic.networks import validate_email
 
 from shared.replica import EmbeddedCustomer
-from shared.types import CountryCode, IsoDate, MoneyIn, PhoneNumber
-
-def _no_flag(value: object) -> object:
-    """true and false are no numbers here, though Python counts them as 1 and 0; 3.0 is 3."""
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not true or false")
-    return value
+from shared.types import CountryCode, IsoDate, MoneyIn, NotBoolean, PhoneNumber
 
 
 # Whole numbers as JSON Schema's integer means them (3 and 3.0 alike), never a boolean.
-Employees = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_no_flag)]
-Points = Annotated[int, Field(ge=-100, le=100), BeforeValidator(_no_flag)]
+Employees = Annotated[int, Field(ge=0, le=10_000_000), NotBoolean]
+Points = Annotated[int, Field(ge=-100, le=100), NotBoolean]
 
 
 Status = Literal["new", "working", "qualified", "disqualified", "converted"]

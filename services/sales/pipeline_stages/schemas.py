@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.sales.pipeline_stages import rules
+from shared.types import NotBoolean
 
 ForecastCategory = Literal["pipeline", "best_case", "commit", "closed", "omitted"]
 Outcome = Literal["open", "won", "lost"]
@@ -15,8 +16,8 @@ CHANGEABLE = ("label", "position", "probability", "forecast_category")
 StageName = Annotated[str, Field(min_length=1, max_length=50, pattern=rules.NAME.pattern,
                                  description="Stable key of the stage, the name opportunities carry.")]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
-Position = Annotated[int, Field(ge=1, le=1000, description="Place in the pipeline's order (ties: by name).")]
-Probability = Annotated[int, Field(ge=0, le=100, description="Default win probability, in percent.")]
+Position = Annotated[int, Field(ge=1, le=1000, description="Place in the pipeline's order (ties: by name)."), NotBoolean]
+Probability = Annotated[int, Field(ge=0, le=100, description="Default win probability, in percent."), NotBoolean]
 
 
 def without_null(schema: dict[str, Any], names: tuple[str, ...]) -> None:

@@ -6,24 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.json_schema import SkipJsonSchema
 
-from shared.types import CountryCode
+from shared.types import CountryCode, NotBoolean
 
-
-def _no_flag(value: object) -> object:
-    """true and false are no numbers here, though Python counts them as 1 and 0; 3.0 is 3."""
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not true or false")
-    return value
 
 
 # Whole numbers as JSON Schema's integer means them (3 and 3.0 alike), never a boolean.
-Employees = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_no_flag)]
-Capacity = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_no_flag)]
-Minutes = Annotated[int, Field(ge=1, le=525_600), BeforeValidator(_no_flag)]
-Position = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_no_flag)]
+Employees = Annotated[int, Field(ge=0, le=10_000_000), NotBoolean]
+Capacity = Annotated[int, Field(ge=0, le=100_000), NotBoolean]
+Minutes = Annotated[int, Field(ge=1, le=525_600), NotBoolean]
+Position = Annotated[int, Field(ge=0, le=1_000_000), NotBoolean]
 
 
 Strategy = Literal["round_robin", "least_loaded"]

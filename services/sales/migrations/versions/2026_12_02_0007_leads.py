@@ -1,7 +1,7 @@
 """Leads, their history, the customers' match keys, scoring rules; sales teams, members and routing rules.
 
 Revision ID: sales_0007
-Revises: sales_0003
+Revises: sales_0006
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from shared.db import JsonType, UtcDateTime
 
 revision = "sales_0007"
-down_revision = "sales_0003"
+down_revision = "sales_0006"
 branch_labels = None
 depends_on = None
 
