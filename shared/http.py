@@ -189,12 +189,30 @@ PURGE_IDEMPOTENCY_KEYS = PeriodicJob(name="purge-idempotency-keys",
                                      run=purge_idempotency_keys)
 
 
+# RFC 7240's ``wait`` preference: the client would rather have an answer within N seconds.
+PREFER_WAIT = re.compile(r"(?:^|[,;]\s*)wait\s*=\s*\"?(\d{1,9})\"?\s*(?:$|[,;])", re.IGNORECASE)
+
+
+def preferred_wait(prefer: str | None) -> float | None:
+    """The seconds a ``Prefer: wait=N`` header asks for; None when it asks for none (or says nothing readable)."""
+    found = PREFER_WAIT.search(prefer or "")
+    return float(found.group(1)) if found else None
+
+
+def wait_bound(request: Request) -> float:
+    """The longest this request may wait for a view or a replica: the service's bound, or less if the client
+    prefers (``Prefer: wait=N``); a client can shorten the wait, never lengthen it."""
+    bound = float(request.app.state.settings.consistency_wait_seconds)
+    preferred = preferred_wait(request.headers.get("Prefer"))
+    return bound if preferred is None else min(bound, preferred)
+
+
 def patience(request: Request) -> float:
     """How long a write may wait for a replica: only when the client sent a consistency token."""
     if request.headers.get(CONSISTENCY_HEADER) is None:
         return 0.0
     ConsistencyToken.decode(request.headers[CONSISTENCY_HEADER])  # a malformed token is a 400
-    return float(request.app.state.settings.consistency_wait_seconds)
+    return wait_bound(request)
 
 
 # --- the request's unit of work ---------------------------------------------------------

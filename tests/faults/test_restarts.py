@@ -28,8 +28,8 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-SYSTEM_RESTARTS = int(os.environ.get("CRM_FAULT_SYSTEM_RESTARTS", "3"))
-BROKER_RESTARTS = int(os.environ.get("CRM_FAULT_BROKER_RESTARTS", "2"))
+SYSTEM_RESTARTS = int(os.environ.get("CRM_FAULT_SYSTEM_RESTARTS", "2"))
+BROKER_RESTARTS = int(os.environ.get("CRM_FAULT_BROKER_RESTARTS", "1"))
 
 # Where each worker's consumer leaves its mark of a new customer: the view, and each follower's replica.
 EFFECT_TABLE = {"customer": "customer_views", "sales": "customer_replicas", "service_desk": "customer_replicas",

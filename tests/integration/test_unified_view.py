@@ -209,15 +209,20 @@ def test_a_token_the_view_cannot_satisfy_is_answered_explicitly_never_with_a_404
     with system.client() as client:
         unseen = str(uuid.uuid4())
         ahead = ConsistencyToken(service="customer", sequence=10**9, subjects=(unseen,)).encode()
-        pending = client.get(f"/v1/customers/{unseen}/view", headers={"CRM-Consistency-Token": ahead})
+        # Prefer: wait=1 (RFC 7240) shortens the service's bound, so the client learns it in a second.
+        pending = client.get(f"/v1/customers/{unseen}/view", headers={"CRM-Consistency-Token": ahead,
+                                                                        "Prefer": "wait=1"})
         assert pending.status_code == 503, pending.text
+        assert 900 <= int(pending.json()["detail"].split(" within ")[1].split(" ms")[0]) < 5000
         assert pending.json()["type"].endswith("/view-pending")
         assert pending.headers["Retry-After"] == "1" and pending.headers["CRM-Consistency"] == "stale"
 
         customer, token = factories.person(client, "Stella")
         assert client.get(f"/v1/customers/{customer['id']}/view", headers=token).status_code == 200
         behind = ConsistencyToken(service="customer", sequence=10**9, subjects=(customer["id"],)).encode()
-        stale = client.get(f"/v1/customers/{customer['id']}/view", headers={"CRM-Consistency-Token": behind})
+        stale = client.get(f"/v1/customers/{customer['id']}/view", headers={"CRM-Consistency-Token": behind,
+                                                                              "Prefer": "respond-async, wait=1"})
         assert stale.status_code == 200
         assert stale.headers["CRM-Consistency"] == "stale"
         assert stale.json()["consistency"]["satisfied"] is False
+        assert 900 <= stale.json()["consistency"]["waited_ms"] < 5000

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DataError
 from services.customer.customers.routes import DUPLICATES_TRUNCATED, MAX_DUPLICATES_NAMED, POSSIBLE_DUPLICATES, name_duplicates
 from services.gateway.app import create_gateway_app
 from shared.auth import CurrentPrincipal, mint_token
-from shared.http import feature_router
+from shared.http import feature_router, preferred_wait
 from shared.service import create_service_app
 from shared.settings import DEV_JWT_SECRET, Settings
 
@@ -170,3 +171,10 @@ def test_a_value_the_database_cannot_store_is_a_422_problem_not_a_500() -> None:
     answer = _client(_app()).put(f"/v1/notes/{uuid.uuid4()}", json={"text": "a\u0000b"})
     assert answer.status_code == 422
     assert answer.json()["type"] == "/problems/validation-error"
+
+
+@pytest.mark.parametrize(("prefer", "seconds"), [
+    ("wait=2", 2.0), ("respond-async, wait=10", 10.0), ('WAIT = "3"', 3.0), ("wait=1;x=y", 1.0),
+    (None, None), ("", None), ("wait=", None), ("wait=-1", None), ("waitress=5", None), ("lenient", None)])
+def test_a_client_may_prefer_a_shorter_wait(prefer: str | None, seconds: float | None) -> None:
+    assert preferred_wait(prefer) == seconds

@@ -17,7 +17,17 @@ from shared.auth import Principal, Scopes
 from shared.envelope import dumps
 from shared.errors import NotFound
 from shared.openapi import UNAVAILABLE
-from shared.http import CONSISTENCY_HEADER, ConsistencyToken, DbSession, Page, Paging, etag, feature_router, next_cursor
+from shared.http import (
+    CONSISTENCY_HEADER,
+    ConsistencyToken,
+    DbSession,
+    Page,
+    Paging,
+    etag,
+    feature_router,
+    next_cursor,
+    wait_bound,
+)
 
 router = feature_router(tags=["unified view"], responses=UNAVAILABLE)
 
@@ -30,11 +40,12 @@ async def get_view(
     request: Request,
     who: Reader,
     consistency_token: Annotated[str | None, Header(alias=CONSISTENCY_HEADER)] = None,
+    prefer: Annotated[str | None, Header(max_length=200, description=(
+        "`wait=N` (RFC 7240): wait at most N seconds for the token's write, if less than the service's bound."))] = None,
 ) -> Response:
     """With a ``CRM-Consistency-Token`` from any write, waits (bounded) until the view reflects it."""
     token = ConsistencyToken.decode(consistency_token) if consistency_token else None
-    read = await service.read_view(request.app.state.engine, who.tenant, customer_id, token,
-                                   request.app.state.settings.consistency_wait_seconds)
+    read = await service.read_view(request.app.state.engine, who.tenant, customer_id, token, wait_bound(request))
     stored = read.stored
     if stored is not None and stored.merged_into is not None:
         return RedirectResponse(f"/v1/customers/{stored.merged_into}/view", status_code=308)
