@@ -91,6 +91,8 @@ def test_duplicates_fold_into_one_routed_lead_that_converts_into_one_new_custome
         assert (customer["kind"], customer["organization_name"]) == ("organization", "Acme")
         deal = client.get(f"/v1/opportunities/{done['opportunity_id']}").json()
         assert (deal["customer_id"], deal["owner"], deal["team"]) == (done["customer_id"], "ann", "dach")
+        opened = client.get(f"/v1/opportunities/{done['opportunity_id']}/history").json()["items"]
+        assert [(c["from_stage"], c["changed_by"]) for c in opened] == [(None, "dev")]  # the token's subject
         again = client.post(f"/v1/leads/{lead['id']}/convert", json=body)
         assert again.status_code == 409 and "converted" in again.json()["detail"]
 

@@ -137,7 +137,7 @@ def convert_lead(lead_id: uuid.UUID, body: ConvertIn, request: Request, response
     new_customer = service.customer_service(request.app.state.settings.customer_api,
                                             request.headers.get("authorization"))
     converted = service.convert(db, who.tenant, lead_id, body, new_customer=new_customer,
-                                wait_seconds=patience(request))
+                                wait_seconds=patience(request), by=who.subject)
     written(response, version=converted.lead.version)
     return lead_out(converted)
 

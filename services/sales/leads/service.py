@@ -224,7 +224,7 @@ def _change_status(session: Session, tenant: str, lead_id: uuid.UUID, status: st
 
 
 def convert(session: Session, tenant: str, lead_id: uuid.UUID, body: ConvertIn, *, new_customer: NewCustomer,
-            wait_seconds: float = 0.0) -> Shown:
+            wait_seconds: float = 0.0, by: str | None = None) -> Shown:
     """Link the given or matching customer, or create one, then open the opportunity; the lead records both.
 
     The customer service is called before anything is written here, under an idempotency
@@ -253,7 +253,7 @@ def convert(session: Session, tenant: str, lead_id: uuid.UUID, body: ConvertIn, 
             "amount": body.opportunity.amount.model_dump(mode="json"),
             "expected_close_date": body.opportunity.expected_close_date, "owner": lead.owner, "team": lead.team})
         opened = opportunities.create_opportunity(session, tenant, deal, wait_seconds=wait_seconds,
-                                                  require_known_customer=not created)
+                                                  require_known_customer=not created, by=by)
         opportunity_id = opened.opportunity.id
     now = utcnow()
     old_status, old_customer = lead.status, lead.customer_id
