@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -38,7 +38,7 @@ from shared.db import IdempotencyRecord, unit_of_work, utcnow
 from shared.jobs import PeriodicJob
 from shared.settings import Settings
 from shared.outbox import appended_in
-from shared.errors import BadRequest, IdempotencyKeyReused, InvalidInput, PreconditionFailed
+from shared.errors import BadRequest, IdempotencyKeyReused, InvalidInput, PreconditionFailed, UnsupportedMediaType
 
 T = TypeVar("T")
 
@@ -457,3 +457,31 @@ async def _drain_body(request: Request, keyed: _KeyedWrite) -> None:
         message = await request._receive()
         if message["type"] != "http.request":
             break
+
+
+# --- bulk uploads (imports) --------------------------------------------------------------------
+
+CSV_TYPES = ("text/csv", "application/csv")
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+# The route's ``openapi_extra``: a raw CSV or NDJSON body, which FastAPI cannot describe from a parameter.
+BULK_BODY: dict[str, Any] = {"requestBody": {"required": False, "content": {
+    media: {"schema": {"type": "string", "format": "binary"}} for media in ("text/csv", "application/x-ndjson")}}}
+BulkFormat = Annotated[Literal["csv", "ndjson"] | None, Query(description="Default: from Content-Type.")]
+
+
+def reads_csv(request: Request, format: str | None) -> bool:
+    """Whether a bulk upload is CSV (else NDJSON): ``?format=`` first, then its Content-Type (another is a 415)."""
+    headers = request.headers
+    # No body at all (no type, no length, not chunked): nothing to read, so no type to insist on.
+    bodiless = ("content-type" not in headers and headers.get("content-length", "0") == "0"
+                and "transfer-encoding" not in headers)
+    if format is not None:
+        return format == "csv"
+    if bodiless:
+        return True
+    media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in CSV_TYPES:
+        return True
+    if media in NDJSON_TYPES:
+        return False
+    raise UnsupportedMediaType("Send text/csv or application/x-ndjson (or say ?format=csv|ndjson).")
