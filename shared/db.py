@@ -10,6 +10,7 @@ are defined once, here, in ``PLATFORM_METADATA``.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -167,6 +168,19 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def hold_lock(session: Session, name: str) -> None:
+    """Hold a lock called ``name`` until the session's transaction ends, so check-then-write use cases
+    about the same thing (no duplicate lead, no overlapping price book) run one after the other.
+
+    PostgreSQL: an advisory transaction lock on a 64-bit digest of the name. SQLite: nothing, as
+    the embedded default serves one process whose writers take the database's one write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(name.encode()).digest()
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

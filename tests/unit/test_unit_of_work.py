@@ -6,6 +6,7 @@ written the way every feature's routes are, so what holds here holds for all of 
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import threading
 import uuid
@@ -17,12 +18,12 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import String, func, select
+from sqlalchemy import String, func, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.auth import VerifiedTokens, mint_token
 from shared.contract import EventPayload, EventType, TopicSpec
-from shared.db import COLUMN_TYPES, PLATFORM_METADATA, IdempotencyRecord, make_engine, make_sessions, utcnow
+from shared.db import COLUMN_TYPES, PLATFORM_METADATA, IdempotencyRecord, hold_lock, make_engine, make_sessions, utcnow
 from shared.errors import Conflict
 from shared.http import (
     CONSISTENCY_HEADER,
@@ -242,3 +243,22 @@ def test_expired_idempotency_keys_are_purged(app: FastAPI, client: TestClient) -
     assert purge_idempotency_keys(app.state.sessions, app.state.settings) == 1
     with app.state.sessions() as session:
         assert [r.key for r in session.scalars(select(IdempotencyRecord))] == ["recent"]
+
+
+def test_a_held_lock_keeps_a_second_transaction_out_until_the_first_ends(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    sessions = make_sessions(engine)
+    probe = text("SELECT pg_try_advisory_xact_lock(:key)")
+    try:
+        with sessions() as first, sessions() as second:
+            hold_lock(first, "price_book:acme:EUR::A")
+            key = int.from_bytes(hashlib.sha256(b"price_book:acme:EUR::A").digest()[:8], "big", signed=True)
+            assert second.scalar(probe, {"key": key}) is False  # the same name waits for the first
+            other = int.from_bytes(hashlib.sha256(b"price_book:acme:USD::A").digest()[:8], "big", signed=True)
+            assert second.scalar(probe, {"key": other}) is True  # another name does not
+            second.rollback()
+            first.commit()
+            assert second.scalar(probe, {"key": key}) is True  # the first's end released it
+            second.rollback()
+    finally:
+        engine.dispose()

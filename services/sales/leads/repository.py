@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.sales.customers.tables import CustomerReplica
 from services.sales.leads import rules
 from services.sales.leads.tables import CustomerMatchKey, Lead, LeadHistory, ScoringRuleSet
+from shared.db import hold_lock
 from shared.http import PageRequest
 from shared.ids import new_id
 
@@ -36,14 +36,10 @@ def list_leads(session: Session, tenant: str, page: PageRequest, filters: dict[s
 
 
 def lock_keys(session: Session, tenant: str, keys: list[tuple[str, str]]) -> None:
-    """Serialise creations sharing a match key until the transaction ends (PostgreSQL advisory locks), so two
-    concurrent copies of one lead cannot both find no duplicate. SQLite writes one transaction at a time."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
+    """Serialise creations sharing a match key until the transaction ends, so two concurrent copies of
+    one lead cannot both find no duplicate."""
     for kind, value in sorted(keys):  # one order everywhere: no deadlock between two creations
-        digest = hashlib.sha256(f"lead:{tenant}:{kind}:{value}".encode()).digest()
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
+        hold_lock(session, f"lead:{tenant}:{kind}:{value}")
 
 
 def open_leads_by_key(session: Session, tenant: str, keys: rules.MatchKeys) -> dict[str, list[Lead]]:

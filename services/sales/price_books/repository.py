@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.sales.price_books.tables import PriceBook, PriceBookEntry
-from shared.db import in_chunks
+from shared.db import hold_lock, in_chunks
 from shared.http import PageRequest
 
 ACTIVE = "active"
@@ -52,6 +52,13 @@ def replace_entries(session: Session, old: list[PriceBookEntry], new: list[Price
         session.delete(entry)
     session.flush()
     session.add_all(new)
+
+
+def lock_segment(session: Session, tenant: str, *, currency: str, customer_group: str | None,
+                 value_tier: str | None) -> None:
+    """Until the transaction ends, no other write checks a book of this segment: two books created at
+    once for one segment cannot both find no overlap."""
+    hold_lock(session, f"price_book:{tenant}:{currency}:{customer_group or ''}:{value_tier or ''}")
 
 
 def same_segment_books(session: Session, tenant: str, *, currency: str, customer_group: str | None,

@@ -112,6 +112,8 @@ def _checked(session: Session, tenant: str, book_id: uuid.UUID, fields: dict[str
     rules.check_dates(fields["valid_from"], fields["valid_to"])
     entries = rules.check_entries(raw_entries, fields["currency"])
     rules.check_products_known(entries, products.find_products(session, tenant, (e.product_id for e in entries)))
+    repository.lock_segment(session, tenant, currency=fields["currency"], customer_group=fields["customer_group"],
+                            value_tier=fields["value_tier"])
     others = repository.same_segment_books(session, tenant, currency=fields["currency"],
                                            customer_group=fields["customer_group"], value_tier=fields["value_tier"],
                                            excluding=book_id)
