@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 from shared.types import check_money
 
@@ -51,7 +52,7 @@ def change_campaign(current: dict[str, Any], fields: dict[str, Any]) -> dict[str
     if "status" in fields:
         check_transition(current["status"], fields["status"])
     check_dates(fields.get("starts_on", current.get("starts_on")), fields.get("ends_on", current.get("ends_on")))
-    return {name: {"old": current.get(name), "new": value} for name, value in fields.items() if current.get(name) != value}
+    return changed_fields(current, fields)
 
 
 def check_can_add_member(campaign_status: str) -> None:

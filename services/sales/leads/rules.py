@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 from shared.types import normalise_phone
 
@@ -252,7 +253,7 @@ def status_event(new_status: str) -> str:
 
 def diff(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``{field: {old, new}}`` of what really changes."""
-    return {name: {"old": current.get(name), "new": value} for name, value in fields.items() if current.get(name) != value}
+    return changed_fields(current, fields)
 
 
 # Fields whose values are personal data: an event says that they changed, never what to.

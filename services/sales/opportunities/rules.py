@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from services.sales.pipeline_stages.rules import StageDef
+from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 from shared.types import check_money, minor_units
 
@@ -171,7 +172,7 @@ def check_reopen_stage(stage: StageDef) -> None:
 
 def change_opportunity(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
     """``{field: {old, new}}`` of what a change really changes."""
-    return {name: {"old": current.get(name), "new": value} for name, value in fields.items() if current.get(name) != value}
+    return changed_fields(current, fields)
 
 
 def event_action(old_status: str | None, new_status: str) -> str:

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 from shared.types import check_money
 
@@ -104,4 +105,4 @@ def check_changeable(status: str) -> None:
 
 
 def changes(current: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: {"old": current.get(name), "new": value} for name, value in new.items() if current.get(name) != value}
+    return changed_fields(current, new)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from shared.changes import changed_fields
 from shared.errors import InvalidInput
 from shared.types import check_money
 
@@ -84,4 +85,4 @@ def patch_fields(patch: dict[str, Any]) -> dict[str, Any]:
 
 def changes(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``{field: {old, new}}`` of what really changes."""
-    return {name: {"old": current.get(name), "new": value} for name, value in fields.items() if current.get(name) != value}
+    return changed_fields(current, fields)

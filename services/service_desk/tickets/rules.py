@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 
 # Which status a ticket may move to from each status. A closed ticket is final:
@@ -34,7 +35,7 @@ def change_ticket(current: dict[str, Any], fields: dict[str, Any]) -> dict[str, 
     """Check a partial update against the rules; returns ``{field: {old, new}}`` of what really changes."""
     if "status" in fields:
         check_transition(current["status"], fields["status"])
-    return {name: {"old": current.get(name), "new": value} for name, value in fields.items() if current.get(name) != value}
+    return changed_fields(current, fields)
 
 
 def event_action(old_status: str | None, new_status: str) -> str:
