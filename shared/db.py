@@ -170,9 +170,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def hold_lock(session: Session, name: str) -> None:
+def hold_lock(session: Session, name: str, *, shared: bool = False) -> None:
     """Hold a lock called ``name`` until the session's transaction ends, so check-then-write use cases
     about the same thing (no duplicate lead, no overlapping price book) run one after the other.
+    ``shared``: many holders at once, but none while someone holds it exclusively (writers that may
+    run side by side, against one that must see them all finished).
 
     PostgreSQL: an advisory transaction lock on a 64-bit digest of the name. SQLite: nothing, as
     the embedded default serves one process whose writers take the database's one write lock.
@@ -180,7 +182,8 @@ def hold_lock(session: Session, name: str) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     digest = hashlib.sha256(name.encode()).digest()
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {function}(:key)"), {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -1,5 +1,5 @@
 """The sales service's own settings, beyond the library's: where the customer service answers, and how often
-missed first touches are looked for."""
+missed first touches and waiting forecast rollups are looked for."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ class SalesSettings(Settings):
     customer_service_url: str = ""
     # How often the first-touch SLA of assigned leads is checked (CRM_LEAD_FIRST_TOUCH_CHECK_SECONDS).
     lead_first_touch_check_seconds: float = 60.0
+    # How often tenants waiting for their forecast rollup are looked for and built
+    # (CRM_FORECAST_ROLLUP_BUILD_SECONDS): a tenant's first deal, or a migration, marks one as waiting.
+    forecast_rollup_build_seconds: float = 10.0
 
     @property
     def customer_api(self) -> str:

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.sales import contract
 from services.sales.customers import consumers as customers
 from services.sales.customers.repository import REPLICA
+from services.sales.forecast import service as forecast
 from services.sales.leads import consumers as leads
 from services.sales.leads import service as leads_service
 from services.sales.opportunities import consumers as opportunities
@@ -25,7 +26,12 @@ CONSUMERS: list[ConsumerSpec] = [
 FIRST_TOUCH_CHECK = PeriodicJob(name="lead-first-touch-check",
                                 interval=lambda settings: float(getattr(settings, "lead_first_touch_check_seconds", 60.0)),
                                 run=leads_service.run_first_touch_check)
-JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK,)
+# A tenant's forecast rollup is summed once from its deals, and kept by every change from then on.
+FORECAST_ROLLUP_BUILD = PeriodicJob(
+    name="forecast-rollup-build",
+    interval=lambda settings: float(getattr(settings, "forecast_rollup_build_seconds", 10.0)),
+    run=forecast.build_waiting_rollups)
+JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.sales import contract
 from services.sales.customers.tables import CustomerReplica
+from services.sales.forecast import service as forecast
 from services.sales.leads.repository import keep_match_keys
 from shared.replica import ViewReplica
 
-# Leads match customers by e-mail, phone and company domain: their keys follow each applied view.
-REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=keep_match_keys)
+
+
+def _follow_view(session: Session, customer_id: uuid.UUID, tenant: str | None, view: dict[str, Any] | None) -> None:
+    """What follows each applied (or forgotten) view: the match keys leads are matched by (e-mail, phone,
+    company domain), and the region the forecast groups the customer's deals under."""
+    keep_match_keys(session, customer_id, tenant, view)
+    forecast.customer_changed(session, customer_id, tenant)
+
+
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=_follow_view)
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:

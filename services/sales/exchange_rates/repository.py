@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from services.sales.exchange_rates import rules
 from services.sales.exchange_rates.tables import ExchangeRate
 from shared.http import PageRequest
 
@@ -45,3 +46,11 @@ def rates_with(session: Session, tenant: str, currency: str, *, until: date,
                    and_(ExchangeRate.quote == currency, ExchangeRate.base.in_(wanted)))
     return list(session.scalars(select(ExchangeRate).where(
         ExchangeRate.tenant_id == tenant, pair, ExchangeRate.valid_from <= until)))
+
+
+def rate_book(session: Session, tenant: str, currency: str, others: list[str] | None = None, *,
+              until: date) -> rules.RateBook:
+    """The rates between ``currency`` and the others (all of them when None) that start on or before ``until``,
+    as a book that answers the rate of any day."""
+    return rules.RateBook(rules.Rate(r.base, r.quote, r.rate, r.valid_from)
+                          for r in rates_with(session, tenant, currency, until=until, others=others))

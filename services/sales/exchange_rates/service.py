@@ -20,6 +20,7 @@ from services.sales import contract
 from services.sales.exchange_rates import repository, rules
 from services.sales.exchange_rates.schemas import ExchangeRateCreate
 from services.sales.exchange_rates.tables import ExchangeRate
+from services.sales.forecast import service as forecast
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound
 from shared.http import PageRequest
@@ -41,6 +42,7 @@ def create_rate(session: Session, tenant: str, body: ExchangeRateCreate) -> Exch
             session.flush()
     except IntegrityError:
         raise _taken(body) from None
+    forecast.rate_recorded(session, tenant, record.valid_from)
     payload = contract.ExchangeRateCreated(rate_id=record.id, base=record.base, quote=record.quote,
                                            rate=rules.rate_text(rate), valid_from=record.valid_from)
     publish(session, contract.EXCHANGE_RATE_CREATED, payload, subject=str(record.id), tenant=tenant)
@@ -69,8 +71,7 @@ def rate_on(session: Session, tenant: str, base: str, quote: str, on: date) -> D
 def rate_book(session: Session, tenant: str, currency: str, others: list[str] | None = None, *,
               until: date) -> rules.RateBook:
     """The rates between ``currency`` and the others (all of them when None) that start on or before ``until``."""
-    return rules.RateBook(rules.Rate(r.base, r.quote, r.rate, r.valid_from)
-                          for r in repository.rates_with(session, tenant, currency, until=until, others=others))
+    return repository.rate_book(session, tenant, currency, others, until=until)
 
 
 def _taken(body: ExchangeRateCreate) -> Conflict:

@@ -24,6 +24,7 @@ currency's minor units, half up.
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -214,3 +215,126 @@ def forecast(sums: Iterable[Sums], *, periods: list[Period], kind: PeriodKind,
     return [PeriodFigures(p, sorted((f for f in by_period[p.key].values() if f.opportunities),
                                     key=lambda f: (f.group is None, f.group or "")))
             for p in periods]
+
+
+# The rollup: every counted deal summed per group, segment, currency, status, category and probability.
+#
+# A segment is a stretch of days in which neither the month nor any of the tenant's exchange rates
+# changes: it starts on the first of a month or on a day a rate starts to hold (any pair), and
+# lasts until the next such day. Every stretch a forecast converts at one rate (``segments``) is
+# a union of whole segments, whatever the reporting currency, so summing a segment's rows
+# converts as exactly as converting each deal. A rate never changes once recorded, so segments
+# only ever split (a new rate's day inside one), never merge.
+DIMENSIONS: tuple[GroupBy, ...] = ("owner", "team", "region")
+NO_GROUP = ""  # how the rollup keys a deal without an owner, team or region (its keys cannot be NULL)
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """What the rollup knows of one deal."""
+
+    owner: str | None
+    team: str | None
+    region: str | None
+    currency: str
+    status: str
+    category: str
+    probability: int
+    amount: Decimal
+    close_date: date | None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RollupKey:
+    dimension: str
+    group: str
+    segment: date
+    currency: str
+    status: str
+    category: str
+    probability: int
+
+
+def _first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    if day.month < 12:
+        return date(day.year, day.month + 1, 1)
+    # The last month there is ends the calendar: its one segment runs to the end of time.
+    return date(day.year + 1, 1, 1) if day.year < date.max.year else date.max
+
+
+def segment_of(day: date, rate_days: list[date]) -> date:
+    """The first day of the segment ``day`` is in; ``rate_days`` sorted."""
+    start = _first_of_month(day)
+    at = bisect_right(rate_days, day)
+    return max(start, rate_days[at - 1]) if at else start
+
+
+def segment_end(start: date, rate_days: list[date]) -> date:
+    """The first day after the segment that starts on ``start`` (the next segment's first day)."""
+    following = _next_month(start)
+    at = bisect_right(rate_days, start)
+    return min(following, rate_days[at]) if at < len(rate_days) else following
+
+
+def is_segment_start(day: date, rate_days: list[date]) -> bool:
+    return segment_of(day, rate_days) == day
+
+
+def whole_segments(start: date, end: date, rate_days: list[date]) -> tuple[date, date] | None:
+    """The days ``[first, after)`` of the segments lying wholly inside ``[start, end]``; None: not one does.
+
+    The rest of the window, a part-segment at either edge, is summed from the deals themselves.
+    """
+    first = start if is_segment_start(start, rate_days) else segment_end(segment_of(start, rate_days), rate_days)
+    after = end + timedelta(days=1)
+    last = after if is_segment_start(after, rate_days) else segment_of(end, rate_days)
+    return (first, last) if first < last else None
+
+
+def contributions(deal: Deal | None, rate_days: list[date]) -> dict[RollupKey, tuple[Decimal, int]]:
+    """The rows of the rollup ``deal`` adds to: one per dimension (nothing for a deal that counts nowhere)."""
+    if deal is None or deal.close_date is None or not counted(deal):
+        return {}
+    segment = segment_of(deal.close_date, rate_days)
+    return {RollupKey(dimension, group or NO_GROUP, segment, deal.currency, deal.status, deal.category,
+                      deal.probability): (deal.amount, 1)
+            for dimension, group in (("owner", deal.owner), ("team", deal.team), ("region", deal.region))}
+
+
+def counted(deal: Deal | None) -> bool:
+    """Whether the deal has rows in the rollup: dated, and counted in some measure."""
+    return deal is not None and deal.close_date is not None and bool(counts_in(deal.status, deal.category))
+
+
+def merged(changed: Iterable[tuple[RollupKey, Decimal, int]]) -> list[tuple[RollupKey, Decimal, int]]:
+    """Several deals' changes as one per row, in key order (rows left as they were are not named)."""
+    delta: dict[RollupKey, tuple[Decimal, int]] = {}
+    for key, amount, n in changed:
+        old_amount, old_n = delta.get(key, (Decimal(0), 0))
+        delta[key] = (old_amount + amount, old_n + n)
+    return [(key, amount, n) for key, (amount, n) in sorted(delta.items()) if n or amount]
+
+
+def changes(before: Deal | None, after: Deal | None, rate_days: list[date]) -> list[tuple[RollupKey, Decimal, int]]:
+    """What a deal's change adds to each row of the rollup (negative: takes away), in key order.
+
+    Rows the change leaves as they were are not named; the order is the same in every
+    transaction, so two changes touching the same rows lock them in the same order.
+    """
+    taken = [(key, -amount, -n) for key, (amount, n) in contributions(before, rate_days).items()]
+    added = [(key, amount, n) for key, (amount, n) in contributions(after, rate_days).items()]
+    return merged(taken + added)
+
+
+def summed(deals: Iterable[Deal], rate_days: list[date]) -> dict[RollupKey, tuple[Decimal, int]]:
+    """The rollup rows of many deals (a tenant's, or one segment's), built from scratch."""
+    rows: dict[RollupKey, tuple[Decimal, int]] = {}
+    for deal in deals:
+        for key, (amount, n) in contributions(deal, rate_days).items():
+            old_amount, old_n = rows.get(key, (Decimal(0), 0))
+            rows[key] = (old_amount + amount, old_n + n)
+    return rows

@@ -3,7 +3,7 @@
 from services.sales.customers import tables as customers  # noqa: F401 - registers the tables
 from services.sales.database import Base
 from services.sales.exchange_rates import tables as exchange_rates  # noqa: F401 - registers the tables
-from services.sales.forecast import tables as forecast  # noqa: F401 - registers its index
+from services.sales.forecast import tables as forecast  # noqa: F401 - registers the tables
 from services.sales.opportunities import tables as opportunities  # noqa: F401 - registers the tables
 from services.sales.pipeline_stages import tables as pipeline_stages  # noqa: F401 - registers the tables
 from services.sales.price_books import tables as price_books  # noqa: F401 - registers the tables

@@ -14,8 +14,12 @@ from shared.http import PageRequest
 FILTERS = ("customer_id", "stage", "status", "owner", "team", "forecast_category")
 
 
-def get_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID) -> Opportunity | None:
-    return session.scalar(select(Opportunity).where(Opportunity.tenant_id == tenant, Opportunity.id == opportunity_id))
+def get_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID, *,
+                    lock: bool = False) -> Opportunity | None:
+    """The deal; ``lock``: its row locked for an update until the transaction ends (PostgreSQL; SQLite's
+    writers take the one database lock)."""
+    query = select(Opportunity).where(Opportunity.tenant_id == tenant, Opportunity.id == opportunity_id)
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def list_opportunities(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Opportunity]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.sales import contract
 from services.sales.customers import repository as customers
 from services.sales.customers.tables import CustomerReplica
+from services.sales.forecast import service as forecast
 from services.sales.opportunities import repository, rules
 from services.sales.opportunities.schemas import LineIn, OpportunityCreate
 from services.sales.opportunities.tables import Opportunity, StageChange
@@ -73,11 +74,12 @@ def create_opportunity(session: Session, tenant: str, body: OpportunityCreate, *
     now = utcnow()
     opportunity = Opportunity(
         id=new_id(), tenant_id=tenant, customer_id=body.customer_id, name=body.name, amount=amount, currency=currency,
-        owner=body.owner, team=body.team, lines=lines, close_reason=body.close_reason, competitor=body.competitor,
+        owner=body.owner, team=body.team, region=forecast.region_of_customer(session, body.customer_id), lines=lines, close_reason=body.close_reason, competitor=body.competitor,
         expected_close_date=body.expected_close_date, version=1, created_at=now, updated_at=now,
         closed_at=now if stage.outcome != "open" else None, **rules.stage_facts(stage),
     )
     session.add(opportunity)
+    forecast.deal_changed(session, tenant, None, forecast.deal_of(opportunity))
     _record_move(session, opportunity, None, by)
     publish(session, contract.OPPORTUNITY_CREATED, contract.OpportunityCreated(**_facts(opportunity)),
             subject=str(opportunity.customer_id), tenant=tenant)
@@ -100,7 +102,7 @@ def update_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID,
                        check_version: Callable[[int], None], by: str | None = None,
                        may_approve: bool = False) -> Shown:
     """Apply a partial update; ``check_version`` refuses a stale one (the client's If-Match)."""
-    opportunity = _found(session, tenant, opportunity_id)
+    opportunity = _found(session, tenant, opportunity_id, for_change=True)
     check_version(opportunity.version)
     fields = rules.patch_fields(patch)
     # A closed deal refuses new figures before anything is looked up or priced for them.
@@ -136,7 +138,7 @@ def update_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID,
 def reopen_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID, stage_name: str, *,
                        by: str | None = None) -> Shown:
     """Move a won or lost deal back into an open stage; its close reason and competitor go (a manager's call)."""
-    opportunity = _found(session, tenant, opportunity_id)
+    opportunity = _found(session, tenant, opportunity_id, for_change=True)
     rules.check_reopenable(opportunity.status)
     stage = stage_rules.active_stage(pipeline.pipeline(session, tenant), stage_name)
     rules.check_reopen_stage(stage)
@@ -153,6 +155,10 @@ def stage_history(session: Session, tenant: str, opportunity_id: uuid.UUID, page
 
 def follow_customer(session: Session, tenant: str, opportunity: Opportunity, previous: uuid.UUID) -> None:
     """A merge or an unmerge moved the opportunity from ``previous`` to another customer."""
+    before = forecast.deal_of(opportunity)
+    # Read without waiting on the replica's row: the merge's consumer must not queue behind the view's.
+    opportunity.region = forecast.region_of_customer(session, opportunity.customer_id, wait=False)
+    forecast.deal_changed(session, tenant, before, forecast.deal_of(opportunity))
     opportunity.version += 1
     opportunity.updated_at = utcnow()
     _changed(session, tenant, "updated", opportunity,
@@ -169,8 +175,10 @@ def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Non
             _changed(session, tenant, "updated", opportunity, {"name": {"erased": True}})
 
 
-def _found(session: Session, tenant: str, opportunity_id: uuid.UUID) -> Opportunity:
-    opportunity = repository.get_opportunity(session, tenant, opportunity_id)
+def _found(session: Session, tenant: str, opportunity_id: uuid.UUID, *, for_change: bool = False) -> Opportunity:
+    """The deal, or a 404; ``for_change``: locked until the transaction ends, so two changes of one deal run
+    one after the other (each sees what the other wrote: its version, and what the forecast's rollup holds)."""
+    opportunity = repository.get_opportunity(session, tenant, opportunity_id, lock=for_change)
     if opportunity is None:
         raise NotFound(f"No opportunity {opportunity_id}.")
     return opportunity
@@ -223,8 +231,9 @@ def _stage_refresh(opportunity: Opportunity, stages: list[StageDef], fields: dic
 
 
 def _apply(session: Session, tenant: str, opportunity: Opportunity, diff: dict[str, Any], by: str | None) -> None:
-    """Write a change, its history if it moved the deal, and its event."""
+    """Write a change, its history if it moved the deal, its forecast rollup rows, and its event."""
     old_status, old_stage = opportunity.status, opportunity.stage
+    before = forecast.deal_of(opportunity)
     for name, change in diff.items():
         setattr(opportunity, name, change["new"])
     opportunity.version += 1
@@ -233,6 +242,7 @@ def _apply(session: Session, tenant: str, opportunity: Opportunity, diff: dict[s
         opportunity.closed_at = opportunity.updated_at if opportunity.status != "open" else None
     if opportunity.stage != old_stage:
         _record_move(session, opportunity, old_stage, by)
+    forecast.deal_changed(session, tenant, before, forecast.deal_of(opportunity))
     _changed(session, tenant, rules.event_action(old_status, opportunity.status), opportunity, diff)
 
 

@@ -29,6 +29,8 @@ class Opportunity(Base):
     probability: Mapped[int]
     owner: Mapped[str | None] = mapped_column(String(200))
     team: Mapped[str | None] = mapped_column(String(100))
+    # The customer's region as the deal last saw its published view (kept by the forecast, which groups by it).
+    region: Mapped[str | None] = mapped_column(String(100))
     close_reason: Mapped[str | None] = mapped_column(String(500))
     competitor: Mapped[str | None] = mapped_column(String(200))
     # The products of the deal, priced ({product_id, quantity, unit_price, discount_percent, line_total,

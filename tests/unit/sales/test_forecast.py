@@ -225,3 +225,54 @@ def test_forecast_by_region_groups_by_the_region_the_customers_view_states(deals
     assert q1[None]["pipeline"] == Decimal("100.00")  # 85 GBP of a customer whose view names no region
     assert q1["North"]["closed_won"] == Decimal("50.00")
     assert found.undated == [("North", 1)]
+
+
+RATE_DAYS = [date(2025, 12, 15), date(2026, 2, 15), date(2026, 2, 20)]
+
+
+def test_segments_start_on_the_first_of_each_month_and_on_every_rate_day() -> None:
+    assert rules.segment_of(date(2026, 2, 14), RATE_DAYS) == date(2026, 2, 1)
+    assert rules.segment_of(date(2026, 2, 15), RATE_DAYS) == date(2026, 2, 15)
+    assert rules.segment_of(date(2026, 2, 28), RATE_DAYS) == date(2026, 2, 20)
+    assert rules.segment_of(date(2026, 3, 2), RATE_DAYS) == date(2026, 3, 1)  # a month start ends a rate's segment
+    assert rules.segment_of(date(2025, 12, 1), RATE_DAYS) == date(2025, 12, 1)
+    assert rules.segment_end(date(2026, 2, 1), RATE_DAYS) == date(2026, 2, 15)
+    assert rules.segment_end(date(2026, 2, 20), RATE_DAYS) == date(2026, 3, 1)
+    assert rules.segment_end(date(9999, 12, 1), []) == date.max
+
+
+def test_only_whole_segments_of_a_window_are_read_from_the_rollup() -> None:
+    assert rules.whole_segments(date(2026, 1, 1), date(2026, 3, 31), RATE_DAYS) == (date(2026, 1, 1), date(2026, 4, 1))
+    # Mid-segment edges are left to the deals: 2026-02-10..14 and 2026-03-01..10.
+    assert rules.whole_segments(date(2026, 2, 10), date(2026, 3, 10), RATE_DAYS) == (date(2026, 2, 15), date(2026, 3, 1))
+    assert rules.whole_segments(date(2026, 2, 2), date(2026, 2, 10), RATE_DAYS) is None
+
+
+def _rolled(**changed: Any) -> rules.Deal:
+    fields: dict[str, Any] = {"owner": "ada", "team": "east", "region": "North", "currency": "EUR", "status": "open",
+                              "category": "commit", "probability": 75, "amount": Decimal("100"),
+                              "close_date": date(2026, 2, 16)}
+    return rules.Deal(**(fields | changed))
+
+
+def test_a_change_takes_a_deal_out_of_its_rows_and_adds_it_to_its_new_ones() -> None:
+    segment = date(2026, 2, 15)
+    opened = rules.changes(None, _rolled(), RATE_DAYS)
+    assert [(k.dimension, k.group, k.segment, amount, n) for k, amount, n in opened] == [
+        ("owner", "ada", segment, Decimal("100"), 1), ("region", "North", segment, Decimal("100"), 1),
+        ("team", "east", segment, Decimal("100"), 1)]
+    # A new owner moves one row; the others only see the new amount.
+    moved = rules.changes(_rolled(), _rolled(owner="bob", amount=Decimal("120")), RATE_DAYS)
+    assert [(k.dimension, k.group, amount, n) for k, amount, n in moved] == [
+        ("owner", "ada", Decimal("-100"), -1), ("owner", "bob", Decimal("120"), 1), ("region", "North", Decimal("20"), 0),
+        ("team", "east", Decimal("20"), 0)]
+    assert rules.changes(_rolled(), _rolled(), RATE_DAYS) == []  # e.g. a new name: no row changes
+    assert rules.changes(_rolled(category="omitted"), _rolled(status="lost", category="closed"), RATE_DAYS) == []
+    lost = rules.changes(_rolled(team=None), _rolled(status="lost", category="closed", team=None), RATE_DAYS)
+    assert {(k.dimension, k.group, n) for k, _, n in lost} == {("owner", "ada", -1), ("team", rules.NO_GROUP, -1),
+                                                              ("region", "North", -1)}
+
+
+def test_a_rollup_summed_from_scratch_adds_deals_of_one_row() -> None:
+    rows = rules.summed([_rolled(), _rolled(amount=Decimal("0.5")), _rolled(close_date=None)], RATE_DAYS)
+    assert len(rows) == 3 and set(rows.values()) == {(Decimal("100.5"), 2)}
