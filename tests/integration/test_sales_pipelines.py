@@ -73,7 +73,11 @@ def test_a_deal_moves_through_the_tenants_own_stages_is_won_reopened_by_a_manage
             assert refused.status_code == 403
             assert refused.headers["content-type"].startswith("application/problem+json")
         assert client.get(f"/v1/opportunities/{deal['id']}").json()["status"] == "won"
-        reopened = client.post(f"/v1/opportunities/{deal['id']}/reopen", json={"stage": "demo"})
+        stale = client.post(f"/v1/opportunities/{deal['id']}/reopen", json={"stage": "demo"},
+                            headers={"If-Match": f'"{won.json()["version"] - 1}"'})
+        assert stale.status_code == 412, stale.text
+        reopened = client.post(f"/v1/opportunities/{deal['id']}/reopen", json={"stage": "demo"},
+                               headers={"If-Match": f'"{won.json()["version"]}"'})
         assert reopened.status_code == 200, reopened.text
         assert (reopened.json()["status"], reopened.json()["close_reason"], reopened.json()["closed_at"]) == (
             "open", None, None)

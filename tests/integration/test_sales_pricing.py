@@ -95,6 +95,16 @@ def test_a_quote_picks_the_segment_book_and_a_big_discount_needs_approval(system
             assert moved.status_code == 200 and moved.json()["version"] == 1, moved.text
             assert _quote(clerk, retailer, discounted).status_code == 200
 
+            # A price typed into a deal's line is held to the same threshold, against the book's 80.00.
+            def deal(unit_price: str) -> httpx.Response:
+                line = {"product_id": chair["id"], "quantity": "2", "unit_price": unit_price}
+                return clerk.post("/v1/opportunities", json={"customer_id": retailer["id"], "name": "Chairs",
+                                                             "currency": "EUR", "lines": [line]})
+            typed = deal("60.00")  # 25% below the book
+            assert typed.status_code == 403 and typed.json()["errors"][0]["field"] == "lines[0].unit_price", typed.text
+            within = deal("70.00")  # 12.5% below: within the threshold of 20%
+            assert within.status_code == 201 and within.json()["amount"] == {"amount": "140.00", "currency": "EUR"}
+
         # The catalogue honours If-Match and lists by category subtree.
         stale = manager.patch(f"/v1/products/{chair['id']}", json={"active": False}, headers={"If-Match": '"7"'})
         assert stale.status_code == 412

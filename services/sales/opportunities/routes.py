@@ -129,10 +129,12 @@ def patch_opportunity(opportunity_id: uuid.UUID, body: OpportunityPatch, request
 
 
 @router.post("/opportunities/{opportunity_id:uuid}/reopen", response_model=OpportunityOut,
-             summary="Reopen a won or lost opportunity into an open stage (needs sales:approve)")
-def reopen_opportunity(opportunity_id: uuid.UUID, body: ReopenIn, response: Response, db: DbSession,
-                       who: Approver) -> OpportunityOut:
-    reopened = service.reopen_opportunity(db, who.tenant, opportunity_id, body.stage, by=who.subject)
+             summary="Reopen a won or lost opportunity into an open stage (needs sales:approve; honours If-Match)",
+             responses={412: {"description": "If-Match names a version that is no longer current."}})
+def reopen_opportunity(opportunity_id: uuid.UUID, body: ReopenIn, request: Request, response: Response,
+                       db: DbSession, who: Approver) -> OpportunityOut:
+    reopened = service.reopen_opportunity(db, who.tenant, opportunity_id, body.stage, by=who.subject,
+                                          check_version=lambda version: check_if_match(request, version))
     written(response, version=reopened.opportunity.version)
     return opportunity_out(reopened)
 

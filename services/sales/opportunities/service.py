@@ -29,7 +29,7 @@ from services.sales.pipeline_stages import rules as stage_rules
 from services.sales.pipeline_stages import service as pipeline
 from services.sales.pipeline_stages.rules import StageDef
 from services.sales.price_quotes.rules import LineRequest
-from services.sales.price_quotes.service import price_lines
+from services.sales.price_quotes.service import GivenLine, check_given_prices, price_lines
 from services.sales.products import repository as products
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
@@ -136,9 +136,11 @@ def update_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID,
 
 
 def reopen_opportunity(session: Session, tenant: str, opportunity_id: uuid.UUID, stage_name: str, *,
-                       by: str | None = None) -> Shown:
-    """Move a won or lost deal back into an open stage; its close reason and competitor go (a manager's call)."""
+                       by: str | None = None, check_version: Callable[[int], None] = lambda _: None) -> Shown:
+    """Move a won or lost deal back into an open stage; its close reason and competitor go (a manager's call).
+    ``check_version`` refuses a stale reopening (the client's If-Match)."""
     opportunity = _found(session, tenant, opportunity_id, for_change=True)
+    check_version(opportunity.version)
     rules.check_reopenable(opportunity.status)
     stage = stage_rules.active_stage(pipeline.pipeline(session, tenant), stage_name)
     rules.check_reopen_stage(stage)
@@ -186,7 +188,8 @@ def _found(session: Session, tenant: str, opportunity_id: uuid.UUID, *, for_chan
 
 def _priced_lines(session: Session, tenant: str, customer: CustomerReplica | None, currency: str,
                   lines: Sequence[LineIn], *, may_approve: bool) -> list[dict[str, Any]]:
-    """Every line priced: as sent when it has a unit price, else by the applicable price book (today's)."""
+    """Every line priced: as sent when it has a unit price (held to the discount threshold against the book's
+    price all the same), else by the applicable price book (today's)."""
     known = products.find_products(session, tenant, (line.product_id for line in lines))
     priced: dict[int, dict[str, Any]] = {}
     for index, line in enumerate(lines):
@@ -194,6 +197,11 @@ def _priced_lines(session: Session, tenant: str, customer: CustomerReplica | Non
             if line.product_id not in known:
                 raise InvalidInput.on(f"lines[{index}].product_id", f"no product {line.product_id}")
             priced[index] = rules.given_line(index, vars(line), currency)
+    given = [GivenLine(index=i, product_id=line.product_id, quantity=line.quantity,
+                       unit_price=Decimal(priced[i]["unit_price"]), discount_percent=Decimal(priced[i]["discount_percent"]))
+             for i, line in enumerate(lines) if i in priced]
+    check_given_prices(session, tenant, customer=customer, currency=currency, lines=given, on=utcnow().date(),
+                       may_approve=may_approve)
     asked = [index for index, line in enumerate(lines) if line.unit_price is None]
     if asked:
         requests = [LineRequest(product_id=lines[i].product_id, quantity=lines[i].quantity,

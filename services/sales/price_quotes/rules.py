@@ -167,6 +167,32 @@ def line_total(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal
         return exact.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=ROUND_HALF_UP)
 
 
+def effective_discount(unit_price: Decimal, discount_percent: Decimal, list_price: Decimal) -> Decimal:
+    """How far below ``list_price`` (percent) a hand-set price with its own discount lands; 0 at or above it."""
+    if list_price <= 0:
+        return Decimal(0)
+    paid = unit_price * (HUNDRED - discount_percent) / HUNDRED
+    return max(Decimal(0), (list_price - paid) * HUNDRED / list_price)
+
+
+def check_given_price(index: int, unit_price: Decimal, discount_percent: Decimal, list_price: Decimal | None,
+                      threshold: Decimal, *, may_approve: bool, approve_scope: str) -> None:
+    """A line priced by hand is held to the threshold as a book-priced line is: by its own discount, and by
+    how far below the price the books give (when one does) it ends up. Otherwise a typed-in price would be
+    a way round the approval."""
+    check_discount(index, discount_percent, threshold, may_approve=may_approve, approve_scope=approve_scope)
+    if list_price is None or may_approve:
+        return
+    below = effective_discount(unit_price, discount_percent, list_price)
+    if below > threshold:
+        shown, listed = format(threshold.normalize(), "f"), format(list_price.normalize(), "f")
+        message = (f"the price is {format(below.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP), 'f')}% below "
+                   f"the price book's {listed}, above the tenant's threshold of {shown}%: it needs the scope "
+                   f"{approve_scope}")
+        raise Forbidden(f"lines[{index}].unit_price: {message}.",
+                        errors=[{"field": f"lines[{index}].unit_price", "message": message}])
+
+
 def check_discount(index: int, discount_percent: Decimal, threshold: Decimal, *, may_approve: bool,
                    approve_scope: str) -> None:
     """A discount above the tenant's threshold needs someone who may approve it (403 naming the threshold)."""

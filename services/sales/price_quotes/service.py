@@ -135,12 +135,7 @@ def _priced(session: Session, tenant: str, *, customer: CustomerReplica | None, 
         rules.check_discount(index, line.discount_percent, threshold, may_approve=may_approve,
                              approve_scope=contract.APPROVE_SCOPE)
     segment = rules.segment_of(customer.view) if customer is not None else rules.NO_SEGMENT
-    offers: dict[uuid.UUID, list[rules.Offer]] = {}
-    for entry, book in books.offers_for(session, tenant, currency=currency, product_ids=found, on=on):
-        offers.setdefault(entry.product_id, []).append(rules.Offer(
-            price_book_id=book.id, customer_group=book.customer_group, value_tier=book.value_tier,
-            valid_from=book.valid_from, valid_to=book.valid_to, min_quantity=entry.min_quantity,
-            unit_price=entry.unit_price))
+    offers = _offers(session, tenant, currency, found, on)
     priced: list[PricedLine] = []
     for index, line in enumerate(lines):
         choice = rules.choose(offers.get(line.product_id, ()), segment, line.quantity, on)
@@ -154,6 +149,46 @@ def _priced(session: Session, tenant: str, *, customer: CustomerReplica | None, 
             discount_percent=line.discount_percent, line_total=total, currency=currency,
             price_book_id=choice.offer.price_book_id, reason=choice.reason))
     return priced, found
+
+
+@dataclass(frozen=True)
+class GivenLine:
+    """A line whose unit price the caller set, at its place among the deal's lines."""
+
+    index: int
+    product_id: uuid.UUID
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+
+
+def check_given_prices(session: Session, tenant: str, *, customer: CustomerReplica | None, currency: str,
+                       lines: Sequence[GivenLine], on: date, may_approve: bool) -> None:
+    """Hand-set prices held to the tenant's discount threshold (403 naming the line), against the price the
+    books would give the customer on ``on`` where one does (``rules.check_given_price``)."""
+    if not lines:
+        return
+    threshold = discount_threshold(session, tenant)
+    found = products.find_products(session, tenant, (line.product_id for line in lines))
+    offers = _offers(session, tenant, currency, found, on) if not may_approve else {}
+    segment = rules.segment_of(customer.view) if customer is not None else rules.NO_SEGMENT
+    for line in lines:
+        choice = rules.choose(offers.get(line.product_id, ()), segment, line.quantity, on)
+        rules.check_given_price(line.index, line.unit_price, line.discount_percent,
+                                Decimal(choice.offer.unit_price) if choice is not None else None, threshold,
+                                may_approve=may_approve, approve_scope=contract.APPROVE_SCOPE)
+
+
+def _offers(session: Session, tenant: str, currency: str, found: dict[uuid.UUID, Product],
+            on: date) -> dict[uuid.UUID, list[rules.Offer]]:
+    """Every entry of the books of ``currency`` valid on ``on`` for the products, as offers per product."""
+    offers: dict[uuid.UUID, list[rules.Offer]] = {}
+    for entry, book in books.offers_for(session, tenant, currency=currency, product_ids=found, on=on):
+        offers.setdefault(entry.product_id, []).append(rules.Offer(
+            price_book_id=book.id, customer_group=book.customer_group, value_tier=book.value_tier,
+            valid_from=book.valid_from, valid_to=book.valid_to, min_quantity=entry.min_quantity,
+            unit_price=entry.unit_price))
+    return offers
 
 
 def _check_line(index: int, line: LineRequest, product: Product | None) -> None:

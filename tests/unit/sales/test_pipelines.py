@@ -358,7 +358,7 @@ def test_a_line_nobody_prices_is_refused_naming_its_place_in_the_deal(db: Sessio
     laptop, unpriced = _product(db, "LAP-1"), _product(db, "ODD-1")
     _book(db, {laptop: "10.00"})
     with pytest.raises(InvalidInput) as refused:
-        _open(db, currency="EUR", lines=[{"product_id": str(laptop), "quantity": "1", "unit_price": "5.00"},
+        _open(db, currency="EUR", lines=[{"product_id": str(laptop), "quantity": "1", "unit_price": "9.50"},
                                          {"product_id": str(laptop), "quantity": "1"},
                                          {"product_id": str(unpriced), "quantity": "1"}])
     assert _fields(refused.value) == ["lines[2]"]

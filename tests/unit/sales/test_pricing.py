@@ -460,3 +460,19 @@ def test_the_discount_threshold_is_per_tenant_and_defaults_to_ten_percent(db: Se
     priced = quotes.quote(db, TENANT, customer_id=CUSTOMER, currency="EUR", lines=line, on=JUN, may_approve=False,
                           wait_seconds=0)
     assert priced.total == Decimal("80.00")
+
+
+def test_a_hand_set_price_is_held_to_the_threshold_against_the_book_price() -> None:
+    assert rules.effective_discount(Decimal("70"), Decimal(0), Decimal("80")) == Decimal("12.5")
+    assert rules.effective_discount(Decimal("100"), Decimal("10"), Decimal("80")) == Decimal(0)  # above the book
+    # 75 less 5% is 71.25: 10.9375% below 80.
+    with pytest.raises(Forbidden) as refused:
+        rules.check_given_price(2, Decimal("75"), Decimal("5"), Decimal("80"), Decimal("10"), may_approve=False,
+                                approve_scope="sales:approve")
+    assert refused.value.errors == [{"field": "lines[2].unit_price", "message": (
+        "the price is 10.94% below the price book's 80, above the tenant's threshold of 10%: it needs the scope "
+        "sales:approve")}]
+    rules.check_given_price(2, Decimal("75"), Decimal("5"), Decimal("80"), Decimal("10"), may_approve=True,
+                            approve_scope="sales:approve")
+    rules.check_given_price(2, Decimal("1"), Decimal(0), None, Decimal("10"), may_approve=False,
+                            approve_scope="sales:approve")  # no book prices it: only its own discount counts
