@@ -1,19 +1,24 @@
-"""The sales service: opportunities (leads, orders and receivables grow here next)."""
+"""The sales service: leads, opportunities, the catalogue and prices, orders, invoices, payments and credit notes."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.sales.credit_notes import routes as credit_notes
 from services.sales.exchange_rates import routes as exchange_rates
 from services.sales.forecast import routes as forecast
+from services.sales.invoices import routes as invoices
 from services.sales.lead_import import routes as lead_import
 from services.sales.leads import routes as leads
 from services.sales.opportunities import routes as opportunities
+from services.sales.orders import routes as orders
+from services.sales.payments import routes as payments
 from services.sales.pipeline_stages import routes as pipeline_stages
 from services.sales.price_books import routes as price_books
 from services.sales.price_quotes import routes as price_quotes
 from services.sales.products import routes as products
 from services.sales.routing import routes as routing
+from services.sales.sales_policy import routes as sales_policy
 from services.sales.settings import SalesSettings
 from shared.service import create_service_app
 from shared.settings import load_settings
@@ -26,5 +31,6 @@ def create_app() -> FastAPI:
         title="OneView CRM: sales service",
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
         routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
-                 products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,),
+                 products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,
+                 sales_policy.router, orders.router, invoices.router, payments.router, credit_notes.router),
     )

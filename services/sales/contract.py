@@ -21,7 +21,8 @@ from shared.types import Money
 
 READ_SCOPE = "sales:read"
 WRITE_SCOPE = "sales:write"
-# Reopening a closed deal, a discount above the tenant's threshold: a manager's decision.
+# Reopening a closed deal, a discount above the tenant's threshold, releasing an order held for credit, writing
+# off an invoice: a manager's decision.
 APPROVE_SCOPE = "sales:approve"
 SCOPES: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE, APPROVE_SCOPE)
 
@@ -238,6 +239,153 @@ class PricingPolicyChanged(EventPayload):
 
 PRICING_POLICY_CHANGED = EventType("crm.sales.pricing_policy.changed.v1", SALES_TOPIC, PricingPolicyChanged)
 PUBLISHES += (PRICING_POLICY_CHANGED,)
+
+
+# --- orders, invoices, payments, credit notes (order to cash) -------------------------------
+# Keyed by the customer id, so a customer's orders, invoices and payments stay in order on one partition.
+
+
+class CreditFigures(EventPayload):
+    """A credit check's figures, all in the tenant's currency at the day's rates."""
+
+    currency: str = Field(description="The tenant's currency (the sales policy's).")
+    open_receivables: Money = Field(description="What the customer's invoices still owe.")
+    uninvoiced_orders: Money = Field(description="Confirmed orders not invoiced yet (this order excluded).")
+    this_order: Money
+    exposure: Money = Field(description="The sum of the three.")
+    credit_limit: Money | None = Field(description="The customer's limit (or the tenant default); none: no check.")
+    headroom: Money | None = Field(description="The limit less the exposure (negative: over it).")
+    within_limit: bool
+
+
+class OrderReported(EventPayload):
+    """An order as it is after a change, and the change: ``from_status`` (none: just placed) to ``status``."""
+
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    opportunity_id: uuid.UUID | None
+    status: str = Field(description="placed, confirmed, on_hold, shipped, delivered, cancelled or returned")
+    from_status: str | None
+    total: Money
+    returned: Money = Field(description="The value of what came back so far.")
+    line_count: int
+    version: int
+    credit: CreditFigures | None = Field(default=None, description="Confirmation and hold: the credit check.")
+    approved_by: str | None = Field(default=None, description="A confirmation by /approve: who approved it.")
+    reason: str | None = None
+
+
+class ReturnedLine(EventPayload):
+    line: int = Field(description="The order line's index.")
+    product_id: uuid.UUID
+    quantity: str
+
+
+class OrderReturned(OrderReported):
+    """Goods came back (part of them, or all: then the order's status is returned)."""
+
+    return_id: uuid.UUID
+    lines: list[ReturnedLine]
+    amount: Money = Field(description="The value of this return.")
+
+
+ORDER_PLACED = EventType("crm.sales.order.placed.v1", SALES_TOPIC, OrderReported)
+ORDER_CONFIRMED = EventType("crm.sales.order.confirmed.v1", SALES_TOPIC, OrderReported)
+ORDER_HELD = EventType("crm.sales.order.held.v1", SALES_TOPIC, OrderReported)
+ORDER_SHIPPED = EventType("crm.sales.order.shipped.v1", SALES_TOPIC, OrderReported)
+ORDER_DELIVERED = EventType("crm.sales.order.delivered.v1", SALES_TOPIC, OrderReported)
+ORDER_CANCELLED = EventType("crm.sales.order.cancelled.v1", SALES_TOPIC, OrderReported)
+ORDER_RETURNED = EventType("crm.sales.order.returned.v1", SALES_TOPIC, OrderReturned)
+# By the status an order moved to (an approval publishes confirmed, with approved_by).
+ORDER_EVENTS: dict[str, EventType] = {
+    "placed": ORDER_PLACED, "confirmed": ORDER_CONFIRMED, "on_hold": ORDER_HELD, "shipped": ORDER_SHIPPED,
+    "delivered": ORDER_DELIVERED, "cancelled": ORDER_CANCELLED}
+PUBLISHES += (*ORDER_EVENTS.values(), ORDER_RETURNED)
+
+
+class InvoiceReported(EventPayload):
+    """An invoice as it is after a change; ``open_amount`` is derived from its payments, credit notes and
+    write-off."""
+
+    invoice_id: uuid.UUID
+    customer_id: uuid.UUID
+    order_id: uuid.UUID
+    number: str
+    issued_on: date
+    due_on: date
+    total: Money
+    open_amount: Money
+    status: str = Field(description="open, paid or written_off (overdue is open past due_on, as of a day)")
+    version: int
+    reason: str | None = Field(default=None, description="A write-off's reason.")
+    written_off: Money | None = None
+
+
+INVOICE_ISSUED = EventType("crm.sales.invoice.issued.v1", SALES_TOPIC, InvoiceReported)
+INVOICE_PAID = EventType("crm.sales.invoice.paid.v1", SALES_TOPIC, InvoiceReported)
+INVOICE_WRITTEN_OFF = EventType("crm.sales.invoice.written_off.v1", SALES_TOPIC, InvoiceReported)
+PUBLISHES += (INVOICE_ISSUED, INVOICE_PAID, INVOICE_WRITTEN_OFF)
+
+
+class AllocationReported(EventPayload):
+    invoice_id: uuid.UUID
+    amount: Money
+
+
+class PaymentReceived(EventPayload):
+    """Money received from a customer, what it paid, and what is left as the customer's credit."""
+
+    payment_id: uuid.UUID
+    customer_id: uuid.UUID
+    amount: Money
+    received_on: date
+    allocations: list[AllocationReported]
+    unallocated: Money = Field(description="Kept as the customer's credit (an over-payment asked for).")
+
+
+PAYMENT_RECEIVED = EventType("crm.sales.payment.received.v1", SALES_TOPIC, PaymentReceived)
+
+
+class CreditNoteIssued(EventPayload):
+    """A credit note against an invoice: for a return, or a correction."""
+
+    credit_note_id: uuid.UUID
+    customer_id: uuid.UUID
+    invoice_id: uuid.UUID
+    number: str
+    kind: str = Field(description="return or correction")
+    return_id: uuid.UUID | None
+    amount: Money
+    reason: str
+    issued_on: date
+
+
+CREDIT_NOTE_ISSUED = EventType("crm.sales.credit_note.issued.v1", SALES_TOPIC, CreditNoteIssued)
+PUBLISHES += (PAYMENT_RECEIVED, CREDIT_NOTE_ISSUED)
+
+# The sales policy (tenant currency, default credit limit, invoicing and payment terms) is a control
+# setting: its changes are told, keyed by sales_policy_subject so a tenant's changes stay in order.
+_SALES_POLICY_NAMESPACE = uuid.UUID("9d3c1a7e-52b4-4f0e-8c61-3e2f4a5b6c7d")
+
+
+def sales_policy_subject(tenant: str) -> str:
+    """The stable key of a tenant's sales policy on the sales topic."""
+    return str(uuid.uuid5(_SALES_POLICY_NAMESPACE, tenant))
+
+
+class SalesPolicyChanged(EventPayload):
+    """The tenant's sales policy after a change: ``{field: {"old": ..., "new": ...}}`` of what changed."""
+
+    currency: str
+    default_credit_limit: Money | None
+    invoice_from: str = Field(description="confirmed or shipped: the first order status an invoice may be issued in.")
+    payment_terms_days: int
+    version: int
+    changes: dict[str, dict[str, Any]]
+
+
+SALES_POLICY_CHANGED = EventType("crm.sales.sales_policy.changed.v1", SALES_TOPIC, SalesPolicyChanged)
+PUBLISHES += (SALES_POLICY_CHANGED,)
 
 
 # --- read from the customer service --------------------------------------------------------

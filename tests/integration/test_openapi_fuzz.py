@@ -102,6 +102,14 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "PATCH /v1/routing-rules/{rule_id}": ("team", "employees_max"),
     "POST /v1/sales-teams": ("name", "members"),
     "PATCH /v1/sales-teams/{team_id}": ("members",),
+    # Order to cash: a customer the replica knows, a won deal of theirs, lines the books price, a currency with a
+    # rate to the tenant's; the tenant currency's decimals for a default limit; an order, return or invoice that
+    # exists; allocations to the payer's own open invoices, a payment no larger than they owe.
+    "PUT /v1/sales-policy": ("default_credit_limit",),
+    "POST /v1/orders": ("customer_id", "opportunity_id", "lines", "currency"),
+    "POST /v1/invoices": ("order_id",),
+    "POST /v1/payments": ("customer_id", "amount", "allocations"),
+    "POST /v1/credit-notes": ("return_id", "invoice_id", "amount"),
     "POST /v1/campaigns/{campaign_id}/members": ("customer_id",),
     # occurred_at: not in the future, a rule on the clock no schema can state.
     "POST /v1/campaigns/{campaign_id}/responses": ("customer_id", "occurred_at"),

@@ -186,6 +186,12 @@ def _found(session: Session, tenant: str, opportunity_id: uuid.UUID, *, for_chan
     return opportunity
 
 
+def priced_lines(session: Session, tenant: str, customer: CustomerReplica | None, currency: str,
+                 lines: Sequence[LineIn], *, may_approve: bool) -> list[dict[str, Any]]:
+    """Lines priced as a deal's are (orders placed directly price theirs the same way)."""
+    return _priced_lines(session, tenant, customer, currency, lines, may_approve=may_approve)
+
+
 def _priced_lines(session: Session, tenant: str, customer: CustomerReplica | None, currency: str,
                   lines: Sequence[LineIn], *, may_approve: bool) -> list[dict[str, Any]]:
     """Every line priced: as sent when it has a unit price (held to the discount threshold against the book's

@@ -1,0 +1,92 @@
+"""Payment use cases: receive a payment and allocate it, list and read payments.
+
+A payment takes the customer's credit lock (``credit.service.lock_customer``) and then the
+rows of the customer's open invoices, so two payments at once cannot both settle what one
+invoice owes. It publishes ``crm.sales.payment.received.v1``, and ``invoice.paid`` for each
+invoice it settles. Nothing commits here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.sales import contract
+from services.sales.credit import service as credit
+from services.sales.customers import repository as customers
+from services.sales.invoices import repository as invoices
+from services.sales.invoices import service as invoice_service
+from services.sales.payments import repository, rules
+from services.sales.payments.schemas import PaymentCreate
+from services.sales.payments.tables import Allocation, Payment
+from shared.db import utcnow
+from shared.errors import InvalidInput, NotFound
+from shared.http import PageRequest
+from shared.ids import new_id
+from shared.outbox import publish
+from shared.types import Money, check_money
+
+
+@dataclass(frozen=True)
+class Shown:
+    payment: Payment
+    allocations: list[Allocation]
+
+    @property
+    def unallocated(self) -> Decimal:
+        return self.payment.amount - sum((a.amount for a in self.allocations), Decimal(0))
+
+
+def receive_payment(session: Session, tenant: str, body: PaymentCreate, *, by: str | None,
+                    wait_seconds: float) -> Shown:
+    customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
+    currency = body.amount.currency
+    amount = check_money(body.amount.amount, currency, "amount.amount")
+    if amount == 0:
+        raise InvalidInput.on("amount.amount", "must be more than 0")
+    credit.lock_customer(session, tenant, body.customer_id)
+    open_now = invoices.open_invoices(session, tenant, body.customer_id, currency=currency, lock=True)
+    owed = {invoice.id: balance for invoice, balance in open_now if balance > 0}
+    if body.allocations is None:
+        planned = rules.oldest_first(amount, [rules.OpenInvoice(i, b) for i, b in owed.items()])
+    else:
+        planned = [(a.invoice_id, check_money(a.amount, currency, f"allocations[{n}].amount"))
+                   for n, a in enumerate(body.allocations)]
+        rules.check_allocations(planned, owed)
+    rules.check_excess(amount, sum((part for _, part in planned), Decimal(0)), body.keep_excess_as_credit)
+    payment = Payment(id=new_id(), tenant_id=tenant, customer_id=body.customer_id, amount=amount, currency=currency,
+                      received_on=body.received_on or utcnow().date(), reference=body.reference, created_by=by,
+                      created_at=utcnow())
+    session.add(payment)
+    made = [Allocation(id=new_id(), tenant_id=tenant, payment_id=payment.id, invoice_id=invoice_id, amount=part)
+            for invoice_id, part in planned]
+    session.add_all(made)
+    session.flush()
+    by_id = {invoice.id: invoice for invoice, _ in open_now}
+    for settled in invoice_service.shown_many(session, tenant, [by_id[i] for i, _ in planned]):
+        invoice_service.settle(session, settled)
+    shown = Shown(payment, made)
+    publish(session, contract.PAYMENT_RECEIVED, contract.PaymentReceived(
+        payment_id=payment.id, customer_id=payment.customer_id, amount=Money.of(amount, currency),
+        received_on=payment.received_on,
+        allocations=[contract.AllocationReported(invoice_id=a.invoice_id, amount=Money.of(a.amount, currency))
+                     for a in made],
+        unallocated=Money.of(shown.unallocated, currency)), subject=str(payment.customer_id), tenant=tenant)
+    return shown
+
+
+def list_payments(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Shown]:
+    rows = repository.list_payments(session, tenant, page, filters)
+    allocations = repository.allocations_of(session, tenant, {p.id for p in rows})
+    return [Shown(p, allocations[p.id]) for p in rows]
+
+
+def get_payment(session: Session, tenant: str, payment_id: uuid.UUID) -> Shown:
+    found = repository.get_payment(session, tenant, payment_id)
+    if found is None:
+        raise NotFound(f"No payment {payment_id}.")
+    return Shown(found, repository.allocations_of(session, tenant, {found.id})[found.id])
