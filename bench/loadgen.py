@@ -7,6 +7,7 @@ rate, JSON summary) and configured through ``BENCH_*`` environment variables.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -22,6 +23,9 @@ LUA = Path(__file__).resolve().parent / "lua"
 WRK_THREADS = 1
 # Enough connections that a fixed rate is held even when a response takes 30 ms.
 RATE_CONNECTIONS = 32
+# Every wrk run and sequential client of a bench run that creates customers gets its own number (see
+# BENCH_RUN in lua/write.lua): one sequence for all scenarios, so no two runs repeat each other's keys.
+_runs = itertools.count(1)
 
 
 class LoadError(RuntimeError):
@@ -65,6 +69,11 @@ def wrk_version() -> str:
     out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
     first = (out.stdout or out.stderr).strip().splitlines()
     return first[0] if first else "wrk"
+
+
+def next_run() -> int:
+    """A BENCH_RUN number no other run of this bench has used."""
+    return next(_runs)
 
 
 def describe(connections: int) -> str:

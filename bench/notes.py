@@ -182,6 +182,36 @@ same requests scanned 100k deals (p99 217-252 ms here). The bare aggregate basel
 scans the deals, so its ratio shows what the rollup saves. The build job summed the 100k
 loaded deals in about 3 s (reading them, summing in Python, inserting the rows); a new
 rate re-sums only the segment it splits.""",
+    "lead-intake": """### lead intake (create rate against customer creates; import against COPY)
+
+Create: 38 leads/s against 54 customer creates/s through the gateway in the full run written
+with the scenario (70%); 36-54 against 43-55 in the quick runs (67-125%: 5 s runs on the shared
+2-core machine swing that much). py-spy of the sales API under that load (GIL thread):
+`create_lead` 66% of the samples, SQLAlchemy statement execution 37%, routing 25% (the team
+read twice, its row locked, the members' loads counted, the rules read), no single hot spot;
+the customer API's profile under its own run has the same shape (`create_customer` 57%,
+statement execution 35%).
+
+Import: 56-61 rows/s through `POST /v1/leads/import` (58 for the full run's 100k rows, in 29
+minutes), flat as the table grows (one 500-row batch committed every 8 s or so), against
+370,000-600,000 rows/s for COPY of the same CSV into a plain table (596,000 for 100k rows).
+Each row goes through the very `create_lead` of the API, one at a time. Counted in-process on a
+fresh database (nothing else running): 22 SQL statements per row, each its own round trip: 4.7
+INSERTs (the lead, two history entries, one or two outbox events), each flushed alone by the
+autoflush before the next query; 3.6 lookups of open leads (by e-mail, phone, domain); 2.9
+UPDATEs of the lead just inserted (its version and history step bumped after its insert was
+flushed); 2.7 advisory key locks; 2.7 customer-key lookups; the team read twice and updated
+(the round-robin turn); and the scoring rules and the routing rules read again for every row.
+Just under half of a row's time (11 of 25 ms in that count, timing included) is those round
+trips, the rest ORM work in Python. 40% of COPY is 150,000-240,000 rows/s, 4-7 microseconds a
+row: the per-row path takes about 17 ms, 2,500-4,000 times that, so no tuning of it reaches the
+target (reading the rules once per batch, reading the team once and inserting each lead once,
+after routing, would save 5-6 of the 22 statements; not measured). Reaching it needs a
+set-based import: COPY each batch into a staging table, compute its keys there, find duplicates
+within the file and against open leads and customer keys with joins, score and match routing
+rules in SQL, hand out capacity per team in one window query, and write leads, history and
+outbox rows with INSERT ... SELECT, with the key locks taken per batch. The customer import,
+which already writes with COPY, reaches 17% of COPY of its own rows into its indexed table.""",
     "memory": """### memory
 
 A service above its RSS target: see the table; not observed while writing the bench.""",

@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import forecast
+from bench import forecast, leads
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -70,6 +70,8 @@ class Plan:
     converge_seconds: float = 30
     converge_wait: float = 15
     sequential_creates: int = 200
+    # lead-intake: the rows of its lead import.
+    lead_import_rows: int = 100_000
 
     @property
     def largest(self) -> int:
@@ -82,7 +84,8 @@ FULL = Plan("full", (10_000, 100_000, 1_000_000), read_seconds=15, rate_seconds=
 QUICK = Plan("quick", (10_000, 100_000), read_seconds=5, rate_seconds=5, warmup_seconds=1, connections=16,
              read_rate=1000, write_seconds=5, relay_events=10_000, convergence_seconds=6, convergence_rate=500,
              memory_seconds=3, replay_events=1_000, import_rows=10_000, idle_seconds=3, cost_seconds=6,
-             converge_rates=(50, 100, 200), converge_seconds=8, converge_wait=5, sequential_creates=100)
+             converge_rates=(50, 100, 200), converge_seconds=8, converge_wait=5, sequential_creates=100,
+             lead_import_rows=10_000)
 
 
 def _n(size: int) -> str:
@@ -620,6 +623,7 @@ SCENARIOS = {
     "import": bulk_import,
     "search": customer_search,
     "sales-forecast": sales_forecast,
+    "lead-intake": leads.lead_intake,
     "memory": memory,
     # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.
     "replay": view_replay,

@@ -9,7 +9,6 @@ creates from one client.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
@@ -25,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from bench.context import Context
 from bench.data import psycopg_url
-from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, read_created, run_wrk
+from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, next_run, read_created, run_wrk
 from bench.measure import percentile, profiled
 from bench.proc import CpuWindow, Grouping, read_stat
 from bench.report import INFO, Report, Row, ratio, verdict
@@ -49,9 +48,6 @@ WARMUP_SECONDS, TAIL_SECONDS = 2, 1
 KAFKA, PG_BACKENDS, PG_BACKGROUND = "Kafka broker", "PostgreSQL backends", "PostgreSQL background"
 PG_UNSEEN = "PostgreSQL ended backends, unsampled"
 BARE, BARE_BACKENDS, OTHER_DATABASES = "bare app", "bare app's PostgreSQL backends", "other databases"
-
-# Every wrk run and sequential client gets its own number: see BENCH_RUN in lua/write.lua.
-_runs = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,7 @@ def _window(ctx: Context, url: str, rate: float, seconds: float, grouping: Group
     timer = threading.Thread(target=measure, daemon=True)
     timer.start()
     load = run_wrk(url, "write", seconds=WARMUP_SECONDS + seconds + TAIL_SECONDS, connections=RATE_CONNECTIONS,
-                   env={"BENCH_TOKEN": ctx.token, "BENCH_RECORD": str(record), "BENCH_RUN": str(next(_runs))},
+                   env={"BENCH_TOKEN": ctx.token, "BENCH_RECORD": str(record), "BENCH_RUN": str(next_run())},
                    rate=rate)
     timer.join(30)
     if not load.ok:
@@ -320,7 +316,7 @@ def _sequential(ctx: Context, report: Report, plan: Plan, gateway: str, bare_url
 
 def _back_to_back(base_url: str, path: str, token: str, n: int) -> tuple[list[float], float]:
     """Milliseconds of each of ``n`` creates sent one after the other; the seconds they took in all."""
-    run = next(_runs)
+    run = next_run()
     latencies: list[float] = []
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         started = 0.0
