@@ -8,7 +8,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from services.sales.leads import service as leads
+from services.sales.leads.schemas import ConvertIn
 from shared.envelope import CloudEvent
 from tests import factories
 from tests.support.events import cloud_event
@@ -83,9 +87,25 @@ def test_duplicates_fold_into_one_routed_lead_that_converts_into_one_new_custome
 
         body = {"opportunity": {"name": "Acme rollout", "amount": {"amount": "12000.00", "currency": "EUR"},
                                 "expected_close_date": "2027-03-31"}}
+        # A conversion that dies right after the customer service created the customer (the sales side fails
+        # here, before writing anything) rolls back whole; its retry gets that customer back, not a second one.
+        created_first: list[uuid.UUID] = []
+        real = leads.customer_service(system.url("customer"), f"Bearer {system.token(tenant)}")
+
+        def dies_after_the_customer(customer: dict[str, Any], key: str) -> uuid.UUID:
+            created_first.append(real(customer, key))
+            raise RuntimeError("the sales service stopped between the two steps")
+
+        engine = create_engine(system.database_urls["sales"])
+        with pytest.raises(RuntimeError), Session(engine) as session:
+            leads.convert(session, tenant, uuid.UUID(lead["id"]), ConvertIn.model_validate(body),
+                          new_customer=dies_after_the_customer)
+        engine.dispose()
+        assert client.get(f"/v1/leads/{lead['id']}").json()["status"] == "working"
         converted = client.post(f"/v1/leads/{lead['id']}/convert", json=body)
         assert converted.status_code == 200, converted.text
         done = converted.json()
+        assert created_first and done["customer_id"] == str(created_first[0])
         assert done["status"] == "converted" and done["customer_id"] and done["opportunity_id"]
         customer = client.get(f"/v1/customers/{done['customer_id']}").json()
         assert (customer["kind"], customer["organization_name"]) == ("organization", "Acme")
@@ -95,15 +115,6 @@ def test_duplicates_fold_into_one_routed_lead_that_converts_into_one_new_custome
         assert [(c["from_stage"], c["changed_by"]) for c in opened] == [(None, "dev")]  # the token's subject
         again = client.post(f"/v1/leads/{lead['id']}/convert", json=body)
         assert again.status_code == 409 and "converted" in again.json()["detail"]
-
-        # A retry after a failure between the two steps asks the customer service again under the same key:
-        # it answers with the customer it created, not a second one.
-        replay = client.post("/v1/customers", headers={"Idempotency-Key": f"lead-conversion-{lead['id']}"}, json={
-            "kind": "organization", "organization_name": "Acme", "country": "DE", "employees": 300,
-            "emails": [{"address": done["email"], "primary": True}],
-            "phones": [{"number": "+49301234567", "primary": True}]})
-        assert replay.status_code == 201 and replay.json()["id"] == done["customer_id"]
-        assert replay.headers.get("Idempotent-Replayed") == "true"
 
         system.wait_drained()
         events = [e for e in _lead_events(system, tenant) if e.data["lead_id"] == lead["id"]]
@@ -156,3 +167,14 @@ def test_a_lead_of_a_known_customer_links_it_and_a_campaign_response_becomes_a_r
         assert {"rule": "engagement.responded", "points": 10} in lead["score_reasons"]
         types = [e.type for e in _lead_events(system, tenant) if e.data["lead_id"] == lead["id"]]
         assert types == ["crm.sales.lead.created.v1", "crm.sales.lead.assigned.v1"]
+        assert lead["first_touch_due_at"] is not None and lead["overdue"] is False
+
+        # Nobody touches it in its team's hour: its due time is moved into the past here rather than waited
+        # out; the worker's first-touch job flags it once and announces it.
+        stored_id = uuid.UUID(lead["id"]).hex if system.backend == "sqlite" else lead["id"]
+        system.sql("sales", "UPDATE leads SET first_touch_due_at = assigned_at WHERE id = :id", id=stored_id)
+        eventually(lambda: client.get(f"/v1/leads/{lead['id']}").json()["overdue"],
+                   what="the first-touch job to flag the lead")
+        system.wait_drained()
+        types = [e.type for e in _lead_events(system, tenant) if e.data["lead_id"] == lead["id"]]
+        assert types == ["crm.sales.lead.created.v1", "crm.sales.lead.assigned.v1", "crm.sales.lead.overdue.v1"]

@@ -159,6 +159,9 @@ class System:
             "CRM_RELAY_IDLE_POLL_SECONDS": "0.2",
             "CRM_CONSISTENCY_WAIT_SECONDS": "10",
             "CRM_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            # The sales worker's periodic jobs look every second, so tests see them act without waiting long.
+            "CRM_LEAD_FIRST_TOUCH_CHECK_SECONDS": "1",
+            "CRM_FORECAST_ROLLUP_BUILD_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():
@@ -256,11 +259,13 @@ class System:
             yield client
 
     def sql(self, service: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
-        """Read a service's own database directly, to check what was (not) written."""
+        """Read a service's own database directly, to check what was (not) written; or change it, committed
+        (e.g. to move a deadline into the past rather than wait it out)."""
         engine = create_engine(self.database_urls[service])
         try:
-            with engine.connect() as connection:
-                return [tuple(row) for row in connection.execute(text(statement), params)]
+            with engine.begin() as connection:
+                result = connection.execute(text(statement), params)
+                return [tuple(row) for row in result] if result.returns_rows else []
         finally:
             engine.dispose()
 
