@@ -53,6 +53,6 @@ class DocumentCounter(Base):
     __tablename__ = "document_counters"
 
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    series: Mapped[str] = mapped_column(String(10), primary_key=True)
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int]

@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_table(
         "document_counters",
         sa.Column("tenant_id", sa.String(64), primary_key=True),
-        sa.Column("series", sa.String(10), primary_key=True),
+        sa.Column("series", sa.String(20), primary_key=True),
         sa.Column("year", sa.Integer(), primary_key=True),
         sa.Column("last", sa.Integer(), nullable=False),
     )
