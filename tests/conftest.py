@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import postgres_admin_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db import make_engine, make_sessions
+from shared.migrate import upgrade
+from tests.support.databases import create_postgres_database, drop_postgres_database, postgres_admin_url
 from tests.support.system import System
 
 BACKENDS = ("sqlite", "postgresql")
@@ -55,3 +59,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     the fault scenarios (whole systems of their own, restarted again and again) after everything."""
     items.sort(key=lambda item: (item.nodeid.startswith("tests/faults/"),
                                  item.nodeid.startswith("tests/integration/test_delivery.py")))
+
+
+@pytest.fixture(params=BACKENDS)
+def sales_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated sales database of one backend: for its use cases called directly, in
+    transactions of their own (no processes, no Kafka)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'sales.db'}"
+        upgrade("sales", url)
+        engine = make_engine(url)
+        yield make_sessions(engine)
+        engine.dispose()
+        return
+    admin = _admin_url_or_skip()
+    url = create_postgres_database(admin, "crm_test_sales")
+    try:
+        upgrade("sales", url)
+        engine = make_engine(url)
+        yield make_sessions(engine)
+        engine.dispose()
+    finally:
+        drop_postgres_database(admin, url)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +28,8 @@ from services.sales.opportunities import service as opportunities
 from services.sales.opportunities.schemas import OpportunityCreate
 from services.sales.opportunities.tables import Opportunity
 from shared.consumer import Delivery, apply_all
-from shared.db import make_engine, make_sessions, unit_of_work
+from shared.db import unit_of_work
 from shared.envelope import CloudEvent
-from shared.migrate import upgrade
-from tests.support.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -41,24 +37,9 @@ TENANT = "rollup"
 NORTH, SOUTH = uuid.UUID(int=7001), uuid.UUID(int=7002)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sales.db'}"
-        upgrade("sales", url)
-        engine = make_engine(url)
-        yield make_sessions(engine)
-        engine.dispose()
-        return
-    admin = request.getfixturevalue("postgres_url")
-    url = create_postgres_database(admin, "crm_test_rollup")
-    try:
-        upgrade("sales", url)
-        engine = make_engine(url)
-        yield make_sessions(engine)
-        engine.dispose()
-    finally:
-        drop_postgres_database(admin, url)
+@pytest.fixture()
+def sessions(sales_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    return sales_sessions
 
 
 def _view(sessions: sessionmaker[Session], customer: uuid.UUID, version: int, region: str | None) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -41,11 +40,9 @@ from services.sales.products.schemas import ProductCreate
 from services.sales.sales_policy import service as sales_policy
 from services.sales.sales_policy.schemas import SalesPolicyIn
 from shared.consumer import Delivery, apply_all
-from shared.db import OutboxRecord, make_engine, make_sessions, unit_of_work
+from shared.db import OutboxRecord, unit_of_work
 from shared.envelope import CloudEvent
 from shared.errors import Conflict, InvalidInput
-from shared.migrate import upgrade
-from tests.support.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -53,24 +50,9 @@ TENANT = "cash"
 T = TypeVar("T")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sales.db'}"
-        upgrade("sales", url)
-        engine = make_engine(url)
-        yield make_sessions(engine)
-        engine.dispose()
-        return
-    admin = request.getfixturevalue("postgres_url")
-    url = create_postgres_database(admin, "crm_test_cash")
-    try:
-        upgrade("sales", url)
-        engine = make_engine(url)
-        yield make_sessions(engine)
-        engine.dispose()
-    finally:
-        drop_postgres_database(admin, url)
+@pytest.fixture()
+def sessions(sales_sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    return sales_sessions
 
 
 def _in(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
