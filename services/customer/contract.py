@@ -262,7 +262,12 @@ VIEW_KPIS_DESCRIPTION = (
     "weighted_pipeline_value, open_pipeline_by_category ({pipeline, best_case, commit, and omitted or "
     "uncategorized when a deal is in them: money per currency}), won_deals, won_value, lost_deals, "
     "lost_deals_90d, open_leads (neither converted nor disqualified; a duplicate folded into another lead "
-    "is none), last_sales_contact_at (the newest lead or opportunity event). Service desk: open_tickets, "
+    "is none), last_sales_contact_at (the newest lead or opportunity event). Order to cash: open_orders (not "
+    "delivered, cancelled or returned), open_orders_value (their totals less returns), returns_90d, "
+    "lifetime_value (paid money: payments allocated to invoices less what credit notes gave back of them; the "
+    "profile's lifetime_value is a typed-in opening balance, not included), open_receivables, "
+    "overdue_receivables and overdue_invoices (open invoices due before the day of as_of, or reported "
+    "overdue). Service desk: open_tickets, "
     "urgent_open_tickets, complaints_90d. Campaigns: campaigns, responses, last_response_at (when the "
     "customer last responded). Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
     "churn_risk {score, level, reasons}, next_best_action {action, reason}. An organization with "
@@ -368,6 +373,62 @@ class ResponseReport(BaseModel):
     occurred_at: AwareDatetime
 
 
+class OrderReport(BaseModel):
+    """An order as a sales event reports it (``OrderReported``): the view counts the customer's open orders."""
+
+    order_id: str
+    status: str = Field(description="placed, confirmed, on_hold, shipped, delivered, cancelled or returned")
+    total: MoneyRead
+    returned: MoneyRead = Field(description="The value of what came back so far.")
+
+
+class ReturnReport(OrderReport):
+    """Goods that came back (``OrderReturned``): the order as it is after, and this return."""
+
+    return_id: str
+    amount: MoneyRead = Field(description="The value of this return.")
+
+
+class InvoiceReport(BaseModel):
+    """An invoice as a sales event reports it (``InvoiceReported``): issued, paid or written off.
+
+    Its ``open_amount`` is as of that event: payments and credit notes since then come as
+    their own events, and the view subtracts them itself.
+    """
+
+    invoice_id: str
+    order_id: str
+    number: str
+    due_on: date
+    total: MoneyRead
+    open_amount: MoneyRead
+    status: str = Field(description="open, paid or written_off")
+    written_off: MoneyRead | None = None
+
+
+class AllocationRead(BaseModel):
+    invoice_id: str
+    amount: MoneyRead
+
+
+class PaymentReport(BaseModel):
+    """Money a customer paid (``PaymentReceived``), and which invoices it went to."""
+
+    payment_id: str
+    amount: MoneyRead
+    allocations: list[AllocationRead]
+
+
+class CreditNoteReport(BaseModel):
+    """A credit note against one of the customer's invoices (``CreditNoteIssued``)."""
+
+    credit_note_id: str
+    invoice_id: str
+    number: str
+    kind: str = Field(description="return or correction")
+    amount: MoneyRead
+
+
 OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.opportunity.{action}.v1", SALES_TOPIC.name, OpportunityReport)
     for action in ("created", "updated", "won", "lost"))
@@ -388,4 +449,18 @@ RESPONSE_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.campaign.response.{kind}.v1", CAMPAIGN_TOPIC.name, ResponseReport)
     for kind in ("opened", "clicked", "replied", "registered", "unsubscribed", "converted", "moved"))
 
-READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS)
+# Order to cash: orders (a return has its own payload), invoices, payments and credit notes.
+ORDER_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.order.{action}.v1", SALES_TOPIC.name, OrderReport)
+    for action in ("placed", "confirmed", "held", "shipped", "delivered", "cancelled"))
+ORDER_RETURNED = Reads("crm.sales.order.returned.v1", SALES_TOPIC.name, ReturnReport)
+INVOICE_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.invoice.{action}.v1", SALES_TOPIC.name, InvoiceReport)
+    for action in ("issued", "paid", "written_off"))
+PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, PaymentReport)
+CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
+CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS, PAYMENT_RECEIVED,
+                                  CREDIT_NOTE_ISSUED)
+
+READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS,
+                            *CASH_EVENTS)

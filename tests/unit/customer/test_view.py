@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import given, settings
@@ -354,3 +355,225 @@ def test_a_merge_carries_leads_and_responses_to_the_survivor_and_an_unmerge_brin
     _apply(db, unmerged, back)
     assert (_kpis(db, survivor)["responses"], _kpis(db, duplicate)["responses"]) == (0, 1)
     assert _kpis(db, survivor)["last_response_at"] is None
+
+
+# --- order to cash: orders, invoices, payments, credit notes ----------------------------------------
+
+
+def _money(amount: str, currency: str = "EUR") -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
+def _order_event(status: str, total: str = "100.00", *, order_id: str = "o-1", returned: str = "0.00",
+                 currency: str = "EUR", sequence: int = 1, at: datetime = NOW) -> CloudEvent:
+    """An order event as the sales contract publishes it (``OrderReported``)."""
+    action = {"on_hold": "held"}.get(status, status)
+    return _event(f"crm.sales.order.{action}.v1", {
+        "order_id": order_id, "customer_id": CUSTOMER, "opportunity_id": None, "status": status, "from_status": None,
+        "total": _money(total, currency), "returned": _money(returned, currency), "line_count": 1, "version": 1,
+        "credit": None, "approved_by": None, "reason": None}, sequence=sequence, at=at)
+
+
+def _return_event(amount: str, *, order_id: str = "o-1", status: str = "delivered", total: str = "100.00",
+                  returned: str | None = None, sequence: int = 2, at: datetime = NOW) -> CloudEvent:
+    """Goods back (``OrderReturned``): the order as the return left it, and this return."""
+    event = _order_event(status, total, order_id=order_id, returned=returned or amount, sequence=sequence, at=at)
+    return event.model_copy(update={"type": "crm.sales.order.returned.v1", "data": event.data | {
+        "return_id": str(uuid.uuid4()), "amount": _money(amount), "reason": "broken",
+        "lines": [{"line": 0, "product_id": str(uuid.uuid4()), "quantity": "1"}]}})
+
+
+def _invoice_event(total: str = "100.00", *, invoice_id: str = "i-1", action: str = "issued", status: str = "open",
+                   open_amount: str | None = None, due_on: str = "2026-12-26", written_off: str | None = None,
+                   currency: str = "EUR", sequence: int = 3, at: datetime = NOW) -> CloudEvent:
+    """An invoice event (``InvoiceReported``): its open amount as of that event."""
+    return _event(f"crm.sales.invoice.{action}.v1", {
+        "invoice_id": invoice_id, "customer_id": CUSTOMER, "order_id": "o-1", "number": "INV-2026-000001",
+        "issued_on": "2026-11-26", "due_on": due_on, "total": _money(total, currency),
+        "open_amount": _money(open_amount if open_amount is not None else total, currency), "status": status,
+        "version": 1, "reason": "bankrupt" if written_off else None,
+        "written_off": _money(written_off, currency) if written_off else None}, sequence=sequence, at=at)
+
+
+def _payment_event(amount: str, allocations: dict[str, str], *, currency: str = "EUR", payment_id: str | None = None,
+                   sequence: int = 4, at: datetime = NOW) -> CloudEvent:
+    allocated = sum((Decimal(a) for a in allocations.values()), Decimal(0))
+    return _event("crm.sales.payment.received.v1", {
+        "payment_id": payment_id or str(uuid.uuid4()), "customer_id": CUSTOMER, "amount": _money(amount, currency),
+        "received_on": "2026-11-26", "unallocated": _money(format(Decimal(amount) - allocated, "f"), currency),
+        "allocations": [{"invoice_id": i, "amount": _money(a, currency)} for i, a in allocations.items()]},
+        sequence=sequence, at=at)
+
+
+def _credit_note_event(amount: str, *, invoice_id: str = "i-1", currency: str = "EUR", sequence: int = 5,
+                       at: datetime = NOW) -> CloudEvent:
+    return _event("crm.sales.credit_note.issued.v1", {
+        "credit_note_id": str(uuid.uuid4()), "customer_id": CUSTOMER, "invoice_id": invoice_id,
+        "number": "CN-2026-000001", "kind": "return", "return_id": None, "amount": _money(amount, currency),
+        "reason": "broken", "issued_on": "2026-11-26"}, sequence=sequence, at=at)
+
+
+def _known(*events: CloudEvent) -> list[rules.Fact]:
+    """The facts as the view keeps them: one per thing, the newest event's (``is_newer``)."""
+    kept: dict[tuple[str, str], rules.Fact] = {}
+    for event in events:
+        fact = rules.fact_from_event(event)
+        assert fact is not None
+        known = kept.get((fact.entity, fact.entity_id))
+        if rules.is_newer(fact.sequence, known.sequence if known else None):
+            kept[(fact.entity, fact.entity_id)] = fact
+    return list(kept.values())
+
+
+def test_open_orders_leave_out_delivered_cancelled_and_returned_and_are_worth_their_total_less_returns() -> None:
+    facts = _known(_order_event("placed", "10.00", order_id="a"), _order_event("on_hold", "20.00", order_id="b"),
+                   _order_event("confirmed", "5", order_id="c", currency="USD"),
+                   _order_event("shipped", "30.00", order_id="d", returned="12.50"),
+                   _order_event("delivered", "99", order_id="e"), _order_event("cancelled", "99", order_id="f"),
+                   _return_event("99", order_id="g", status="returned", total="99"))
+    kpis = rules.compute_kpis(facts, NOW)
+    assert kpis["open_orders"] == 4
+    assert kpis["open_orders_value"] == [_money("47.50"), _money("5.00", "USD")]
+    assert (rules.compute_kpis([], NOW)["open_orders"], rules.compute_kpis([], NOW)["open_orders_value"]) == (0, [])
+
+
+def test_an_order_is_as_its_newest_event_left_it_an_order_event_or_a_return() -> None:
+    shipped = _order_event("shipped", sequence=1)
+    everything_back = _return_event("100.00", status="returned", sequence=2)
+    assert rules.compute_kpis(_known(shipped, everything_back), NOW)["open_orders"] == 0
+    part_back = _return_event("40.00", status="shipped", sequence=2)
+    delivered = _order_event("delivered", returned="40.00", sequence=3)
+    assert rules.compute_kpis(_known(shipped, part_back), NOW)["open_orders_value"] == [_money("60.00")]
+    assert rules.compute_kpis(_known(part_back, shipped, delivered), NOW)["open_orders"] == 0
+
+
+def test_lifetime_value_is_paid_money_less_what_credit_notes_gave_back_of_it_per_currency() -> None:
+    facts = _known(
+        # Paid in full, then 30 came back: 70 kept.
+        _invoice_event("100.00", invoice_id="paid-then-credited"),
+        _payment_event("100.00", {"paid-then-credited": "100.00"}),
+        _credit_note_event("30.00", invoice_id="paid-then-credited"),
+        # 50 credited before anything was paid, the remaining 150 paid: all 150 kept (not 100).
+        _invoice_event("200.00", invoice_id="credited-then-paid"),
+        _credit_note_event("50.00", invoice_id="credited-then-paid"),
+        _payment_event("180.00", {"credited-then-paid": "150.00"}),  # 30 over-paid: credit, not revenue
+        # Another currency, paid in part: never added to the euros.
+        _invoice_event("80.00", invoice_id="dollars", currency="USD"),
+        _payment_event("25.00", {"dollars": "25.00"}, currency="USD"),
+        # Not paid at all, only credited: nothing.
+        _invoice_event("60.00", invoice_id="unpaid"), _credit_note_event("60.00", invoice_id="unpaid"))
+    assert rules.compute_kpis(facts, NOW)["lifetime_value"] == [_money("220.00"), _money("25.00", "USD")]
+    assert rules.compute_kpis([], NOW)["lifetime_value"] == []
+
+
+def test_a_payment_for_an_invoice_not_known_yet_counts_less_its_credit_notes() -> None:
+    facts = _known(_payment_event("40.00", {"later": "40.00"}), _credit_note_event("15.00", invoice_id="later"))
+    assert rules.compute_kpis(facts, NOW)["lifetime_value"] == [_money("25.00")]
+
+
+def test_lifetime_value_leaves_out_the_profiles_typed_in_opening_balance() -> None:
+    # The KPI is a function of facts; the profile (with its lifetime_value) is no fact.
+    facts = _known(_invoice_event("10.00"), _payment_event("10.00", {"i-1": "10.00"}))
+    assert rules.compute_kpis(facts, NOW)["lifetime_value"] == [_money("10.00")]
+    assert "opening balance" in VIEW_KPIS_DESCRIPTION
+
+
+def test_open_receivables_are_totals_less_payments_credit_notes_and_write_offs() -> None:
+    facts = _known(
+        _invoice_event("100.00", invoice_id="part-paid"), _payment_event("30.00", {"part-paid": "30.00"}),
+        _credit_note_event("20.00", invoice_id="part-paid"),
+        _invoice_event("70.00", invoice_id="written", action="written_off", status="written_off", open_amount="0",
+                       written_off="70.00"),
+        _invoice_event("50.00", invoice_id="settled"), _payment_event("50.00", {"settled": "50.00"}),
+        _invoice_event("50.00", invoice_id="settled", action="paid", status="paid", open_amount="0.00", sequence=9),
+        _invoice_event("9.00", invoice_id="dollars", currency="USD"))
+    kpis = rules.compute_kpis(facts, NOW)
+    assert kpis["open_receivables"] == [_money("50.00"), _money("9.00", "USD")]
+    assert (kpis["overdue_receivables"], kpis["overdue_invoices"]) == ([], 0)
+
+
+def test_a_payment_the_invoice_event_already_counted_is_not_taken_off_twice() -> None:
+    # An invoice event after the payment (here the announced overdue one) reports the open amount net of it.
+    facts = _known(_invoice_event("100.00", sequence=3), _payment_event("40.00", {"i-1": "40.00"}, sequence=4),
+                   _invoice_event("100.00", open_amount="60.00", action="overdue", sequence=5))
+    kpis = rules.compute_kpis(facts, NOW)
+    assert kpis["open_receivables"] == kpis["overdue_receivables"] == [_money("60.00")]
+
+
+def test_overdue_follows_the_due_date_on_the_day_of_as_of_and_the_owners_overdue_event() -> None:
+    due = _invoice_event("100.00", due_on="2026-11-25")
+    assert rules.compute_kpis(_known(due), NOW)["overdue_receivables"] == [_money("100.00")]
+    # Due today is not overdue; and the view's day is that of its latest event, not the wall clock's.
+    assert rules.compute_kpis(_known(due), datetime(2026, 11, 25, 23, 59, tzinfo=timezone.utc))["overdue_invoices"] == 0
+    half = _known(due, _payment_event("40.00", {"i-1": "40.00"}))
+    assert rules.compute_kpis(half, NOW)["overdue_receivables"] == [_money("60.00")]
+    reported = _invoice_event("100.00", action="overdue", due_on="2026-12-31", sequence=6)
+    assert rules.compute_kpis(_known(reported), NOW)["overdue_invoices"] == 1
+    paid = _known(due, _payment_event("100.00", {"i-1": "100.00"}))
+    assert rules.compute_kpis(paid, NOW)["overdue_invoices"] == 0
+
+
+def test_churn_risk_learns_overdue_invoices_and_recent_returns() -> None:
+    overdue = rules.compute_kpis(_known(_invoice_event("10.00", due_on="2026-10-01")), NOW)["churn_risk"]
+    assert "has overdue invoices" in overdue["reasons"] and overdue["score"] == 25
+    returned = rules.compute_kpis(_known(_order_event("delivered"), _return_event("5.00")), NOW)["churn_risk"]
+    assert returned["reasons"] == ["returned goods in the last 90 days"]
+    long_ago = NOW - timedelta(days=120)
+    old = rules.compute_kpis(_known(_return_event("5.00", at=long_ago), _order_event("placed", sequence=9)), NOW)
+    assert (old["returns_90d"], "returned goods in the last 90 days" in old["churn_risk"]["reasons"]) == (0, False)
+
+
+def test_group_totals_add_orders_and_receivables_per_currency() -> None:
+    parent = rules.compute_kpis(_known(_order_event("placed", "10.00"), _invoice_event("10.00", due_on="2026-01-01"),
+                                       _payment_event("4.00", {"i-1": "4.00"})), NOW)
+    child = rules.compute_kpis(_known(_order_event("confirmed", "7", order_id="o-3", currency="USD"), _invoice_event("3.00"),
+                                      _return_event("1.00", order_id="o-2")), NOW)
+    group = rules.group_totals(parent, [child])
+    assert (group["open_orders"], group["overdue_invoices"], group["returns_90d"]) == (2, 1, 1)
+    assert group["open_orders_value"] == [_money("10.00"), _money("7.00", "USD")]
+    assert group["open_receivables"] == [_money("9.00")]
+    assert group["overdue_receivables"] == [_money("6.00")] and group["lifetime_value"] == [_money("4.00")]
+
+
+def test_order_to_cash_timeline_entries_link_to_the_sales_resources() -> None:
+    entries = {e.type: e for e in map(rules.timeline_entry, [
+        _order_event("shipped"), _return_event("5.00"), _invoice_event("100.00", action="written_off",
+                                                                       status="written_off", written_off="100.00"),
+        _payment_event("30.00", {"i-1": "20.00", "i-2": "10.00"}, payment_id="p-1"), _credit_note_event("5.00")])}
+    assert entries["crm.sales.order.shipped.v1"].summary == "Order shipped (100.00 EUR, shipped)"
+    assert entries["crm.sales.order.shipped.v1"].resource == "/v1/orders/o-1"
+    assert entries["crm.sales.order.returned.v1"].summary == "Goods returned (5.00 EUR; order delivered)"
+    written_off = entries["crm.sales.invoice.written_off.v1"]
+    assert written_off.summary == "Invoice INV-2026-000001 written off (100.00 EUR, due 2026-12-26)"
+    assert written_off.resource == "/v1/invoices/i-1"
+    assert entries["crm.sales.payment.received.v1"].summary == "Payment received (30.00 EUR, to 2 invoices)"
+    assert entries["crm.sales.payment.received.v1"].resource == "/v1/payments/p-1"
+    assert entries["crm.sales.credit_note.issued.v1"].summary == "Credit note CN-2026-000001 issued (5.00 EUR, return)"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(min_value=0, max_value=12))
+def test_order_to_cash_kpis_do_not_depend_on_the_order_facts_are_known_in(rng: random.Random, size: int) -> None:
+    invoices = ["i-1", "i-2", "i-3"]
+    makers = [lambda: _order_event(rng.choice(["placed", "shipped", "delivered"]), order_id=rng.choice("abc"),
+                                   sequence=rng.randint(1, 99)),
+              lambda: _return_event("5.00", order_id=rng.choice("abc"), sequence=rng.randint(1, 99),
+                                    at=NOW - timedelta(days=rng.randint(0, 200))),
+              lambda: _invoice_event("100.00", invoice_id=rng.choice(invoices), due_on=rng.choice(
+                  ["2026-01-01", "2027-01-01"]), currency=rng.choice(["EUR", "USD"]), sequence=rng.randint(1, 99)),
+              lambda: _payment_event("30.00", {rng.choice(invoices): "30.00"}, sequence=rng.randint(1, 99)),
+              lambda: _credit_note_event("10.00", invoice_id=rng.choice(invoices), sequence=rng.randint(1, 99))]
+    facts = _known(*[rng.choice(makers)() for _ in range(size)])
+    shuffled = facts[:]
+    rng.shuffle(shuffled)
+    assert rules.compute_kpis(facts, NOW) == rules.compute_kpis(shuffled, NOW)
+
+
+def test_a_payment_delivered_twice_or_late_counts_once_through_the_view_consumer(db: Session) -> None:
+    customer = uuid.uuid4()
+    invoice = _about(customer, _invoice_event("100.00", sequence=3))
+    payment = _about(customer, _payment_event("40.00", {"i-1": "40.00"}, payment_id="p-1", sequence=4))
+    again = payment.model_copy(update={"id": str(uuid.uuid4())})  # the same payment, redelivered as a new event
+    _apply(db, _person(customer, 1), invoice, payment, again)
+    kpis = _kpis(db, customer)
+    assert (kpis["lifetime_value"], kpis["open_receivables"]) == ([_money("40.00")], [_money("60.00")])
