@@ -1,0 +1,112 @@
+"""Order to cash through the running system, on SQLite and PostgreSQL: a customer created in the customer service
+with a credit limit reaches the sales replica through Kafka; its won deal becomes an order that the credit check
+holds with the figures, a clerk cannot release and a manager can; the shipped order is invoiced and paid in two
+parts, and the order, invoice and payment events reach ``crm.sales.v1`` in the order they happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.sales import contract
+from shared.envelope import CloudEvent
+from tests import factories
+from tests.support.system import System
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+SALES_CLERK = (contract.READ_SCOPE, contract.WRITE_SCOPE)  # no sales:approve
+EUR = "EUR"
+# The facts this walk is about; the deal's and the catalogue's events are other tests'.
+TOLD = ("crm.sales.order.", "crm.sales.invoice.", "crm.sales.payment.")
+
+
+def _money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": EUR}
+
+
+def _cash_events(system: System, tenant: str, customer_id: str) -> list[CloudEvent]:
+    """The tenant's order, invoice and payment events of the customer, in the order of its partition."""
+    events = []
+    for record in system.read_topic("crm.sales.v1"):
+        if record.value is None or "ce_type" not in dict(record.headers or []):
+            continue
+        event = CloudEvent.model_validate_json(record.value)
+        if event.tenant == tenant and event.subject == customer_id and event.type.startswith(TOLD):
+            events.append(event)
+    return events
+
+
+def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two_parts(system: System) -> None:
+    with system.client() as manager:
+        tenant = manager.tenant  # type: ignore[attr-defined]
+        buyer, token = factories.organization(manager, "Ledger & Sons", credit_limit=_money("1000.00"))
+        chair = factories.product(manager, "CHAIR-OTC")
+        factories.price_book(manager, {chair["id"]: "100.00"})
+        # The customer's token makes sales wait until the view has brought the customer (and its limit) over.
+        opened = manager.post("/v1/opportunities", headers=token, json={
+            "customer_id": buyer["id"], "name": "Chairs", "currency": EUR, "stage": "negotiation", "owner": "u-olga",
+            "lines": [{"product_id": chair["id"], "quantity": "15"}]})
+        assert opened.status_code == 201, opened.text
+        deal = opened.json()
+        assert deal["amount"] == _money("1500.00")
+        won = manager.patch(f"/v1/opportunities/{deal['id']}", json={"stage": "closed_won", "close_reason": "price"})
+        assert won.status_code == 200, won.text
+
+        placed = manager.post("/v1/orders", json={"customer_id": buyer["id"], "opportunity_id": deal["id"]})
+        assert placed.status_code == 201, placed.text
+        order = placed.json()
+        assert (order["status"], order["total"], order["allowed_actions"]) == (
+            "placed", _money("1500.00"), ["confirm", "cancel"])
+
+        with system.client(tenant, scopes=SALES_CLERK) as clerk:
+            held = clerk.post(f"/v1/orders/{order['id']}/confirm")
+            assert held.status_code == 200, held.text
+            credit = held.json()["credit"]
+            assert held.json()["status"] == "on_hold"
+            assert (credit["exposure"], credit["credit_limit"], credit["headroom"], credit["within_limit"]) == (
+                _money("1500.00"), _money("1000.00"), _money("-500.00"), False)
+            refused = clerk.post(f"/v1/orders/{order['id']}/approve")
+            assert refused.status_code == 403, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+        approved = manager.post(f"/v1/orders/{order['id']}/approve", headers={"If-Match": held.headers["ETag"]})
+        assert approved.status_code == 200, approved.text
+        assert (approved.json()["status"], approved.json()["approved_by"]) == ("confirmed", "dev")
+        shipped = manager.post(f"/v1/orders/{order['id']}/ship")
+        assert (shipped.status_code, shipped.json()["status"]) == (200, "shipped"), shipped.text
+
+        issued = manager.post("/v1/invoices", json={"order_id": order["id"]})
+        assert issued.status_code == 201, issued.text
+        invoice = issued.json()
+        assert (invoice["status"], invoice["total"], invoice["open_amount"]) == (
+            "open", _money("1500.00"), _money("1500.00"))
+        for part, still_open in (("600.00", "900.00"), ("900.00", "0.00")):
+            paid = manager.post("/v1/payments", json={"customer_id": buyer["id"], "amount": _money(part)})
+            assert paid.status_code == 201, paid.text
+            assert paid.json()["allocations"] == [{"invoice_id": invoice["id"], "amount": _money(part)}]
+            assert manager.get(f"/v1/invoices/{invoice['id']}").json()["open_amount"] == _money(still_open)
+        settled = manager.get(f"/v1/invoices/{invoice['id']}").json()
+        assert (settled["status"], settled["paid"]) == ("paid", _money("1500.00"))
+        assert manager.get(f"/v1/orders/{order['id']}").json()["invoice_id"] == invoice["id"]
+
+    # Keyed by the customer: one partition, so its offsets are the order things happened in. The second payment
+    # settles the invoice in its own transaction, which tells the invoice paid before the payment's own event.
+    expected = ["crm.sales.order.placed.v1", "crm.sales.order.held.v1", "crm.sales.order.confirmed.v1",
+                "crm.sales.order.shipped.v1", "crm.sales.invoice.issued.v1", "crm.sales.payment.received.v1",
+                "crm.sales.invoice.paid.v1", "crm.sales.payment.received.v1"]
+
+    def all_told() -> list[CloudEvent] | None:
+        found = _cash_events(system, tenant, buyer["id"])
+        return found if len(found) >= len(expected) else None
+
+    events = eventually(all_told, timeout=30, what="the order, invoice and payment events on crm.sales.v1")
+    assert [e.type for e in events] == expected
+    sequences = [e.sequence for e in events]
+    assert sequences == sorted(sequences)
+    data: list[dict[str, Any]] = [e.data for e in events]
+    assert data[1]["credit"]["headroom"] == _money("-500.00")
+    assert (data[2]["approved_by"], data[2]["from_status"]) == ("dev", "on_hold")
+    assert [d["amount"] for d in (data[5], data[7])] == [_money("600.00"), _money("900.00")]
+    assert (data[6]["status"], data[6]["open_amount"]) == ("paid", _money("0.00"))
