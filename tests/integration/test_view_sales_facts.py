@@ -1,11 +1,13 @@
 """The unified view learns sales facts and campaign responses: leads (hand-made as the sales contract publishes
 them, and the one sales makes of a registration) and responses recorded through the campaign API show in a
-customer's KPIs and timeline, read-your-writes, and roll up to its parent organization."""
+customer's KPIs and timeline, read-your-writes, and roll up to its parent organization; orders, an invoice, a
+payment, a return and its credit note made through the sales API show as open orders, lifetime value and
+receivables, and a (hand-made) invoice past its due date as overdue, with churn risk saying why."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.integration
 # Far above any sequence the real sales outbox reaches in a test run: the view's read-your-writes
 # wait for these hand-made events only.
 LEAD_SEQUENCE = 10**8
+INVOICE_SEQUENCE = 2 * 10**8
 
 
 def _lead(tenant: str, *, lead_id: str, customer_id: str | None, action: str, status: str, sequence: int) -> Any:
@@ -119,3 +122,67 @@ def test_leads_and_campaign_responses_show_in_the_view_and_roll_up(system: Syste
     # A lead that names no customer is about nobody the view knows: no view appears for its id.
     with system.client(tenant) as client:  # type: ignore[call-arg]
         assert client.get(f"/v1/customers/{anonymous_lead}/view").status_code == 404
+
+
+def _eur(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+def test_order_to_cash_shows_in_the_view_as_open_orders_lifetime_value_and_receivables(system: System) -> None:
+    with system.client() as client:
+        tenant = client.tenant  # type: ignore[attr-defined]
+        buyer, token = factories.organization(client, "Ledger View")  # no credit limit: confirmed unchecked
+        chair = factories.product(client, "CHAIR-VIEW")
+        factories.price_book(client, {chair["id"]: "100.00"})
+
+        def order(quantity: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+            placed = client.post("/v1/orders", headers=headers or {}, json={
+                "customer_id": buyer["id"], "currency": "EUR", "lines": [{"product_id": chair["id"],
+                                                                         "quantity": quantity}]})
+            assert placed.status_code == 201, placed.text
+            return placed.json()
+
+        delivered, still_open = order("3", token), order("1")
+        for step in ("confirm", "ship", "deliver"):
+            moved = client.post(f"/v1/orders/{delivered['id']}/{step}")
+            assert moved.status_code == 200, moved.text
+        invoice = client.post("/v1/invoices", json={"order_id": delivered["id"]}).json()
+        assert invoice["total"] == _eur("300.00"), invoice
+        paid = client.post("/v1/payments", json={"customer_id": buyer["id"], "amount": _eur("120.00")})
+        assert paid.status_code == 201, paid.text
+        returned = client.post(f"/v1/orders/{delivered['id']}/returns", json={"lines": [{"line": 0, "quantity": "1"}]})
+        assert returned.status_code == 201, returned.text
+        credited = client.post("/v1/credit-notes", json={"return_id": returned.json()["id"], "reason": "broken"})
+        assert credited.status_code == 201, credited.text
+
+        answer = client.get(f"/v1/customers/{buyer['id']}/view",
+                            headers={"CRM-Consistency-Token": credited.headers["CRM-Consistency-Token"]})
+        assert answer.status_code == 200 and answer.json()["consistency"]["satisfied"], answer.text
+        kpis = answer.json()["kpis"]
+        assert (kpis["open_orders"], kpis["open_orders_value"]) == (1, [_eur("100.00")])
+        # 120 paid of 300; the 100 credited for the return came off the unpaid part: all 120 kept, 80 still owed.
+        assert (kpis["lifetime_value"], kpis["open_receivables"]) == ([_eur("120.00")], [_eur("80.00")])
+        assert (kpis["overdue_receivables"], kpis["returns_90d"]) == ([], 1)
+        assert kpis["churn_risk"]["reasons"] == ["returned goods in the last 90 days"]
+        timeline = client.get(f"/v1/customers/{buyer['id']}/timeline", params={"type": "crm.sales.payment."}).json()
+        assert [(e["summary"], e["resource"]) for e in timeline["items"]] == [
+            ("Payment received (120.00 EUR, to 1 invoice)", f"/v1/payments/{paid.json()['id']}")]
+
+        # An invoice ten days past due, as the sales contract publishes one (InvoiceReported).
+        late_id, due_on = str(uuid.uuid4()), (date.today() - timedelta(days=10)).isoformat()
+        late = cloud_event(service="sales", event_type="crm.sales.invoice.issued.v1", subject=buyer["id"],
+                           tenant=tenant, sequence=INVOICE_SEQUENCE, data={
+                               "invoice_id": late_id, "customer_id": buyer["id"], "order_id": still_open["id"],
+                               "number": "INV-2025-000009", "issued_on": due_on, "due_on": due_on,
+                               "total": _eur("50.00"), "open_amount": _eur("50.00"), "status": "open", "version": 1,
+                               "reason": None, "written_off": None})
+        producer = system.producer()
+        producer.send(SALES_TOPIC.name, key=late.subject.encode(), value=late.to_bytes()).get(timeout=30)
+        producer.close()
+        written = ConsistencyToken(service="sales", sequence=INVOICE_SEQUENCE, subjects=(buyer["id"],)).encode()
+        answer = client.get(f"/v1/customers/{buyer['id']}/view", headers={"CRM-Consistency-Token": written})
+        assert answer.status_code == 200 and answer.json()["consistency"]["satisfied"], answer.text
+        kpis = answer.json()["kpis"]
+        assert (kpis["open_receivables"], kpis["overdue_receivables"]) == ([_eur("130.00")], [_eur("50.00")])
+        assert kpis["overdue_invoices"] == 1 and kpis["lifetime_value"] == [_eur("120.00")]
+        assert kpis["churn_risk"]["reasons"] == ["has overdue invoices", "returned goods in the last 90 days"]
