@@ -71,7 +71,21 @@ def _world(client: httpx.Client) -> dict[str, str]:
     lead = client.post("/v1/leads", json={"email": f"lead@{SECRET_NAME.lower()}-corp.com", "country": "DE",
                                           "company": f"{SECRET_NAME} Corp", "customer_id": who["id"]}, headers=token)
     assert lead.status_code == 201, lead.text
-    return {"lead_id": lead.json()["id"], "team_id": team.json()["id"], "rule_id": rule.json()["id"],
+    order = client.post("/v1/orders", headers=token, json={"customer_id": who["id"], "currency": "EUR", "lines": [
+        {"product_id": product.json()["id"], "quantity": "2"}]})
+    assert order.status_code == 201, order.text
+    for step in ("confirm", "ship"):
+        moved = client.post(f"/v1/orders/{order.json()['id']}/{step}")
+        assert moved.status_code == 200, moved.text
+    invoice = client.post("/v1/invoices", json={"order_id": order.json()["id"]})
+    assert invoice.status_code == 201, invoice.text
+    payment = client.post("/v1/payments", json={"customer_id": who["id"], "amount": {"amount": "5.00", "currency": "EUR"}})
+    assert payment.status_code == 201, payment.text
+    credit = client.post("/v1/credit-notes", json={"invoice_id": invoice.json()["id"], "amount": "1.00",
+                                                   "reason": f"{SECRET_NAME} goodwill"})
+    assert credit.status_code == 201, credit.text
+    return {"order_id": order.json()["id"], "invoice_id": invoice.json()["id"], "payment_id": payment.json()["id"],
+            "credit_note_id": credit.json()["id"], "lead_id": lead.json()["id"], "team_id": team.json()["id"], "rule_id": rule.json()["id"],
             "product_id": product.json()["id"], "price_book_id": book.json()["id"],
             "customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
             "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
@@ -80,7 +94,7 @@ def _world(client: httpx.Client) -> dict[str, str]:
 
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
-    ghost = {key: str(uuid.uuid4()) for key in ("lead_id", "team_id", "rule_id", "product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
+    ghost = {key: str(uuid.uuid4()) for key in ("order_id", "invoice_id", "payment_id", "credit_note_id", "lead_id", "team_id", "rule_id", "product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
                                                 "opportunity_id", "ticket_id", "campaign_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
@@ -130,6 +144,20 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/price-quotes"): {"customer_id": ids["customer_id"], "currency": "EUR",
                                         "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
         ("PUT", "/v1/pricing-policy"): None,  # tenant-wide settings: B's own
+        ("PUT", "/v1/sales-policy"): None,  # tenant-wide settings: B's own
+        ("POST", "/v1/orders"): {"customer_id": ids["customer_id"], "currency": "EUR",
+                                  "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
+        ("POST", "/v1/orders/{order_id}/confirm"): None,
+        ("POST", "/v1/orders/{order_id}/approve"): None,
+        ("POST", "/v1/orders/{order_id}/ship"): None,
+        ("POST", "/v1/orders/{order_id}/deliver"): None,
+        ("POST", "/v1/orders/{order_id}/cancel"): {"reason": "Hijacked"},
+        ("POST", "/v1/orders/{order_id}/returns"): {"lines": [{"line": 0, "quantity": "1"}]},
+        ("POST", "/v1/invoices"): {"order_id": ids["order_id"]},
+        ("POST", "/v1/invoices/{invoice_id}/write-off"): {"reason": "Hijacked"},
+        ("POST", "/v1/payments"): {"customer_id": ids["customer_id"], "amount": {"amount": "1.00", "currency": "EUR"},
+                                    "allocations": [{"invoice_id": ids["invoice_id"], "amount": "1.00"}]},
+        ("POST", "/v1/credit-notes"): {"invoice_id": ids["invoice_id"], "amount": "1.00", "reason": "Hijacked"},
         ("PUT", "/v1/classification"): None,  # tenant-wide settings: B writes its own (checked below)
         ("POST", "/v1/classification/evaluate"): {},
     }
@@ -185,7 +213,9 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
              f"/v1/campaigns/{ids['campaign_id']}/members", f"/v1/products/{ids['product_id']}",
              f"/v1/price-books/{ids['price_book_id']}", f"/v1/campaigns/{ids['campaign_id']}/responses",
              f"/v1/leads/{ids['lead_id']}", f"/v1/leads/{ids['lead_id']}/history", f"/v1/sales-teams/{ids['team_id']}",
-             f"/v1/routing-rules/{ids['rule_id']}"]
+             f"/v1/routing-rules/{ids['rule_id']}", f"/v1/orders/{ids['order_id']}",
+             f"/v1/orders/{ids['order_id']}/history", f"/v1/invoices/{ids['invoice_id']}",
+             f"/v1/payments/{ids['payment_id']}", f"/v1/credit-notes/{ids['credit_note_id']}"]
     seen: dict[str, Any] = {}
     for path in reads:
         answer = client.get(path)
@@ -222,7 +252,8 @@ def test_a_second_tenant_can_neither_see_nor_touch_the_first_on_any_route(system
                 answer = _call(tenant_b, method, path, ids)
                 # A write B makes without A's identifiers is B's own business; what it answers must not show A's.
                 if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers", "/v1/products",
-                                                        "/v1/price-books", "/v1/price-quotes", "/v1/leads"):
+                                                        "/v1/price-books", "/v1/price-quotes", "/v1/leads", "/v1/orders",
+                                                        "/v1/invoices", "/v1/payments", "/v1/credit-notes"):
                     ghost = _call(tenant_b, method, path, ghosts)
                     if (answer.status_code, _problem_type(answer)) != (ghost.status_code, _problem_type(ghost)):
                         leaks.append(f"{method} {path} naming A's customer -> {answer.status_code}, "
