@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from sqlalchemy.orm import Session
 
+from crm.catalogue import published_event_types
+from services.customer import contract
 from services.customer.contract import VIEW_KPIS_DESCRIPTION
 from services.customer.customers import rules as customer_rules
 from services.customer.view import consumers as view_consumers
@@ -567,6 +569,16 @@ def test_order_to_cash_kpis_do_not_depend_on_the_order_facts_are_known_in(rng: r
     shuffled = facts[:]
     rng.shuffle(shuffled)
     assert rules.compute_kpis(facts, NOW) == rules.compute_kpis(shuffled, NOW)
+
+
+CASH_PREFIXES = ("crm.sales.order.", "crm.sales.invoice.", "crm.sales.payment.", "crm.sales.credit_note.")
+
+
+def test_every_published_order_to_cash_event_is_a_read_the_contract_test_checks() -> None:
+    # The view makes facts of these by prefix: a new type (e.g. crm.sales.invoice.overdue.v1) must be declared
+    # in the customer contract's READS, so that its payload is held against the view's reader model.
+    published = [e.name for e in published_event_types() if e.name.startswith(CASH_PREFIXES)]
+    assert published and [name for name in published if name not in {r.name for r in contract.READS}] == []
 
 
 def test_a_payment_delivered_twice_or_late_counts_once_through_the_view_consumer(db: Session) -> None:
