@@ -1,4 +1,5 @@
-"""The sales service: leads, opportunities, the catalogue and prices, orders, invoices, payments and credit notes."""
+"""The sales service: leads, opportunities, the catalogue and prices, orders, invoices, payments, credit notes and
+receivables."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.sales.pipeline_stages import routes as pipeline_stages
 from services.sales.price_books import routes as price_books
 from services.sales.price_quotes import routes as price_quotes
 from services.sales.products import routes as products
+from services.sales.receivables import routes as receivables
 from services.sales.routing import routes as routing
 from services.sales.sales_policy import routes as sales_policy
 from services.sales.settings import SalesSettings
@@ -32,5 +34,6 @@ def create_app() -> FastAPI:
         description="Opportunities and the sales pipeline, for customers known from the unified view.",
         routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
                  products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,
-                 sales_policy.router, orders.router, invoices.router, payments.router, credit_notes.router),
+                 sales_policy.router, orders.router, invoices.router, payments.router, credit_notes.router,
+                 receivables.router),
     )

@@ -82,6 +82,15 @@ def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two
         invoice = issued.json()
         assert (invoice["status"], invoice["total"], invoice["open_amount"]) == (
             "open", _money("1500.00"), _money("1500.00"))
+        # Issued today and due in 30 days: current, under the deal's owner; bad parameters are 422s naming them.
+        ageing = manager.get("/v1/receivables", params={"group_by": "owner"})
+        assert ageing.status_code == 200, ageing.text
+        [owned] = ageing.json()["groups"]
+        assert (owned["group"], owned["converted"]["current"], owned["converted"]["total"]) == (
+            "u-olga", _money("1500.00"), _money("1500.00"))
+        for bad, field in (({"group_by": "team"}, "group_by"), ({"as_of": "2026-13-01"}, "as_of")):
+            refused = manager.get("/v1/receivables", params=bad)
+            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, refused.text
         for part, still_open in (("600.00", "900.00"), ("900.00", "0.00")):
             paid = manager.post("/v1/payments", json={"customer_id": buyer["id"], "amount": _money(part)})
             assert paid.status_code == 201, paid.text

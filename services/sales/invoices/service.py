@@ -70,7 +70,8 @@ def issue_invoice(session: Session, tenant: str, body: InvoiceCreate) -> Shown:
                       number=rules.number("invoice", today.year, sequence), issued_on=today,
                       due_on=rules.due_on(today, terms), payment_terms_days=terms,
                       total=order.total - returned, currency=order.currency, status="open",
-                      written_off=Decimal(0), write_off_reason=None, version=1, created_at=now, updated_at=now)
+                      written_off=Decimal(0), write_off_reason=None, written_off_on=None, version=1, created_at=now,
+                      updated_at=now)
     session.add(invoice)
     session.flush()
     shown = Shown(invoice, Decimal(0), Decimal(0))
@@ -109,6 +110,7 @@ def write_off(session: Session, tenant: str, invoice_id: uuid.UUID, reason: str,
     invoice.status = "written_off"
     invoice.version += 1
     invoice.updated_at = utcnow()
+    invoice.written_off_on = invoice.updated_at.date()
     changed(session, shown, contract.INVOICE_WRITTEN_OFF, reason=reason)
     return shown
 

@@ -33,6 +33,8 @@ class Invoice(Base):
     # The bad debt written off (the open amount at the write-off) and why; it closes the invoice.
     written_off: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     write_off_reason: Mapped[str | None] = mapped_column(String(500))
+    # The day of the write-off: receivables as of an earlier day still count what it closed.
+    written_off_on: Mapped[date | None]
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
