@@ -33,7 +33,8 @@ R = TypeVar("R", bound="ReplicaColumns")
 
 # Called in the same transaction after a view is applied (``tenant`` and the view document) or forgotten
 # (both None): ``(session, customer_id, tenant, view)``. A service keeps something derived from the
-# views this way (e.g. indexed lookup keys); it must tolerate an older version, which the replica did not apply.
+# views this way (e.g. indexed lookup keys). Only a version the replica applied is passed on: an older one
+# arriving late is neither kept nor followed, so the view given is the one the replica now holds.
 OnApplied = Callable[[Session, uuid.UUID, "str | None", "dict[str, Any] | None"], None]
 
 
@@ -105,12 +106,12 @@ class ViewReplica(Generic[R]):
         if delivery.event.type != self.reads.name:
             return
         view = self.reads.read(delivery.event.data)
-        session.execute(self._upserts[session.get_bind().dialect.name], {
+        written = session.execute(self._upserts[session.get_bind().dialect.name], {
             "customer_id": customer_id, "tenant_id": delivery.event.tenant, "view_version": view.version,
             "display_name": view.profile.display_name, "kind": view.profile.kind, "view": delivery.event.data,
             "updated_at": utcnow(),
-        })
-        if self.on_applied is not None:
+        }).first()
+        if written is not None and self.on_applied is not None:
             self.on_applied(session, customer_id, delivery.event.tenant, delivery.event.data)
 
     def forget(self, session: Session, customer_id: uuid.UUID) -> None:
@@ -167,13 +168,14 @@ _REPLACED = ("view_version", "display_name", "kind", "view", "updated_at")
 
 def _newer_version(table: Any, insert: Any) -> Any:
     """One statement, whichever of insert and update it turns out to be: an older version arriving late
-    must not win, and a read before the write would cost every event one more round trip."""
+    must not win, and a read before the write would cost every event one more round trip. It returns a
+    row only when it wrote one, so whoever follows the replica knows without reading it back."""
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.customer_id],
         set_={name: statement.excluded[name] for name in _REPLACED},
         where=table.c.view_version < statement.excluded.view_version,
-    )
+    ).returning(table.c.view_version)
 
 
 def document_hash(view: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ def _follow_view(session: Session, customer_id: uuid.UUID, tenant: str | None, v
     """What follows each applied (or forgotten) view: the match keys leads are matched by (e-mail, phone,
     company domain), and the region the forecast groups the customer's deals under."""
     keep_match_keys(session, customer_id, tenant, view)
-    forecast.customer_changed(session, customer_id, tenant)
+    forecast.customer_changed(session, customer_id, tenant, view)
 
 
 REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=_follow_view)

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,15 +112,16 @@ def deal_changed(session: Session, tenant: str, before: rules.Deal | None, after
         repository.add_to_rollup(session, tenant, rules.changes(before, after, repository.rate_days(session, tenant)))
 
 
-def customer_changed(session: Session, customer_id: uuid.UUID, tenant: str | None) -> None:
-    """The replica applied a customer's view: its deals take the region the replica now holds.
+def customer_changed(session: Session, customer_id: uuid.UUID, tenant: str | None,
+                     view: dict[str, Any] | None) -> None:
+    """The replica applied a customer's view (the one it now holds): its deals take the view's region.
 
     A forgotten (erased) customer's deals keep the region they had: a sales region is no one's
     personal data, and the figures of the past stay where they were.
     """
-    if tenant is None:
+    if tenant is None or view is None:
         return
-    region = repository.customer_region(session, customer_id)
+    region = (view.get("profile") or {}).get("region")
     moving = repository.deals_leaving_region(session, tenant, customer_id, region)
     if not moving:
         return
@@ -184,10 +186,12 @@ def _writable_rollup(session: Session, tenant: str) -> bool:
     # This transaction's own writes go first: on SQLite they take the database's write lock, so the
     # state read next holds until the end (a build cannot slip in between).
     session.flush()
-    if repository.rollup_state(session, tenant) == "none":
-        repository.want_rollup(session, tenant)
+    # Held from here to the end, so no build can start or finish under this transaction's feet.
     hold_lock(session, _lock(tenant), shared=True)
-    return repository.rollup_state(session, tenant) == "built"
+    state = repository.rollup_state(session, tenant)
+    if state == "none":
+        repository.want_rollup(session, tenant)
+    return state == "built"
 
 
 def _lock(tenant: str) -> str:

@@ -62,10 +62,10 @@ def issue_invoice(session: Session, tenant: str, body: InvoiceCreate) -> Shown:
     if repository.invoice_of_order(session, tenant, order.id) is not None:
         raise Conflict("The order is invoiced already.")
     returned = orders.returned_amount(session, tenant, order.id)
-    today = utcnow().date()
+    now = utcnow()
+    today = now.date()
     terms = body.payment_terms_days if body.payment_terms_days is not None else policy.payment_terms_days
     sequence = repository.next_number(session, tenant, "invoice", today.year)
-    now = utcnow()
     invoice = Invoice(id=new_id(), tenant_id=tenant, customer_id=order.customer_id, order_id=order.id,
                       number=rules.number("invoice", today.year, sequence), issued_on=today,
                       due_on=rules.due_on(today, terms), payment_terms_days=terms,
@@ -99,6 +99,7 @@ def write_off(session: Session, tenant: str, invoice_id: uuid.UUID, reason: str,
     found = repository.get_invoice(session, tenant, invoice_id)
     if found is None:
         raise NotFound(f"No invoice {invoice_id}.")
+    # Read twice on purpose: the customer's credit lock comes before the invoice's row lock, as everywhere.
     credit.lock_customer(session, tenant, found.customer_id)
     invoice = repository.get_invoice(session, tenant, invoice_id, lock=True)
     assert invoice is not None

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from services.sales.customers.tables import CustomerReplica
 from services.sales.leads import rules
 from services.sales.leads.tables import CustomerMatchKey, Lead, LeadHistory, ScoringRuleSet
 from shared.db import hold_lock
@@ -140,16 +139,10 @@ def scoring_rules(session: Session, tenant: str) -> ScoringRuleSet | None:
 
 
 def keep_match_keys(session: Session, customer_id: uuid.UUID, tenant: str | None, view: dict[str, Any] | None) -> None:
-    """The view replica applied (or forgot) a customer's view: its match keys follow.
-
-    An older version arriving late is not applied by the replica; the keys follow what the
-    replica holds, so they are rebuilt only when the applied version is the one it keeps.
-    """
+    """The view replica applied (or forgot) a customer's view: its match keys follow (the replica passes on
+    only versions it applied, so ``view`` is the one it holds)."""
     if view is None or tenant is None:
         session.execute(delete(CustomerMatchKey).where(CustomerMatchKey.customer_id == customer_id))
-        return
-    held = session.scalar(select(CustomerReplica.view_version).where(CustomerReplica.customer_id == customer_id))
-    if held is not None and int(held) > int(view.get("version") or 0):
         return
     wanted = rules.customer_keys(view)
     current = {(k.kind, k.value) for k in session.scalars(select(CustomerMatchKey).where(

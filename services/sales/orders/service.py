@@ -160,16 +160,14 @@ def take_return(session: Session, tenant: str, order_id: uuid.UUID, body: Return
                          lines=planned, amount=amount, currency=order.currency, reason=body.reason, created_by=by,
                          created_at=now)
     session.add(record)
-    back = rules.returned_quantities(len(order.lines), [r.lines for r in before] + [planned])
+    # What came back, this return included (the session flushes it before reading), as every read shows it.
+    shown = _shown(session, tenant, [order])[0]
     previous = order.status
-    if rules.all_returned(order.lines, back):
+    if rules.all_returned(order.lines, shown.returned):
         order.status = "returned"
     order.version += 1
     order.updated_at = now
     _record(session, order, previous, "return", by, {"return_id": str(record.id), "amount": format(amount, "f")})
-    returned_amount = sum((r.amount for r in before), Decimal(0)) + amount
-    shown = Shown(order, customers.find_customer(session, tenant, order.customer_id), back, returned_amount,
-                  _invoice_id(session, tenant, order.id))
     payload = contract.OrderReturned(
         **_facts(shown, previous), return_id=record.id, amount=Money.of(amount, order.currency),
         lines=[contract.ReturnedLine(line=line["line"], product_id=line["product_id"], quantity=line["quantity"])
@@ -206,11 +204,6 @@ def _changing(session: Session, tenant: str, order_id: uuid.UUID, check_version:
     order = _found(session, tenant, order_id, lock=True)
     check_version(order.version)
     return order
-
-
-def _invoice_id(session: Session, tenant: str, order_id: uuid.UUID) -> uuid.UUID | None:
-    found = invoices.invoice_of_order(session, tenant, order_id)
-    return found.id if found is not None else None
 
 
 def _shown(session: Session, tenant: str, rows: list[Order]) -> list[Shown]:

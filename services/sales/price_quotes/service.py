@@ -10,7 +10,7 @@ Every function works inside the caller's unit of work and never commits.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -169,8 +169,8 @@ def check_given_prices(session: Session, tenant: str, *, customer: CustomerRepli
     if not lines:
         return
     threshold = discount_threshold(session, tenant)
-    found = products.find_products(session, tenant, (line.product_id for line in lines))
-    offers = _offers(session, tenant, currency, found, on) if not may_approve else {}
+    # The caller found every product already: only their ids are needed here.
+    offers = _offers(session, tenant, currency, (line.product_id for line in lines), on) if not may_approve else {}
     segment = rules.segment_of(customer.view) if customer is not None else rules.NO_SEGMENT
     for line in lines:
         choice = rules.choose(offers.get(line.product_id, ()), segment, line.quantity, on)
@@ -179,11 +179,11 @@ def check_given_prices(session: Session, tenant: str, *, customer: CustomerRepli
                                 may_approve=may_approve, approve_scope=contract.APPROVE_SCOPE)
 
 
-def _offers(session: Session, tenant: str, currency: str, found: dict[uuid.UUID, Product],
+def _offers(session: Session, tenant: str, currency: str, product_ids: Iterable[uuid.UUID],
             on: date) -> dict[uuid.UUID, list[rules.Offer]]:
     """Every entry of the books of ``currency`` valid on ``on`` for the products, as offers per product."""
     offers: dict[uuid.UUID, list[rules.Offer]] = {}
-    for entry, book in books.offers_for(session, tenant, currency=currency, product_ids=found, on=on):
+    for entry, book in books.offers_for(session, tenant, currency=currency, product_ids=product_ids, on=on):
         offers.setdefault(entry.product_id, []).append(rules.Offer(
             price_book_id=book.id, customer_group=book.customer_group, value_tier=book.value_tier,
             valid_from=book.valid_from, valid_to=book.valid_to, min_quantity=entry.min_quantity,
