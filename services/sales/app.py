@@ -11,6 +11,7 @@ from services.sales.forecast import routes as forecast
 from services.sales.invoices import routes as invoices
 from services.sales.lead_import import routes as lead_import
 from services.sales.leads import routes as leads
+from services.sales.loyalty import routes as loyalty
 from services.sales.opportunities import routes as opportunities
 from services.sales.orders import routes as orders
 from services.sales.payments import routes as payments
@@ -35,5 +36,5 @@ def create_app() -> FastAPI:
         routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
                  products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,
                  sales_policy.router, orders.router, invoices.router, payments.router, credit_notes.router,
-                 receivables.router),
+                 receivables.router, loyalty.router),
     )

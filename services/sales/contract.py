@@ -388,6 +388,55 @@ SALES_POLICY_CHANGED = EventType("crm.sales.sales_policy.changed.v1", SALES_TOPI
 PUBLISHES += (SALES_POLICY_CHANGED,)
 
 
+# --- loyalty ---------------------------------------------------------------------------------
+# Keyed by the customer id. Every movement reports its points and the customer's balance after it, so a reader
+# keeps the balance from the newest event alone.
+
+
+class LoyaltyMovementReported(EventPayload):
+    movement_id: uuid.UUID
+    customer_id: uuid.UUID
+    points: int = Field(description="The points this movement moved (always positive; the type says which way).")
+    balance: int = Field(description="The customer's usable points after the movement.")
+
+
+class LoyaltyLineReason(EventPayload):
+    line: int = Field(description="The order line's index.")
+    product_id: uuid.UUID
+    points: int
+    reason: str
+
+
+class LoyaltyEarned(LoyaltyMovementReported):
+    """Points earned by a paid invoice (once per invoice), usable through ``expires_on``."""
+
+    invoice_id: uuid.UUID
+    order_id: uuid.UUID
+    expires_on: date
+    lines: list[LoyaltyLineReason]
+
+
+class LoyaltyRedeemed(LoyaltyMovementReported):
+    """Points redeemed as a discount on an order, whose total the discount reduced."""
+
+    order_id: uuid.UUID
+    discount: Money = Field(description="In the order's currency.")
+    order_total: Money = Field(description="The order's total after the discount.")
+
+
+class LoyaltyExpired(LoyaltyMovementReported):
+    """What a lot still held after its last usable day (once per lot)."""
+
+    lot_id: uuid.UUID = Field(description="The earning movement whose points expired.")
+    expires_on: date = Field(description="The lot's last usable day.")
+
+
+LOYALTY_EARNED = EventType("crm.sales.loyalty.earned.v1", SALES_TOPIC, LoyaltyEarned)
+LOYALTY_REDEEMED = EventType("crm.sales.loyalty.redeemed.v1", SALES_TOPIC, LoyaltyRedeemed)
+LOYALTY_EXPIRED = EventType("crm.sales.loyalty.expired.v1", SALES_TOPIC, LoyaltyExpired)
+PUBLISHES += (LOYALTY_EARNED, LOYALTY_REDEEMED, LOYALTY_EXPIRED)
+
+
 # --- read from the customer service --------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from services.sales.customers.repository import REPLICA
 from services.sales.forecast import service as forecast
 from services.sales.leads import consumers as leads
 from services.sales.leads import service as leads_service
+from services.sales.loyalty import service as loyalty
 from services.sales.opportunities import consumers as opportunities
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
@@ -31,7 +32,12 @@ FORECAST_ROLLUP_BUILD = PeriodicJob(
     name="forecast-rollup-build",
     interval=lambda settings: float(getattr(settings, "forecast_rollup_build_seconds", 10.0)),
     run=forecast.build_waiting_rollups)
-JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD)
+# What loyalty lots still hold after their last usable day expires, once per lot.
+LOYALTY_EXPIRY_CHECK = PeriodicJob(
+    name="loyalty-expiry-check",
+    interval=lambda settings: float(getattr(settings, "loyalty_expiry_check_seconds", 3600.0)),
+    run=loyalty.run_expiry)
+JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

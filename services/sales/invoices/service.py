@@ -21,6 +21,7 @@ from services.sales.credit import service as credit
 from services.sales.invoices import repository, rules
 from services.sales.invoices.schemas import InvoiceCreate
 from services.sales.invoices.tables import Invoice
+from services.sales.loyalty import service as loyalty
 from services.sales.orders import repository as orders
 from services.sales.sales_policy import service as sales_policy
 from services.sales.sales_policy.rules import INVOICEABLE
@@ -133,6 +134,7 @@ def settle(session: Session, shown: Shown) -> None:
     if status != invoice.status:
         invoice.status = status
         changed(session, shown, contract.INVOICE_PAID)
+        loyalty.earn_for_invoice(session, invoice)
 
 
 def changed(session: Session, shown: Shown, event: Any, *, reason: str | None = None) -> None:

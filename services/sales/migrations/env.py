@@ -6,6 +6,7 @@ from services.sales.database import Base
 from services.sales.exchange_rates import tables as exchange_rates  # noqa: F401 - registers the tables
 from services.sales.forecast import tables as forecast  # noqa: F401 - registers the tables
 from services.sales.invoices import tables as invoices  # noqa: F401 - registers the tables
+from services.sales.loyalty import tables as loyalty  # noqa: F401 - registers the tables
 from services.sales.opportunities import tables as opportunities  # noqa: F401 - registers the tables
 from services.sales.orders import tables as orders  # noqa: F401 - registers the tables
 from services.sales.payments import tables as payments  # noqa: F401 - registers the tables

@@ -49,6 +49,7 @@ def order_out(shown: service.Shown) -> OrderOut:
         opportunity_id=order.opportunity_id, status=order.status,  # type: ignore[arg-type]
         allowed_actions=rules.allowed_actions(order.status), total=Money.of(order.total, order.currency),
         returned=Money.of(shown.returned_amount, order.currency),
+        loyalty_discount=Money.of(order.loyalty_discount or Decimal(0), order.currency),
         lines=[OrderLineOut(**line_out(line, order.currency).model_dump(),
                             returned_quantity=format(back.normalize(), "f") if back else "0")
                for line, back in zip(order.lines, shown.returned, strict=True)],

@@ -86,6 +86,8 @@ class OrderOut(BaseModel):
     allowed_actions: list[str] = Field(description="What the order's status allows next.")
     total: Money
     returned: Money = Field(description="The value of what came back.")
+    loyalty_discount: Money = Field(description="What redeemed loyalty points took off the total (0: none); "
+                                                "the total is after it.")
     lines: list[OrderLineOut]
     credit: CreditOut | None = Field(description="The last credit check (confirm); null: not checked yet.")
     approved_by: str | None

@@ -24,6 +24,8 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    # What redeemed loyalty points took off the total (already deducted from it); None: no redemption.
+    loyalty_discount: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     # Priced lines as opportunities keep them ({product_id, quantity, unit_price, discount_percent, line_total,
     # price_book_id, reason}, decimals as strings). What came back is the returns' (never stored twice).
     lines: Mapped[list[Any]]
