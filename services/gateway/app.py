@@ -37,10 +37,13 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "sales": ("/v1/opportunities", "/v1/exchange-rates", "/v1/forecast", "/v1/pipeline-stages", "/v1/products", "/v1/price-books", "/v1/price-quotes", "/v1/pricing-policy",
               "/v1/leads", "/v1/lead-scoring-rules", "/v1/routing-rules", "/v1/sales-teams",
               "/v1/sales-policy", "/v1/orders", "/v1/invoices", "/v1/payments", "/v1/credit-notes",
-              "/v1/receivables", "/v1/loyalty"),
+              "/v1/receivables", "/v1/loyalty", "/v1/profitability"),
     "service_desk": ("/v1/tickets",),
     "campaign": ("/v1/campaigns",),
 }
+# Paths under another service's prefix that a service answers: (prefix, suffix, service) routes exactly
+# prefix/<one segment>suffix, before the prefixes. The offers of a customer are sales', not the customer service's.
+NESTED_ROUTES: tuple[tuple[str, str, str], ...] = (("/v1/customers", "/offers", "sales"),)
 SERVICES: tuple[str, ...] = tuple(ROUTES)
 # Where each process listens when nothing says otherwise (``crm run`` shifts them all by --port-base).
 DEFAULT_PORTS: dict[str, int] = {"gateway": 8000, "customer": 8001, "sales": 8002, "service_desk": 8003, "campaign": 8004}
@@ -167,7 +170,13 @@ def routing_table(routes: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 
-def service_for_path(path: str, table: list[tuple[str, str]]) -> str | None:
+def service_for_path(path: str, table: list[tuple[str, str]],
+                     nested: tuple[tuple[str, str, str], ...] = NESTED_ROUTES) -> str | None:
+    for prefix, suffix, owner in nested:
+        if path.startswith(prefix + "/") and path.endswith(suffix):
+            middle = path[len(prefix) + 1:len(path) - len(suffix)]
+            if middle and "/" not in middle:
+                return owner
     for prefix, service in table:
         if path == prefix or path.startswith(prefix + "/"):
             return service

@@ -387,6 +387,31 @@ class SalesPolicyChanged(EventPayload):
 SALES_POLICY_CHANGED = EventType("crm.sales.sales_policy.changed.v1", SALES_TOPIC, SalesPolicyChanged)
 PUBLISHES += (SALES_POLICY_CHANGED,)
 
+# --- cross-sell offers -----------------------------------------------------------------------
+# Keyed by the customer id: the unified view's next best action reads the newest one.
+
+
+class OfferReported(EventPayload):
+    """One offer: a product similar customers bought that the customer does not have."""
+
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    reason: str = Field(description="Why, in words (how many similar customers bought it, what else they bought).")
+    score: str = Field(description="Decimal string; the offers come in its order, best first.")
+
+
+class OffersUpdated(EventPayload):
+    """The customer's top offers after they changed (an empty list: none any more)."""
+
+    customer_id: uuid.UUID
+    offers: list[OfferReported]
+
+
+OFFERS_UPDATED = EventType("crm.sales.offers.updated.v1", SALES_TOPIC, OffersUpdated)
+PUBLISHES += (OFFERS_UPDATED,)
+
+
 
 # --- loyalty ---------------------------------------------------------------------------------
 # Keyed by the customer id. Every movement reports its points and the customer's balance after it, so a reader

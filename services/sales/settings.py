@@ -15,6 +15,9 @@ class SalesSettings(Settings):
     # How often tenants waiting for their forecast rollup are looked for and built
     # (CRM_FORECAST_ROLLUP_BUILD_SECONDS): a tenant's first deal, or a migration, marks one as waiting.
     forecast_rollup_build_seconds: float = 10.0
+    # How often segments whose baskets changed get their customers' cross-sell offers recomputed, and the
+    # changed ones published (CRM_OFFERS_REFRESH_SECONDS).
+    offers_refresh_seconds: float = 300.0
     # How often loyalty lots past their last usable day are looked for and expired
     # (CRM_LOYALTY_EXPIRY_CHECK_SECONDS).
     loyalty_expiry_check_seconds: float = 3600.0

@@ -11,6 +11,7 @@ from services.sales.forecast import service as forecast
 from services.sales.leads import consumers as leads
 from services.sales.leads import service as leads_service
 from services.sales.loyalty import service as loyalty
+from services.sales.offers import service as offers
 from services.sales.opportunities import consumers as opportunities
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
@@ -37,7 +38,12 @@ LOYALTY_EXPIRY_CHECK = PeriodicJob(
     name="loyalty-expiry-check",
     interval=lambda settings: float(getattr(settings, "loyalty_expiry_check_seconds", 3600.0)),
     run=loyalty.run_expiry)
-JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK)
+# Segments whose baskets changed get their customers' offers recomputed; the changed ones are published.
+OFFERS_REFRESH = PeriodicJob(
+    name="offers-refresh",
+    interval=lambda settings: float(getattr(settings, "offers_refresh_seconds", 300.0)),
+    run=offers.refresh_offers)
+JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK, OFFERS_REFRESH)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

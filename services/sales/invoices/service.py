@@ -22,6 +22,7 @@ from services.sales.invoices import repository, rules
 from services.sales.invoices.schemas import InvoiceCreate
 from services.sales.invoices.tables import Invoice
 from services.sales.loyalty import service as loyalty
+from services.sales.offers import service as offers
 from services.sales.orders import repository as orders
 from services.sales.sales_policy import service as sales_policy
 from services.sales.sales_policy.rules import INVOICEABLE
@@ -79,6 +80,7 @@ def issue_invoice(session: Session, tenant: str, body: InvoiceCreate) -> Shown:
     if invoice.total == 0:
         invoice.status = "paid"  # everything came back before it was invoiced
     changed(session, shown, contract.INVOICE_ISSUED)
+    offers.basket_changed(session, tenant, order.customer_id)
     return shown
 
 

@@ -7,6 +7,7 @@ from services.sales.exchange_rates import tables as exchange_rates  # noqa: F401
 from services.sales.forecast import tables as forecast  # noqa: F401 - registers the tables
 from services.sales.invoices import tables as invoices  # noqa: F401 - registers the tables
 from services.sales.loyalty import tables as loyalty  # noqa: F401 - registers the tables
+from services.sales.offers import tables as offers  # noqa: F401 - registers the tables
 from services.sales.opportunities import tables as opportunities  # noqa: F401 - registers the tables
 from services.sales.orders import tables as orders  # noqa: F401 - registers the tables
 from services.sales.payments import tables as payments  # noqa: F401 - registers the tables
@@ -14,6 +15,7 @@ from services.sales.pipeline_stages import tables as pipeline_stages  # noqa: F4
 from services.sales.price_books import tables as price_books  # noqa: F401 - registers the tables
 from services.sales.price_quotes import tables as price_quotes  # noqa: F401 - registers the tables
 from services.sales.products import tables as products  # noqa: F401 - registers the tables
+from services.sales.profitability import tables as profitability  # noqa: F401 - registers the indexes
 from services.sales.sales_policy import tables as sales_policy  # noqa: F401 - registers the tables
 from shared.migrate import run_migrations
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.sales.leads.tables import Lead
 from services.sales.orders.tables import Order, OrderChange, OrderReturn
 from shared.http import PageRequest
 
@@ -34,6 +35,12 @@ def list_orders(session: Session, tenant: str, page: PageRequest, filters: dict[
 def live_order_of_deal(session: Session, tenant: str, opportunity_id: uuid.UUID) -> Order | None:
     return session.scalar(select(Order).where(Order.tenant_id == tenant, Order.opportunity_id == opportunity_id,
                                               Order.status != "cancelled").limit(1))
+
+
+def lead_source_of_deal(session: Session, tenant: str, opportunity_id: uuid.UUID) -> str | None:
+    """The source of the lead the deal was converted from; None: the deal came from no lead."""
+    return session.scalar(select(Lead.source).where(Lead.tenant_id == tenant, Lead.opportunity_id == opportunity_id)
+                          .order_by(Lead.id).limit(1))
 
 
 def changes(session: Session, tenant: str, order_id: uuid.UUID, page: PageRequest) -> list[OrderChange]:

@@ -54,7 +54,7 @@ def order_out(shown: service.Shown) -> OrderOut:
                             returned_quantity=format(back.normalize(), "f") if back else "0")
                for line, back in zip(order.lines, shown.returned, strict=True)],
         credit=CreditOut.model_validate(order.credit) if order.credit else None, approved_by=order.approved_by,
-        invoice_id=shown.invoice_id, version=order.version, created_at=order.created_at, updated_at=order.updated_at)
+        channel=order.channel, invoice_id=shown.invoice_id, version=order.version, created_at=order.created_at, updated_at=order.updated_at)
 
 
 def change_out(change: OrderChange) -> OrderChangeOut:

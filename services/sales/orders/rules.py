@@ -37,6 +37,21 @@ TRANSITIONS: dict[str, dict[str, str]] = {
 COMMITTED = frozenset({"confirmed", "shipped", "delivered"})
 SHIPPED = frozenset({"shipped", "delivered", "returned"})
 
+# How an order came, a closed set (profitability groups by it). An order made from a deal that a lead was
+# converted into takes the channel its lead's source names, where the source names one plainly; anything
+# else (an order placed directly, a lead from an import, an event or the API) came in direct.
+CHANNELS = ("direct", "web", "partner", "campaign", "phone", "email", "retail")
+LEAD_SOURCE_CHANNEL: dict[str, str] = {"web": "web", "campaign": "campaign", "partner": "partner",
+                                       "referral": "partner", "phone": "phone", "email": "email",
+                                       "retail": "retail"}
+
+
+def channel_of(sent: str | None, lead_source: str | None) -> str:
+    """The order's channel: as sent, else its lead's source's, else direct."""
+    if sent is not None:
+        return sent
+    return LEAD_SOURCE_CHANNEL.get(lead_source or "", "direct")
+
 
 def allowed_actions(status: str) -> list[str]:
     return [action for action, moves in TRANSITIONS.items() if status in moves]

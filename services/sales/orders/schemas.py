@@ -15,6 +15,7 @@ from shared.types import CurrencyCode, Money, NotBoolean
 
 Status = Literal["placed", "on_hold", "confirmed", "shipped", "delivered", "cancelled", "returned"]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Channel = Literal["direct", "web", "partner", "campaign", "phone", "email", "retail"]
 
 
 def _deal_or_lines(schema: dict[str, Any]) -> None:
@@ -38,6 +39,10 @@ class OrderCreate(BaseModel):
     currency: CurrencyCode | None = Field(default=None, description="Without a deal: the currency to price in.")
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=deal_rules.MAX_LINES)] | None = Field(
         default=None, description="Without a deal: lines without a unit price are priced from the price books.")
+    channel: Channel | None = Field(
+        default=None, description="How the order came. Default: from a deal a lead was converted into, the channel "
+                                  "its lead's source names (web, campaign, partner or referral, phone, email, "
+                                  "retail); otherwise direct.")
 
 
 class CancelIn(BaseModel):
@@ -91,6 +96,8 @@ class OrderOut(BaseModel):
     lines: list[OrderLineOut]
     credit: CreditOut | None = Field(description="The last credit check (confirm); null: not checked yet.")
     approved_by: str | None
+    channel: Channel | None = Field(description="How the order came (null: an order no placement or migration "
+                                                "gave one).")
     invoice_id: uuid.UUID | None
     version: int
     created_at: datetime

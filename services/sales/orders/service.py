@@ -25,6 +25,7 @@ from services.sales.credit import service as credit
 from services.sales.customers import repository as customers
 from services.sales.customers.tables import CustomerReplica
 from services.sales.invoices import repository as invoices
+from services.sales.offers import service as offers
 from services.sales.opportunities import repository as opportunities
 from services.sales.opportunities import rules as deal_rules
 from services.sales.opportunities.service import priced_lines
@@ -71,9 +72,12 @@ def place_order(session: Session, tenant: str, body: OrderCreate, *, wait_second
         lines = priced_lines(session, tenant, customer, currency, body.lines, may_approve=may_approve)
     now = utcnow()
     credit.check_rate(session, tenant, currency, now.date())
+    lead_source = (repository.lead_source_of_deal(session, tenant, body.opportunity_id)
+                   if body.channel is None and body.opportunity_id is not None else None)
     order = Order(id=new_id(), tenant_id=tenant, customer_id=body.customer_id, opportunity_id=body.opportunity_id,
                   status="placed", currency=currency, total=deal_rules.lines_total(lines, currency), lines=lines,
-                  credit=None, approved_by=None, version=1, created_at=now, updated_at=now)
+                  credit=None, approved_by=None, channel=rules.channel_of(body.channel, lead_source), version=1,
+                  created_at=now, updated_at=now)
     session.add(order)
     _record(session, order, None, "place", by, None)
     shown = Shown(order, customer, [Decimal(0)] * len(lines), Decimal(0), None)
@@ -134,7 +138,9 @@ def ship(session: Session, tenant: str, order_id: uuid.UUID, *, by: str | None,
 def deliver(session: Session, tenant: str, order_id: uuid.UUID, *, by: str | None,
             check_version: Callable[[int], None] = NoCheck) -> Shown:
     order = _changing(session, tenant, order_id, check_version)
-    return _move(session, tenant, order, "deliver", rules.next_status("deliver", order.status), by, None)
+    shown = _move(session, tenant, order, "deliver", rules.next_status("deliver", order.status), by, None)
+    offers.basket_changed(session, tenant, order.customer_id)
+    return shown
 
 
 def cancel(session: Session, tenant: str, order_id: uuid.UUID, *, reason: str | None, by: str | None,
@@ -165,6 +171,7 @@ def take_return(session: Session, tenant: str, order_id: uuid.UUID, body: Return
     previous = order.status
     if rules.all_returned(order.lines, shown.returned):
         order.status = "returned"
+        offers.basket_changed(session, tenant, order.customer_id)
     order.version += 1
     order.updated_at = now
     _record(session, order, previous, "return", by, {"return_id": str(record.id), "amount": format(amount, "f")})

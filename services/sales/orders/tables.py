@@ -32,6 +32,8 @@ class Order(Base):
     # The last credit check's figures (CreditFigures as JSON); None: not checked yet (or no limit applied).
     credit: Mapped[dict[str, Any] | None]
     approved_by: Mapped[str | None] = mapped_column(String(200))
+    # How the order came (rules.CHANNELS); None only for what no migration or placement set.
+    channel: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
