@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import forecast, leads, order_flow
+from bench import forecast, leads, order_flow, receivables
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -590,6 +590,10 @@ def sales_forecast(ctx: Context, report: Report, plan: Plan) -> None:
     forecast.sales_forecast(ctx, report, FORECAST_REQUESTS[plan.mode])
 
 
+def sales_receivables(ctx: Context, report: Report, plan: Plan) -> None:
+    receivables.receivables(ctx, report, FORECAST_REQUESTS[plan.mode] // 4)
+
+
 def sales_order_flow(ctx: Context, report: Report, plan: Plan) -> None:
     order_flow.order_flow(ctx, report, plan.write_seconds)
 
@@ -629,6 +633,7 @@ SCENARIOS = {
     "sales-forecast": sales_forecast,
     "lead-intake": leads.lead_intake,
     "order-flow": sales_order_flow,
+    "receivables": sales_receivables,
     "memory": memory,
     # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.
     "replay": view_replay,
