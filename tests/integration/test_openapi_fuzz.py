@@ -83,6 +83,8 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     # quote: not the base; from/to: a window of at most five years, to not before from (rules over two fields).
     "POST /v1/exchange-rates": ("quote",),
     "GET /v1/forecast": ("from", "to"),
+    # from/to: at most three years, to not before from; group_by: no dimension twice (rules over several values).
+    "GET /v1/profitability": ("from", "to", "group_by"),
     "POST /v1/tickets": ("customer_id",),
     # components, entries: products that exist (and no bundle inside itself); valid_to: after valid_from; a book's
     # prices in its currency, a new currency with new prices; lines: products that exist and have a price.

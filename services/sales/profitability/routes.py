@@ -66,8 +66,9 @@ def get_profitability(
     to: Annotated[IsoDate, Query(description="Last day (YYYY-MM-DD), not before from; at most "
                                              f"{rules.MAX_PERIOD_DAYS} days after it.")],
     currency: Annotated[CurrencyCode | None, Query(description="The reporting currency; default the tenant's.")] = None,
-    group_by: Annotated[str | None, Query(max_length=200, description="Comma-separated dimensions: "
-                                                                      + ", ".join(rules.DIMENSIONS) + ".")] = None,
+    group_by: Annotated[str | None, Query(max_length=200, pattern=rules.GROUP_BY_PATTERN,
+                                          description="Comma-separated dimensions, each at most once: "
+                                                      + ", ".join(rules.DIMENSIONS) + ".")] = None,
     category_depth: Annotated[int, Query(ge=1, le=rules.MAX_CATEGORY_DEPTH,
                                          description="Levels of the category path grouped by (1: top level).")] = 1,
 ) -> ProfitabilityOut:

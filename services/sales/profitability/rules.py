@@ -53,6 +53,9 @@ DIMENSIONS: tuple[Dimension, ...] = ("category", "customer_group", "value_tier",
 # A longer period is a data export, not a report: asked for in pieces.
 MAX_PERIOD_DAYS = 3 * 366
 MAX_CATEGORY_DEPTH = 10
+# What group_by's schema states: known dimensions, comma-separated (that none comes twice is checked here).
+_ONE = "(" + "|".join(DIMENSIONS) + ")"
+GROUP_BY_PATTERN = f"^({_ONE}(,{_ONE})*)?$"
 FIGURES: tuple[str, ...] = ("gross_revenue", "discounts", "net_revenue", "returns", "corrections", "cost_of_goods",
                             "returned_cost")
 
