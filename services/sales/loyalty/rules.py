@@ -9,9 +9,9 @@ so a later change of the sales policy's currency never silently re-values points
 ``Hardware/Laptops``, never ``HardwareX``), a value tier, both or neither. Of the rules that
 match a line's product category and the customer's tier, the most specific wins: the deeper
 category prefix first (no category counts as depth 0), then a rule naming the tier over one
-that does not. Two rules with the same category and tier are refused, and two different
-prefixes of one depth cannot both match one category, so no two matching rules ever tie.
-No matching rule: the line earns nothing.
+that does not. Two different prefixes of one depth cannot both match one category, so rules
+tie only when they name the same category and tier: then the first in the policy's list wins
+(the later ones never apply). No matching rule: the line earns nothing.
 
 **Points.** A line earns ``floor(base * rate * points_per_unit)``: ``base`` is what the line
 was invoiced for (its total, less what came back before it was invoiced or was credited by a
@@ -40,7 +40,7 @@ from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict
 from shared.types import minor_units
 
 MAX_RULES = 200
@@ -74,23 +74,6 @@ class Policy:
     updated_at: datetime
 
 
-def check_rules(rules: Sequence[EarningRule]) -> None:
-    """422 naming ``earning_rules[i]`` for a rule that repeats another's category and tier."""
-    seen: dict[tuple[str | None, str | None], int] = {}
-    for index, rule in enumerate(rules):
-        key = (rule.category, rule.value_tier)
-        if key in seen:
-            raise InvalidInput.on(f"earning_rules[{index}]",
-                                  f"same category and value_tier as earning_rules[{seen[key]}]")
-        seen[key] = index
-
-
-def check_point_value(value: Decimal) -> Decimal:
-    if value <= 0:
-        raise InvalidInput.on("point_value", "must be more than 0")
-    return value
-
-
 def in_category(prefix: str, category: str | None) -> bool:
     """Whether ``category`` is the path ``prefix`` or below it (whole names only)."""
     return category is not None and (category == prefix or category.startswith(prefix + "/"))
@@ -103,7 +86,8 @@ def matches(rule: EarningRule, category: str | None, tier: str | None) -> bool:
 
 
 def best_rule(rules: Sequence[EarningRule], category: str | None, tier: str | None) -> EarningRule | None:
-    """The most specific matching rule: deepest category prefix, then a named tier; None if none matches."""
+    """The most specific matching rule: deepest category prefix, then a named tier, then the first listed
+    (``max`` keeps the first of equals); None if none matches."""
     found = [r for r in rules if matches(r, category, tier)]
     return max(found, key=lambda r: (r.depth, r.value_tier is not None)) if found else None
 

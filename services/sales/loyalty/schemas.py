@@ -11,13 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from services.sales.loyalty import rules
 from services.sales.products.schemas import Category, decimal_text
-from shared.types import AmountIn, Money, NotBoolean
+from shared.types import Money, NotBoolean
 
 POINTS_PER_UNIT_PATTERN = r"^(0|[1-9][0-9]{0,2})(\.[0-9]{1,4})?$"
 PointsPerUnit = Annotated[
     Decimal, decimal_text(POINTS_PER_UNIT_PATTERN, 'must be a decimal string below 1000, at most 4 decimals, e.g. "1.5"'),
     PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str),
     WithJsonSchema({"type": "string", "pattern": POINTS_PER_UNIT_PATTERN, "examples": ["1.5"]})]
+# A positive decimal string below 10^15 with at most 4 decimals (the column's), zero refused by the pattern.
+POINT_VALUE_PATTERN = r"^([1-9][0-9]{0,14}(\.[0-9]{1,4})?|0\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$"
+PointValue = Annotated[
+    Decimal, decimal_text(POINT_VALUE_PATTERN, 'must be a positive decimal string, at most 4 decimals, e.g. "0.01"'),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": POINT_VALUE_PATTERN, "examples": ["0.01"]})]
 Tier = Annotated[str, Field(min_length=1, max_length=20, examples=["gold"])]
 MAX_POINTS = 10**12
 Points = Annotated[int, Field(ge=1, le=MAX_POINTS), NotBoolean]
@@ -36,8 +42,8 @@ class LoyaltyPolicyIn(BaseModel):
 
     earning_rules: Annotated[list[EarningRuleIn], Field(max_length=rules.MAX_RULES)] = Field(
         description="The most specific matching rule wins: deeper category prefix first, then a named tier; "
-                    "a category and tier may be named by one rule only.")
-    point_value: AmountIn = Field(description="Money per point, in the tenant currency, when redeemed.")
+                    "of rules naming the same category and tier, the first listed.")
+    point_value: PointValue = Field(description="Money per point, in the tenant currency, when redeemed.")
     expiry_months: Annotated[int, Field(ge=1, le=rules.MAX_EXPIRY_MONTHS), NotBoolean] = Field(
         description="Points are usable through the day this many months after they were earned.")
 

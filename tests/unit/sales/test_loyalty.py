@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.sales.loyalty import rules
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict
 
 R = rules.EarningRule
 RULES = (R(None, None, Decimal("1")), R("Hardware", None, Decimal("2")), R("Hardware/Laptops", None, Decimal("3")),
@@ -44,12 +44,10 @@ def test_no_matching_rule_earns_nothing_with_the_reason() -> None:
     assert (line.points, line.points_per_unit) == (0, None) and "no earning rule" in line.reason
 
 
-def test_two_rules_with_one_category_and_tier_are_refused_naming_the_second() -> None:
-    with pytest.raises(InvalidInput) as refused:
-        rules.check_rules([R("A", "gold", Decimal(1)), R("B", None, Decimal(1)), R("A", "gold", Decimal(2))])
-    assert refused.value.errors == [{"field": "earning_rules[2]", "message": "same category and value_tier as "
-                                                                             "earning_rules[0]"}]
-    rules.check_rules([R("A", "gold", Decimal(1)), R("A", None, Decimal(1))])
+def test_of_two_rules_naming_one_category_and_tier_the_first_listed_wins() -> None:
+    tied = (R("A", "gold", Decimal(1)), R("B", None, Decimal(9)), R("A", "gold", Decimal(2)))
+    assert rules.best_rule(tied, "A/x", "gold") is tied[0]
+    assert rules.best_rule(tuple(reversed(tied)), "A/x", "gold") is tied[2]
 
 
 @pytest.mark.parametrize(("base", "rate", "per_unit", "points"), [
