@@ -145,6 +145,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
                                         "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
         ("PUT", "/v1/pricing-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/sales-policy"): None,  # tenant-wide settings: B's own
+        ("PUT", "/v1/loyalty/policy"): None,  # tenant-wide settings: B's own
+        ("POST", "/v1/loyalty/accounts/{customer_id}/redemptions"): {"order_id": ids["order_id"], "points": 1},
         ("POST", "/v1/orders"): {"customer_id": ids["customer_id"], "currency": "EUR",
                                   "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
         ("POST", "/v1/orders/{order_id}/confirm"): None,
@@ -215,7 +217,8 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
              f"/v1/leads/{ids['lead_id']}", f"/v1/leads/{ids['lead_id']}/history", f"/v1/sales-teams/{ids['team_id']}",
              f"/v1/routing-rules/{ids['rule_id']}", f"/v1/orders/{ids['order_id']}",
              f"/v1/orders/{ids['order_id']}/history", f"/v1/invoices/{ids['invoice_id']}",
-             f"/v1/payments/{ids['payment_id']}", f"/v1/credit-notes/{ids['credit_note_id']}"]
+             f"/v1/payments/{ids['payment_id']}", f"/v1/credit-notes/{ids['credit_note_id']}",
+             f"/v1/loyalty/accounts/{ids['customer_id']}"]
     seen: dict[str, Any] = {}
     for path in reads:
         answer = client.get(path)
