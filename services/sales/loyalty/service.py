@@ -31,7 +31,7 @@ from services.sales.loyalty import repository, rules
 from services.sales.loyalty.schemas import LoyaltyPolicyIn, RedemptionIn
 from services.sales.loyalty.tables import LoyaltyMovement, LoyaltyPolicy
 from services.sales.orders import repository as orders
-from services.sales.orders.tables import OrderChange
+from services.sales.orders.tables import Order, OrderChange
 from services.sales.price_quotes.rules import segment_of
 from services.sales.sales_policy import service as sales_policy
 from shared.db import unit_of_work, utcnow
@@ -210,9 +210,9 @@ def redeem(session: Session, tenant: str, customer_id: uuid.UUID, body: Redempti
     return shown
 
 
-def _discount_order(session: Session, order: Any, discount: Decimal, by: str | None, points: int) -> None:
+def _discount_order(session: Session, order: Order, discount: Decimal, by: str | None, points: int) -> None:
     """The order's total less the discount (what invoicing and credit checks take), in its history."""
-    order.total = Decimal(order.total) - discount
+    order.total -= discount
     order.loyalty_discount = discount
     order.version += 1
     order.updated_at = utcnow()
