@@ -146,6 +146,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("PUT", "/v1/pricing-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/sales-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/loyalty/policy"): None,  # tenant-wide settings: B's own
+        ("PUT", "/v1/loyalty/policy"): None,  # tenant-wide settings: B's own
         ("POST", "/v1/loyalty/accounts/{customer_id}/redemptions"): {"order_id": ids["order_id"], "points": 1},
         ("POST", "/v1/orders"): {"customer_id": ids["customer_id"], "currency": "EUR",
                                   "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
@@ -174,6 +175,8 @@ def _query(path: str, ids: dict[str, str]) -> dict[str, str]:
     return {"/v1/campaigns/memberships": {"customer_id": ids["customer_id"]},
             "/v1/customers/duplicates": {"customer_id": ids["customer_id"]},
             "/v1/customers": {"name": SECRET_NAME}, "/v1/forecast": {"currency": "EUR", "group_by": "region"},
+            "/v1/profitability": {"from": "2026-01-01", "to": "2026-12-31", "group_by": "owner,category"},
+            "/v1/collections": {"customer_id": ids["customer_id"], "as_of": "2099-01-01"},
             }.get(path, {})
 
 
