@@ -456,7 +456,7 @@ ORDER_EVENTS: tuple[Reads, ...] = tuple(
 ORDER_RETURNED = Reads("crm.sales.order.returned.v1", SALES_TOPIC.name, ReturnReport)
 INVOICE_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.invoice.{action}.v1", SALES_TOPIC.name, InvoiceReport)
-    for action in ("issued", "paid", "written_off"))
+    for action in ("issued", "paid", "written_off", "overdue"))
 PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, PaymentReport)
 CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
 CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS, PAYMENT_RECEIVED,

@@ -37,7 +37,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "sales": ("/v1/opportunities", "/v1/exchange-rates", "/v1/forecast", "/v1/pipeline-stages", "/v1/products", "/v1/price-books", "/v1/price-quotes", "/v1/pricing-policy",
               "/v1/leads", "/v1/lead-scoring-rules", "/v1/routing-rules", "/v1/sales-teams",
               "/v1/sales-policy", "/v1/orders", "/v1/invoices", "/v1/payments", "/v1/credit-notes",
-              "/v1/receivables", "/v1/loyalty", "/v1/profitability"),
+              "/v1/receivables", "/v1/collections", "/v1/loyalty", "/v1/profitability"),
     "service_desk": ("/v1/tickets",),
     "campaign": ("/v1/campaigns",),
 }

@@ -1,10 +1,11 @@
-"""The sales service: leads, opportunities, the catalogue and prices, orders, invoices, payments, credit notes and
-receivables."""
+"""The sales service: leads, opportunities, the catalogue and prices, orders, invoices, payments, credit notes,
+receivables and collections."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.sales.collections import routes as collections
 from services.sales.credit_notes import routes as credit_notes
 from services.sales.exchange_rates import routes as exchange_rates
 from services.sales.forecast import routes as forecast
@@ -38,5 +39,5 @@ def create_app() -> FastAPI:
         routers=(opportunities.router, pipeline_stages.router, exchange_rates.router, forecast.router,
                  products.router, price_books.router, price_quotes.router, lead_import.router, leads.router, routing.router,
                  sales_policy.router, orders.router, invoices.router, payments.router, credit_notes.router,
-                 receivables.router, loyalty.router, profitability.router, offers.router),
+                 receivables.router, collections.router, loyalty.router, profitability.router, offers.router),
     )

@@ -327,6 +327,21 @@ INVOICE_WRITTEN_OFF = EventType("crm.sales.invoice.written_off.v1", SALES_TOPIC,
 PUBLISHES += (INVOICE_ISSUED, INVOICE_PAID, INVOICE_WRITTEN_OFF)
 
 
+class InvoiceOverdue(InvoiceReported):
+    """An open invoice past its due date reached a dunning level (published once per level reached; the
+    collections job moves an invoice straight to the highest level due, so skipped ones are not published)."""
+
+    days_past_due: int = Field(description="On the day the level was reached.")
+    level: int = Field(description="The level's place among the tenant's dunning levels, from 1.")
+    offset_days: int = Field(description="The level's days after the due date.")
+    action: str = Field(description="reminder, second_reminder, call or hold_new_orders")
+    reached_on: date
+
+
+INVOICE_OVERDUE = EventType("crm.sales.invoice.overdue.v1", SALES_TOPIC, InvoiceOverdue)
+PUBLISHES += (INVOICE_OVERDUE,)
+
+
 class AllocationReported(EventPayload):
     invoice_id: uuid.UUID
     amount: Money
@@ -373,13 +388,21 @@ def sales_policy_subject(tenant: str) -> str:
     return str(uuid.uuid5(_SALES_POLICY_NAMESPACE, tenant))
 
 
+class DunningLevelReported(EventPayload):
+    offset_days: int = Field(description="Days from the due date (negative: before it).")
+    action: str = Field(description="reminder, second_reminder, call or hold_new_orders")
+
+
 class SalesPolicyChanged(EventPayload):
-    """The tenant's sales policy after a change: ``{field: {"old": ..., "new": ...}}`` of what changed."""
+    """The tenant's sales policy after a change: ``{field: {"old": ..., "new": ...}}`` of what changed
+    (``dunning_levels`` old or new null: the defaults)."""
 
     currency: str
     default_credit_limit: Money | None
     invoice_from: str = Field(description="confirmed or shipped: the first order status an invoice may be issued in.")
     payment_terms_days: int
+    dunning_levels: list[DunningLevelReported] = Field(default_factory=list,
+                                                       description="The dunning levels in force, in order.")
     version: int
     changes: dict[str, dict[str, Any]]
 

@@ -21,6 +21,9 @@ class SalesSettings(Settings):
     # How often loyalty lots past their last usable day are looked for and expired
     # (CRM_LOYALTY_EXPIRY_CHECK_SECONDS).
     loyalty_expiry_check_seconds: float = 3600.0
+    # How often open invoices are brought to the dunning level their due date has reached, and overdue ones
+    # published (CRM_COLLECTIONS_CHECK_SECONDS).
+    collections_check_seconds: float = 60.0
 
     @property
     def customer_api(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.sales import contract
+from services.sales.collections import service as collections
 from services.sales.customers import consumers as customers
 from services.sales.customers.repository import REPLICA
 from services.sales.forecast import service as forecast
@@ -43,7 +44,13 @@ OFFERS_REFRESH = PeriodicJob(
     name="offers-refresh",
     interval=lambda settings: float(getattr(settings, "offers_refresh_seconds", 300.0)),
     run=offers.refresh_offers)
-JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK, OFFERS_REFRESH)
+# Open invoices move to the dunning level their due date has reached; overdue ones are published, once per level.
+COLLECTIONS_CHECK = PeriodicJob(
+    name="collections-check",
+    interval=lambda settings: float(getattr(settings, "collections_check_seconds", 60.0)),
+    run=collections.run_dunning_check)
+JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK, OFFERS_REFRESH,
+                                 COLLECTIONS_CHECK)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

@@ -106,8 +106,9 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "PATCH /v1/sales-teams/{team_id}": ("members",),
     # Order to cash: a customer the replica knows, a won deal of theirs, lines the books price, a currency with a
     # rate to the tenant's; the tenant currency's decimals for a default limit; an order, return or invoice that
-    # exists; allocations to the payer's own open invoices, a payment no larger than they owe.
-    "PUT /v1/sales-policy": ("default_credit_limit",),
+    # exists; allocations to the payer's own open invoices, a payment no larger than they owe; dunning levels'
+    # offsets rising from level to level (a rule over several items).
+    "PUT /v1/sales-policy": ("default_credit_limit", "dunning_levels"),
     "POST /v1/orders": ("customer_id", "opportunity_id", "lines", "currency"),
     "POST /v1/invoices": ("order_id",),
     "POST /v1/payments": ("customer_id", "amount", "allocations"),

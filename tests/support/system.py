@@ -162,6 +162,7 @@ class System:
             # The sales worker's periodic jobs look every second, so tests see them act without waiting long.
             "CRM_LEAD_FIRST_TOUCH_CHECK_SECONDS": "1",
             "CRM_FORECAST_ROLLUP_BUILD_SECONDS": "1",
+            "CRM_COLLECTIONS_CHECK_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():

@@ -5,6 +5,9 @@ an invoice, a payment, a credit note, a write-off) first takes ``lock_customer``
 lock held until the transaction ends (``shared.db.hold_lock``, a PostgreSQL advisory lock).
 So two confirmations for one customer run one after the other, and the second sees the
 first's order among the confirmed ones: they cannot both slip under the limit.
+
+Dunning holds a confirmation too (``dunning_hold``): while the customer has an open invoice at a
+``hold_new_orders`` dunning level, its new orders go on hold within the limit as well.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from services.sales import contract
+from services.sales.collections import service as collections
 from services.sales.credit import repository, rules
 from services.sales.customers import repository as customers
 from services.sales.exchange_rates.service import rate_on
@@ -42,6 +46,12 @@ def check(session: Session, tenant: str, customer_id: uuid.UUID, *, order_id: uu
         limit=rules.limit_of(customer.view if customer is not None else None, policy.default_credit_limit,
                              policy.currency),
         rate_of=lambda code: rate_on(session, tenant, code, policy.currency, on))
+
+
+def dunning_hold(session: Session, tenant: str, customer_id: uuid.UUID) -> str | None:
+    """Why the customer's new orders are held whatever its credit (an open invoice at a dunning level that holds
+    orders, ``collections``), or None; released by /approve like a credit hold."""
+    return collections.hold_reason(session, tenant, customer_id)
 
 
 def check_rate(session: Session, tenant: str, currency: str, on: date) -> None:

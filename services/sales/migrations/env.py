@@ -3,6 +3,7 @@
 from services.sales.credit_notes import tables as credit_notes  # noqa: F401 - registers the tables
 from services.sales.customers import tables as customers  # noqa: F401 - registers the tables
 from services.sales.database import Base
+from services.sales.collections import tables as collections  # noqa: F401 - registers the tables
 from services.sales.exchange_rates import tables as exchange_rates  # noqa: F401 - registers the tables
 from services.sales.forecast import tables as forecast  # noqa: F401 - registers the tables
 from services.sales.invoices import tables as invoices  # noqa: F401 - registers the tables

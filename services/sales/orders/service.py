@@ -106,7 +106,8 @@ def returns(session: Session, tenant: str, order_id: uuid.UUID) -> list[OrderRet
 
 def confirm(session: Session, tenant: str, order_id: uuid.UUID, *, by: str | None,
             check_version: Callable[[int], None] = NoCheck) -> Shown:
-    """The credit check decides: confirmed within the limit, on_hold over it (with the figures either way)."""
+    """The credit check decides: confirmed within the limit, on_hold over it (with the figures either way), or
+    on_hold with the reason when dunning holds the customer's new orders."""
     order = _changing(session, tenant, order_id, check_version)
     rules.next_status("confirm", order.status)
     credit.lock_customer(session, tenant, order.customer_id)
@@ -114,8 +115,10 @@ def confirm(session: Session, tenant: str, order_id: uuid.UUID, *, by: str | Non
                             order_currency=order.currency, on=utcnow().date())
     figures = credit.figures(exposure)
     order.credit = figures.model_dump(mode="json")
-    to = "confirmed" if exposure.within_limit else "on_hold"
-    return _move(session, tenant, order, "confirm", to, by, {"credit": order.credit}, credit=figures)
+    hold = credit.dunning_hold(session, tenant, order.customer_id)
+    to = "confirmed" if exposure.within_limit and hold is None else "on_hold"
+    details = {"credit": order.credit} | ({"dunning_hold": hold} if hold else {})
+    return _move(session, tenant, order, "confirm", to, by, details, credit=figures, reason=hold)
 
 
 def approve(session: Session, tenant: str, order_id: uuid.UUID, *, by: str | None,

@@ -9,6 +9,8 @@
 - ``invoice_from``: ``shipped`` (default: invoice what left the warehouse) or ``confirmed``
   (invoice in advance, e.g. for prepayment).
 - ``payment_terms_days``: an invoice's due date is its issue date plus these (default 30).
+- ``dunning_levels``: the steps of collecting an unpaid invoice, by days from its due date
+  (``collections.rules``, whose ``DEFAULT_LEVELS`` apply when a tenant set none).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
+
+from services.sales.collections.rules import DEFAULT_LEVELS, Level
 
 InvoiceFrom = Literal["confirmed", "shipped"]
 # The order statuses an invoice may be issued in, per policy.
@@ -35,6 +39,7 @@ class Policy:
     payment_terms_days: int
     version: int
     updated_at: datetime | None
+    dunning_levels: tuple[Level, ...] = DEFAULT_LEVELS
 
 
 DEFAULT = Policy(currency="EUR", default_credit_limit=None, invoice_from="shipped", payment_terms_days=30, version=0,

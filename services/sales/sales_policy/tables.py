@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,5 +23,7 @@ class SalesPolicy(Base):
     default_credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     invoice_from: Mapped[str] = mapped_column(String(10))
     payment_terms_days: Mapped[int]
+    # Dunning levels [{offset_days, action}] (collections.rules); None: the defaults.
+    dunning_levels: Mapped[list[Any] | None]
     version: Mapped[int]
     updated_at: Mapped[datetime]
