@@ -146,7 +146,6 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("PUT", "/v1/pricing-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/sales-policy"): None,  # tenant-wide settings: B's own
         ("PUT", "/v1/loyalty/policy"): None,  # tenant-wide settings: B's own
-        ("PUT", "/v1/loyalty/policy"): None,  # tenant-wide settings: B's own
         ("POST", "/v1/loyalty/accounts/{customer_id}/redemptions"): {"order_id": ids["order_id"], "points": 1},
         ("POST", "/v1/orders"): {"customer_id": ids["customer_id"], "currency": "EUR",
                                   "lines": [{"product_id": ids["product_id"], "quantity": "1"}]},
