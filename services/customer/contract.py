@@ -209,6 +209,8 @@ class ClassificationRulesChanged(EventPayload):
     tiers: list[Tier]
     currency: str | None
     exchange_rates: dict[str, str]
+    value_basis: str = Field(default="paid_revenue", description="paid_revenue or won_deals: what value adds to "
+                                                                  "the lifetime value.")
     version: int
 
 
@@ -267,7 +269,12 @@ VIEW_KPIS_DESCRIPTION = (
     "lifetime_value (paid money: payments allocated to invoices less what credit notes gave back of them; the "
     "profile's lifetime_value is a typed-in opening balance, not included), open_receivables, "
     "overdue_receivables and overdue_invoices (open invoices due before the day of as_of, or reported "
-    "overdue). Service desk: open_tickets, "
+    "overdue), credit_exposure (open receivables and confirmed, shipped or delivered orders not invoiced yet, "
+    "per currency) and credit_headroom ({amount, currency, unconverted}: the profile's credit_limit less the "
+    "exposure in its currency; amount null, and the other currencies named in unconverted, when exposure is in "
+    "a currency the view has no rate for; null without a credit limit), loyalty_balance (points, summed over "
+    "merged accounts), offers (the sales service's cross-sell offers, best first: {product_id, name, "
+    "reason}). Service desk: open_tickets, "
     "urgent_open_tickets, complaints_90d. Campaigns: campaigns, responses, last_response_at (when the "
     "customer last responded). Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
     "churn_risk {score, level, reasons}, next_best_action {action, reason}. An organization with "
@@ -417,6 +424,8 @@ class PaymentReport(BaseModel):
     payment_id: str
     amount: MoneyRead
     allocations: list[AllocationRead]
+    # Added to the sales events later: absent (None) from earlier ones.
+    paid_revenue: list[MoneyRead] | None = Field(default=None, description="The customer's paid revenue after it.")
 
 
 class CreditNoteReport(BaseModel):
@@ -427,6 +436,28 @@ class CreditNoteReport(BaseModel):
     number: str
     kind: str = Field(description="return or correction")
     amount: MoneyRead
+    paid_revenue: list[MoneyRead] | None = Field(default=None, description="The customer's paid revenue after it.")
+
+
+class LoyaltyReport(BaseModel):
+    """A movement on a customer's loyalty account (``crm.sales.loyalty.*``): the view shows the balance after it."""
+
+    customer_id: uuid.UUID
+    points: int = Field(description="The points this movement earned, redeemed or let expire.")
+    balance: int = Field(description="The account's balance after it.")
+
+
+class OfferRead(BaseModel):
+    product_id: str
+    name: str = ""
+    reason: str = ""
+
+
+class OffersReport(BaseModel):
+    """The products the sales service now offers the customer, best first (``crm.sales.offers.updated.v1``)."""
+
+    customer_id: uuid.UUID
+    offers: list[OfferRead]
 
 
 OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
@@ -461,6 +492,11 @@ PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, Paym
 CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
 CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS, PAYMENT_RECEIVED,
                                   CREDIT_NOTE_ISSUED)
+# Loyalty movements (the balance after each) and the cross-sell offers the sales service ranks.
+LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.loyalty.{action}.v1", SALES_TOPIC.name, LoyaltyReport)
+    for action in ("earned", "redeemed", "expired"))
+OFFERS_UPDATED = Reads("crm.sales.offers.updated.v1", SALES_TOPIC.name, OffersReport)
 
 READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS,
-                            *CASH_EVENTS)
+                            *CASH_EVENTS, *LOYALTY_EVENTS, OFFERS_UPDATED)

@@ -347,6 +347,10 @@ class AllocationReported(EventPayload):
     amount: Money
 
 
+PAID_REVENUE = ("The customer's paid revenue after this event, per currency: over all its invoices, what was paid "
+                "to each, at most its total less its credit notes. Value tiers rank customers by it.")
+
+
 class PaymentReceived(EventPayload):
     """Money received from a customer, what it paid, and what is left as the customer's credit."""
 
@@ -356,6 +360,7 @@ class PaymentReceived(EventPayload):
     received_on: date
     allocations: list[AllocationReported]
     unallocated: Money = Field(description="Kept as the customer's credit (an over-payment asked for).")
+    paid_revenue: list[Money] = Field(default_factory=list, description=PAID_REVENUE)
 
 
 PAYMENT_RECEIVED = EventType("crm.sales.payment.received.v1", SALES_TOPIC, PaymentReceived)
@@ -373,6 +378,7 @@ class CreditNoteIssued(EventPayload):
     amount: Money
     reason: str
     issued_on: date
+    paid_revenue: list[Money] = Field(default_factory=list, description=PAID_REVENUE)
 
 
 CREDIT_NOTE_ISSUED = EventType("crm.sales.credit_note.issued.v1", SALES_TOPIC, CreditNoteIssued)
@@ -410,6 +416,7 @@ class SalesPolicyChanged(EventPayload):
 SALES_POLICY_CHANGED = EventType("crm.sales.sales_policy.changed.v1", SALES_TOPIC, SalesPolicyChanged)
 PUBLISHES += (SALES_POLICY_CHANGED,)
 
+
 # --- cross-sell offers -----------------------------------------------------------------------
 # Keyed by the customer id: the unified view's next best action reads the newest one.
 
@@ -433,7 +440,6 @@ class OffersUpdated(EventPayload):
 
 OFFERS_UPDATED = EventType("crm.sales.offers.updated.v1", SALES_TOPIC, OffersUpdated)
 PUBLISHES += (OFFERS_UPDATED,)
-
 
 
 # --- loyalty ---------------------------------------------------------------------------------

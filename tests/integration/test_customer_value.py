@@ -22,7 +22,8 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-SETTINGS = {"currency": "EUR", "exchange_rates": {"USD": "0.5"}, "default_group": "everyone",
+# Won deals are what these tenants' values add up (the paid-revenue basis is the order-to-cash walk's).
+SETTINGS = {"currency": "EUR", "exchange_rates": {"USD": "0.5"}, "default_group": "everyone", "value_basis": "won_deals",
             "rules": [{"group": "big spender", "when": [{"field": "won_value", "op": "gte", "value": 1000}]}]}
 
 

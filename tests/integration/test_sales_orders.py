@@ -39,12 +39,31 @@ def _cash_events(system: System, tenant: str, customer_id: str) -> list[CloudEve
     return events
 
 
+def _kpis_become(client: Any, customer_id: str, expected: dict[str, Any], what: str) -> dict[str, Any]:
+    """The customer's view KPIs once they hold ``expected`` (the view follows the sales events through Kafka)."""
+    def holds() -> dict[str, Any] | None:
+        view = client.get(f"/v1/customers/{customer_id}/view")
+        kpis: dict[str, Any] = view.json()["kpis"] if view.status_code == 200 else {}
+        return kpis if all(kpis.get(name) == value for name, value in expected.items()) else None
+
+    return eventually(holds, timeout=30, what=f"the view after {what}: {expected}")
+
+
+def _credit(exposure: str | None, headroom: str) -> dict[str, Any]:
+    return {"credit_exposure": [_money(exposure)] if exposure else [],
+            "credit_headroom": {"amount": headroom, "currency": EUR, "unconverted": []}}
+
+
 def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two_parts(system: System) -> None:
     with system.client() as manager:
         tenant = manager.tenant  # type: ignore[attr-defined]
         buyer, token = factories.organization(manager, "Ledger & Sons", credit_limit=_money("1000.00"))
         chair = factories.product(manager, "CHAIR-OTC")
         factories.price_book(manager, {chair["id"]: "100.00"})
+        # A point per 10 EUR paid, on any product, for any tier.
+        policy = manager.put("/v1/loyalty/policy", json={"earning_rules": [{"points_per_unit": "0.1"}],
+                                                         "point_value": "0.01", "expiry_months": 12})
+        assert policy.status_code == 200, policy.text
         # The customer's token makes sales wait until the view has brought the customer (and its limit) over.
         opened = manager.post("/v1/opportunities", headers=token, json={
             "customer_id": buyer["id"], "name": "Chairs", "currency": EUR, "stage": "negotiation", "owner": "u-olga",
@@ -71,11 +90,14 @@ def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two
             refused = clerk.post(f"/v1/orders/{order['id']}/approve")
             assert refused.status_code == 403, refused.text
             assert refused.headers["content-type"].startswith("application/problem+json")
+        # A held order is no exposure yet: the view shows the whole limit free.
+        _kpis_become(manager, buyer["id"], _credit(None, "1000.00") | {"open_orders": 1}, "the hold")
         approved = manager.post(f"/v1/orders/{order['id']}/approve", headers={"If-Match": held.headers["ETag"]})
         assert approved.status_code == 200, approved.text
         assert (approved.json()["status"], approved.json()["approved_by"]) == ("confirmed", "dev")
         shipped = manager.post(f"/v1/orders/{order['id']}/ship")
         assert (shipped.status_code, shipped.json()["status"]) == (200, "shipped"), shipped.text
+        _kpis_become(manager, buyer["id"], _credit("1500.00", "-500.00"), "the approval and shipping")
 
         issued = manager.post("/v1/invoices", json={"order_id": order["id"]})
         assert issued.status_code == 201, issued.text
@@ -91,11 +113,27 @@ def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two
         for bad, field in (({"group_by": "team"}, "group_by"), ({"as_of": "2026-13-01"}, "as_of")):
             refused = manager.get("/v1/receivables", params=bad)
             assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, refused.text
-        for part, still_open in (("600.00", "900.00"), ("900.00", "0.00")):
+        _kpis_become(manager, buyer["id"], _credit("1500.00", "-500.00") | {
+            "open_receivables": [_money("1500.00")], "lifetime_value": []}, "the invoice")
+        # Points are earned once the invoice is paid, not on part of it.
+        steps = (("600.00", "900.00", "600.00", "100.00", 0), ("900.00", "0.00", "1500.00", "1000.00", 150))
+        for part, still_open, lifetime, headroom, points in steps:
             paid = manager.post("/v1/payments", json={"customer_id": buyer["id"], "amount": _money(part)})
             assert paid.status_code == 201, paid.text
             assert paid.json()["allocations"] == [{"invoice_id": invoice["id"], "amount": _money(part)}]
             assert manager.get(f"/v1/invoices/{invoice['id']}").json()["open_amount"] == _money(still_open)
+            _kpis_become(manager, buyer["id"], _credit(still_open if still_open != "0.00" else None, headroom) | {
+                "lifetime_value": [_money(lifetime)], "loyalty_balance": points}, f"a payment of {part}")
+        account = manager.get(f"/v1/loyalty/accounts/{buyer['id']}")
+        assert (account.status_code, account.json()["balance"]) == (200, 150), account.text
+        # The value tiers rank paid revenue (the tenant never chose otherwise): the customer service took it from
+        # the payments' events.
+        def valued() -> tuple[Any, ...] | None:
+            rows = system.sql("customer", "SELECT value_amount FROM customers WHERE tenant_id = :t AND display_name = :n",
+                              t=tenant, n="Ledger & Sons")
+            return tuple(rows[0]) if rows and float(rows[0][0]) == 1500.0 else None
+
+        eventually(valued, timeout=30, what="the customer's value to be its paid revenue")
         settled = manager.get(f"/v1/invoices/{invoice['id']}").json()
         assert (settled["status"], settled["paid"]) == ("paid", _money("1500.00"))
         assert manager.get(f"/v1/orders/{order['id']}").json()["invoice_id"] == invoice["id"]

@@ -54,14 +54,17 @@ def rules_of(session: Session, tenant: str) -> dict[str, Any]:
     settings = settings_of(session, tenant)
     if settings is None:
         return {"rules": [], "default_group": rules.DEFAULT_GROUP, "tiers": rules.DEFAULT_TIERS,
-                "cutoffs": [None] * len(rules.DEFAULT_TIERS), "currency": None, "exchange_rates": {}}
+                "cutoffs": [None] * len(rules.DEFAULT_TIERS), "currency": None, "exchange_rates": {},
+                "value_basis": rules.DEFAULT_VALUE_BASIS}
     return {"rules": settings.rules, "default_group": settings.default_group, "tiers": settings.tiers,
-            "cutoffs": settings.cutoffs, "currency": settings.currency, "exchange_rates": settings.exchange_rates}
+            "cutoffs": settings.cutoffs, "currency": settings.currency, "exchange_rates": settings.exchange_rates,
+            "value_basis": settings.value_basis}
 
 
 def sales_of(customer: Customer) -> dict[str, Any]:
     """The customer's sales figures as the rules take them."""
-    return {"won_deals": customer.won_deals, "won_value": customer.won_value, "last_won_at": customer.last_won_at}
+    return {"won_deals": customer.won_deals, "won_value": customer.won_value, "last_won_at": customer.last_won_at,
+            "paid_revenue": customer.paid_revenue}
 
 
 def population(session: Session, tenant: str) -> list[Any]:
@@ -79,11 +82,11 @@ def values_to_rank(session: Session, tenant: str) -> Iterator[list[tuple[str, di
     Only the columns value needs: ranking a million customers reads no profiles for it.
     """
     for rows in live_pages(session, tenant, Customer.lifetime_value_amount, Customer.lifetime_value_currency,
-                           Customer.won_value, batch_size=EVALUATION_BATCH):
+                           Customer.won_value, Customer.paid_revenue, batch_size=EVALUATION_BATCH):
         yield [(str(customer_id), {"lifetime_value": None if currency is None else
                                    {"amount": amount, "currency": currency}},
-                {"won_deals": 0, "won_value": won or [], "last_won_at": None})
-               for customer_id, amount, currency, won in rows]
+                {"won_deals": 0, "won_value": won or [], "last_won_at": None, "paid_revenue": paid or []})
+               for customer_id, amount, currency, won, paid in rows]
 
 
 def customers_to_evaluate(session: Session, tenant: str) -> Iterator[list[Customer]]:

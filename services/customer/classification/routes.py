@@ -38,7 +38,7 @@ def put_classification(body: ClassificationIn, request: Request, response: Respo
     overview = service.change_rules(
         db, who.tenant, [r.model_dump() for r in body.rules], body.default_group,
         [t.model_dump() for t in body.tiers] if body.tiers else None, body.currency, body.exchange_rates,
-        check_version=lambda version: check_if_match(request, version))
+        value_basis=body.value_basis, check_version=lambda version: check_if_match(request, version))
     written(response, version=overview.version)
     return _out(overview)
 

@@ -9,9 +9,12 @@ Plain Python, tested directly.
   ``tags``, ``preferred_language``, ``owner``, or ``custom.<name>``) or over the
   customer's sales figures: ``won_deals`` (frequency), ``won_value`` (monetary),
   ``days_since_last_won`` (recency) and ``value`` (what tiers rank).
-* **Value.** A customer's value is its lifetime value (what it was worth before or
-  outside this system, e.g. imported from billing) plus the deals the sales service
-  reported won, in the tenant's value currency. Amounts in another currency are
+* **Value.** A customer's value is its lifetime value (an opening balance: what it was
+  worth before or outside this system, e.g. imported from billing) plus, by the tenant's
+  *value basis*, its **paid revenue** (``paid_revenue``, the default: what the sales
+  service reports the customer paid and kept, with each payment and credit note) or the
+  deals the sales service reported won (``won_deals``, for tenants that do not invoice
+  here), in the tenant's value currency. Amounts in another currency are
   converted with the tenant's exchange rates; one without a rate does not count (and
   the classification reports that currency), because no rate is ever guessed. A tenant
   without a value currency works in one currency: amounts count as they are.
@@ -33,7 +36,13 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.customer.contract import OpportunityReport
+from services.customer.contract import (
+    CREDIT_NOTE_ISSUED,
+    PAYMENT_RECEIVED,
+    CreditNoteReport,
+    OpportunityReport,
+    PaymentReport,
+)
 from shared.envelope import CloudEvent
 from shared.errors import InvalidInput
 from shared.types import minor_units
@@ -41,8 +50,11 @@ from shared.types import minor_units
 DEFAULT_GROUP = "unclassified"
 DEFAULT_TIERS: list[dict[str, Any]] = [{"tier": "A", "share": 0.2}, {"tier": "B", "share": 0.3}, {"tier": "C", "share": 0.5}]
 FIELDS = ("kind", "country", "region", "industry", "employees", "annual_revenue", "lifetime_value", "tags",
-          "preferred_language", "owner", "preferred_currency", "won_deals", "won_value", "days_since_last_won", "value")
+          "preferred_language", "owner", "preferred_currency", "won_deals", "won_value", "days_since_last_won",
+          "paid_revenue", "value")
 NO_SALES: dict[str, Any] = {"won_deals": 0, "won_value": [], "last_won_at": None}
+VALUE_BASES = ("paid_revenue", "won_deals")
+DEFAULT_VALUE_BASIS = "paid_revenue"
 VALUE_PLACES = Decimal("0.0001")  # as the value column keeps it
 OPERATORS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists")
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte")
@@ -181,6 +193,31 @@ def deal_from_event(event: CloudEvent) -> Deal | None:
                 sequence=event.sequence, at=event.time)
 
 
+@dataclass(frozen=True)
+class PaidRevenue:
+    """A customer's paid revenue as one payment or credit-note event reports it."""
+
+    customer_id: uuid.UUID
+    amounts: list[dict[str, str]]
+    sequence: int
+
+
+def paid_revenue_from_event(event: CloudEvent) -> PaidRevenue | None:
+    """The paid revenue a payment or credit-note event reports; None for others, and for events from before
+    the sales service reported it."""
+    if event.type == PAYMENT_RECEIVED.name:
+        report: PaymentReport | CreditNoteReport = PaymentReport.model_validate(event.data)
+    elif event.type == CREDIT_NOTE_ISSUED.name:
+        report = CreditNoteReport.model_validate(event.data)
+    else:
+        return None
+    if report.paid_revenue is None:
+        return None
+    amounts = [{"amount": format(m.amount.quantize(Decimal(1).scaleb(-minor_units(m.currency))), "f"),
+                "currency": m.currency} for m in sorted(report.paid_revenue, key=lambda m: m.currency)]
+    return PaidRevenue(uuid.UUID(event.subject), amounts, event.sequence)
+
+
 def won_at(deal: Deal, known_status: str | None, known_won_at: datetime | None) -> datetime | None:
     """When a deal was won: the first report of it won; later reports (a merge re-pointing it) keep that time."""
     if deal.status != "won":
@@ -221,8 +258,12 @@ def _total(amounts: Iterable[dict[str, Any] | None], settings: dict[str, Any]) -
 
 
 def value_of(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, Any] | None = None) -> Decimal:
-    """Lifetime value plus won deals, in the value currency (what the tiers rank)."""
-    return _total([state.get("lifetime_value"), *(sales or NO_SALES)["won_value"]], settings)
+    """Lifetime value plus paid revenue or won deals (the tenant's value basis), in the value currency (what the
+    tiers rank)."""
+    sales = sales or NO_SALES
+    earned = (sales.get("paid_revenue") or [] if settings.get("value_basis", DEFAULT_VALUE_BASIS) == "paid_revenue"
+              else sales["won_value"])
+    return _total([state.get("lifetime_value"), *earned], settings)
 
 
 def unconverted(currencies: Iterable[str], settings: dict[str, Any]) -> list[str]:
@@ -242,6 +283,7 @@ def rule_facts(state: dict[str, Any], settings: dict[str, Any], sales: dict[str,
         "won_deals": sales["won_deals"],
         "won_value": _total(sales["won_value"], settings),
         "days_since_last_won": (now - last).days if last is not None else None,
+        "paid_revenue": _total(sales.get("paid_revenue") or [], settings),
         "value": value_of(state, settings, sales),
     }
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from services.customer.classification.rules import FIELDS
 from shared.types import CurrencyCode
 
+ValueBasis = Literal["paid_revenue", "won_deals"]
 Operator = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "contains", "exists"]
 # A view field the rules know, or one of the tenant's custom fields (rules.check_rules).
 FIELD_PATTERN = rf"^({'|'.join(re.escape(f) for f in FIELDS)}|custom\..+)$"
@@ -64,13 +65,19 @@ class ClassificationIn(BaseModel):
         default_factory=dict, max_length=200, examples=[{"USD": "0.92", "SEK": "0.087"}],
         description="Units of the value currency per unit of each other currency. An amount in a currency "
                     "without a rate does not count toward value (it is listed in currencies_without_rate).")
+    value_basis: ValueBasis = Field(
+        default="paid_revenue",
+        description="What value adds to the lifetime value (an opening balance): paid_revenue, what the customer "
+                    "paid and kept on its invoices, or won_deals, the deals won (for a tenant that does not "
+                    "invoice here).")
 
 
 class DistributionRow(BaseModel):
     customer_group: str | None
     value_tier: str | None
     customers: int
-    value: str = Field(description="Sum of the customers' values (lifetime value plus won deals), in the value currency.")
+    value: str = Field(description="Sum of the customers' values (lifetime value plus paid revenue or won deals), in "
+                                   "the value currency.")
 
 
 class ClassificationOut(BaseModel):
@@ -80,6 +87,7 @@ class ClassificationOut(BaseModel):
     cutoffs: list[str | None] = Field(description="Lowest value in each tier at the last full evaluation.")
     currency: str | None
     exchange_rates: dict[str, str]
+    value_basis: ValueBasis
     currencies_without_rate: list[str] = Field(
         description="Currencies values are held in that have no rate: those amounts count for nothing yet.")
     version: int

@@ -66,6 +66,18 @@ def take_deal(db: Session, tenant: str, deal: rules.Deal) -> None:
         classify_customer(db, tenant, row, customers_repository.state_of(row))
 
 
+def take_paid_revenue(db: Session, tenant: str, paid: rules.PaidRevenue) -> None:
+    """The customer's paid revenue as the sales service reported it: kept if newer than the one known, and the
+    customer classified again (its value moves when the tenant's value basis is paid revenue)."""
+    row = customers_repository.get_customer(db, tenant, paid.customer_id)
+    if row is None or row.erased_at is not None:
+        return
+    if row.paid_revenue_sequence is not None and row.paid_revenue_sequence >= paid.sequence:
+        return  # a redelivery, or overtaken by a newer report
+    row.paid_revenue, row.paid_revenue_sequence = paid.amounts, paid.sequence
+    classify_customer(db, tenant, row, customers_repository.state_of(row))
+
+
 def reclassify(db: Session, tenant: str, settings: ClassificationSettings) -> int:
     """Evaluate every customer; update and announce those whose group or tier changed; returns how many.
 
@@ -127,7 +139,7 @@ def overview(db: Session, tenant: str, reclassified: int | None = None) -> Overv
 
 def change_rules(db: Session, tenant: str, group_rules: list[dict[str, Any]], default_group: str,
                  tiers: list[dict[str, Any]] | None, currency: str | None, exchange_rates: dict[str, Decimal], *,
-                 check_version: Callable[[int], None]) -> Overview:
+                 check_version: Callable[[int], None], value_basis: str = rules.DEFAULT_VALUE_BASIS) -> Overview:
     """New group rules, tiers and value currency for the tenant, announced; everyone is re-evaluated."""
     checked_rules = rules.check_rules(group_rules)
     checked_tiers = rules.check_tiers(tiers if tiers else rules.DEFAULT_TIERS)
@@ -140,12 +152,12 @@ def change_rules(db: Session, tenant: str, group_rules: list[dict[str, Any]], de
         check_version(settings.version)
     settings.rules, settings.default_group, settings.tiers = checked_rules, default_group, checked_tiers
     settings.cutoffs = [None] * len(checked_tiers)
-    settings.currency, settings.exchange_rates = currency, rates
+    settings.currency, settings.exchange_rates, settings.value_basis = currency, rates, value_basis
     settings.version += 1
     settings.updated_at = utcnow()
     publish(db, contract.CLASSIFICATION_RULES_CHANGED, contract.ClassificationRulesChanged(
         rules=checked_rules, default_group=default_group, tiers=checked_tiers, currency=currency,
-        exchange_rates=rates, version=settings.version), subject=contract.settings_subject(tenant), tenant=tenant)
+        exchange_rates=rates, value_basis=value_basis, version=settings.version), subject=contract.settings_subject(tenant), tenant=tenant)
     return overview(db, tenant, reclassify(db, tenant, settings))
 
 

@@ -31,6 +31,8 @@ class ClassificationSettings(Base):
     # periodic ranking skips a tenant whose population has not moved since.
     ranked_population: Mapped[list[Any] | None] = mapped_column(default=None)
     exchange_rates: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # What value adds to the opening balance: "paid_revenue" (the sales service's) or "won_deals".
+    value_basis: Mapped[str] = mapped_column(String(20), default="paid_revenue", server_default="paid_revenue")
     version: Mapped[int]
     evaluated_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

@@ -11,6 +11,7 @@ from sqlalchemy import Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.customer.database import Base
+from shared.db import SequenceType
 
 # Byte order on PostgreSQL too, so that a name prefix is an index range scan
 # (``name_search >= 'ab' AND name_search < 'ac'``) and sorting agrees on both backends.
@@ -58,7 +59,11 @@ class Customer(Base):
     won_deals: Mapped[int] = mapped_column(default=0, server_default="0")
     won_value: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     last_won_at: Mapped[datetime | None] = mapped_column(default=None)
-    # What the value tiers rank: lifetime value plus won deals, in the tenant's value currency.
+    # Paid revenue per currency as the sales service last reported it, and that report's sequence.
+    paid_revenue: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    paid_revenue_sequence: Mapped[int | None] = mapped_column(SequenceType, default=None)
+    # What the value tiers rank: lifetime value plus paid revenue (or won deals, by the tenant's value basis),
+    # in the tenant's value currency.
     value_amount: Mapped[Decimal] = mapped_column(Numeric(20, 4), default=Decimal(0), server_default="0")
     # Set when a merge folded this record into another (the survivor); such records are not listed.
     merged_into: Mapped[uuid.UUID | None]

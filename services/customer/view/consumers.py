@@ -220,7 +220,8 @@ def _record(view: CustomerView, event: CloudEvent, *, applied_here: bool = True,
 
 
 def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
-    kpis = rules.compute_kpis(repository.facts_of(session, view.customer_id), view.updated_at)
+    credit_limit = (view.profile or {}).get("credit_limit")
+    kpis = rules.compute_kpis(repository.facts_of(session, view.customer_id), view.updated_at, credit_limit)
     subsidiaries = _descendants(session, view) if _may_have_subsidiaries(view) else []
     if subsidiaries:
         kpis["group"] = rules.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])

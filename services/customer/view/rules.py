@@ -25,7 +25,9 @@ from services.customer.contract import (
     CreditNoteReport,
     InvoiceReport,
     LeadReport,
+    LoyaltyReport,
     MembershipReport,
+    OffersReport,
     OpportunityReport,
     OrderReport,
     PaymentReport,
@@ -169,6 +171,19 @@ def _credit_note(event: CloudEvent) -> Fact:
     })
 
 
+def _loyalty(event: CloudEvent) -> Fact:
+    # One fact per account, its newest movement's balance: a customer merged into another brings its
+    # account along as a second fact, and the survivor's balance is the sum of both.
+    report = LoyaltyReport.model_validate(event.data)
+    return _fact(event, "loyalty", str(report.customer_id), {"balance": report.balance})
+
+
+def _offers(event: CloudEvent) -> Fact:
+    report = OffersReport.model_validate(event.data)
+    return _fact(event, "offers", str(report.customer_id), {
+        "offers": [{"product_id": o.product_id, "name": o.name, "reason": o.reason} for o in report.offers]})
+
+
 def _fact(event: CloudEvent, entity: str, entity_id: str, state: dict[str, Any]) -> Fact:
     state = state | {"at": event.time.isoformat()}
     return Fact(event.service, entity, str(entity_id), uuid.UUID(event.subject), event.sequence, state)
@@ -184,6 +199,8 @@ FACT_RULES: dict[str, Callable[[CloudEvent], Fact | None]] = {
     "crm.sales.invoice.": _invoice,
     "crm.sales.payment.": _payment,
     "crm.sales.credit_note.": _credit_note,
+    "crm.sales.loyalty.": _loyalty,
+    "crm.sales.offers.": _offers,
     "crm.service_desk.ticket.": _ticket,
     "crm.campaign.member.": _campaign_member,
     "crm.campaign.response.": _campaign_response,
@@ -257,6 +274,17 @@ def _credit_note_entry(event: CloudEvent) -> tuple[str, str | None]:
             f"/v1/credit-notes/{report.credit_note_id}")
 
 
+def _loyalty_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = LoyaltyReport.model_validate(event.data)
+    return (f"Loyalty points {_action(event)} ({report.points}, balance {report.balance})",
+            f"/v1/loyalty/accounts/{report.customer_id}")
+
+
+def _offers_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = OffersReport.model_validate(event.data)
+    return f"Offers updated ({len(report.offers)})", f"/v1/customers/{report.customer_id}/offers"
+
+
 def _ticket_entry(event: CloudEvent) -> tuple[str, str | None]:
     report = TicketReport.model_validate(event.data)
     return (f"Ticket '{report.subject}' {_action(event)} ({report.priority}, {report.status})",
@@ -292,6 +320,8 @@ TIMELINE_RULES: dict[str, Callable[[CloudEvent], tuple[str, str | None]]] = {
     "crm.sales.invoice.": _invoice_entry,
     "crm.sales.payment.": _payment_entry,
     "crm.sales.credit_note.": _credit_note_entry,
+    "crm.sales.loyalty.": _loyalty_entry,
+    "crm.sales.offers.": _offers_entry,
     "crm.service_desk.ticket.": _ticket_entry,
     "crm.campaign.member.": _membership_entry,
     "crm.campaign.response.": _response_entry,
@@ -494,6 +524,48 @@ def receivable_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     }
 
 
+# Orders the customer is committed to (the sales service's credit check counts the same ones).
+COMMITTED_ORDER_STATUSES = frozenset({"confirmed", "shipped", "delivered"})
+
+
+def credit_exposure(facts: list[Fact], open_receivables: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Open receivables plus committed orders no invoice names yet (less what came back), per currency."""
+    invoiced = {f.state["order_id"] for f in _of(facts, "invoice")}
+    pairs = [(m["currency"], Decimal(m["amount"])) for m in open_receivables]
+    for order in _orders_now(facts):
+        order_id = order.state.get("order_id", order.entity_id)
+        if order.state["status"] in COMMITTED_ORDER_STATUSES and order_id not in invoiced:
+            pairs.append((order.state["currency"], Decimal(order.state["total"]) - Decimal(order.state["returned"])))
+    return _money_totals([(currency, amount) for currency, amount in pairs if amount])
+
+
+def credit_headroom(exposure: list[dict[str, str]], credit_limit: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The credit limit less the exposure, in the limit's currency; None without a limit.
+
+    The view holds no exchange rates (the sales service's credit check converts at dated
+    rates): exposure in another currency leaves the amount unknown and names that currency,
+    rather than guessing a rate.
+    """
+    if not credit_limit:
+        return None
+    currency = credit_limit["currency"]
+    unconverted = sorted(m["currency"] for m in exposure if m["currency"] != currency)
+    if unconverted:
+        return {"amount": None, "currency": currency, "unconverted": unconverted}
+    used = sum((Decimal(m["amount"]) for m in exposure), Decimal(0))
+    return {"amount": format(Decimal(str(credit_limit["amount"])) - used, "f"), "currency": currency,
+            "unconverted": []}
+
+
+def loyalty_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+    """Loyalty points, and the newest cross-sell offers (at most three)."""
+    offers = max(_of(facts, "offers"), key=lambda f: (f.at, f.sequence), default=None)
+    return {
+        "loyalty_balance": sum(f.state["balance"] for f in _of(facts, "loyalty")),
+        "offers": offers.state["offers"][:3] if offers is not None else [],
+    }
+
+
 CLOSED_TICKET_STATUSES = frozenset({"solved", "closed"})
 
 
@@ -522,8 +594,14 @@ def campaign_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     }
 
 
+# What the services conclude about a customer on their own (points expiring, offers re-ranked) is no
+# contact with the customer.
+NOT_CONTACT = frozenset({"loyalty", "offers"})
+
+
 def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     """Last contact on any channel, and how engaged the customer has been in the last 90 days."""
+    facts = [f for f in facts if f.entity not in NOT_CONTACT]
     if not facts:
         return {"last_contact": None, "engagement_score": 0}
     latest = max(facts, key=lambda f: (f.at, f.source, f.entity, f.entity_id))
@@ -542,16 +620,20 @@ KPI_RULES: tuple[Callable[[list[Fact], datetime], dict[str, Any]], ...] = (
     sales_kpis,
     order_kpis,
     receivable_kpis,
+    loyalty_kpis,
     service_kpis,
     campaign_kpis,
     contact_kpis,
 )
 
 
-def compute_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
+def compute_kpis(facts: list[Fact], as_of: datetime, credit_limit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every KPI of one customer; ``credit_limit`` is its profile's (money), for the credit headroom."""
     kpis: dict[str, Any] = {}
     for rule in KPI_RULES:
         kpis.update(rule(facts, as_of))
+    kpis["credit_exposure"] = credit_exposure(facts, kpis["open_receivables"])
+    kpis["credit_headroom"] = credit_headroom(kpis["credit_exposure"], credit_limit)
     kpis["churn_risk"] = churn_risk(kpis, as_of)
     kpis["next_best_action"] = next_best_action(kpis)
     return kpis
@@ -591,8 +673,13 @@ def next_best_action(kpis: dict[str, Any]) -> dict[str, str]:
         return {"action": "resolve_urgent_tickets", "reason": "urgent tickets are open"}
     if kpis["churn_risk"]["level"] == "high":
         return {"action": "call_customer", "reason": "churn risk is high: " + "; ".join(kpis["churn_risk"]["reasons"])}
+    if kpis["overdue_invoices"]:
+        return {"action": "collect_overdue_invoices", "reason": f"{kpis['overdue_invoices']} invoices are overdue"}
     if kpis["open_opportunities"]:
         return {"action": "advance_pipeline", "reason": f"{kpis['open_opportunities']} opportunities are open"}
+    if kpis.get("offers"):
+        best = kpis["offers"][0]
+        return {"action": "offer_product", "reason": f"offer {best['name'] or best['product_id']}: {best['reason']}"}
     if kpis["campaigns"] == 0:
         return {"action": "invite_to_campaign", "reason": "the customer has not been in any campaign"}
     return {"action": "nurture", "reason": "nothing pressing"}
@@ -603,9 +690,9 @@ def next_best_action(kpis: dict[str, Any]) -> dict[str, str]:
 # Counts add up over a group; "campaigns" counts memberships (the same campaign in two companies twice).
 ADDITIVE_KPIS = ("open_opportunities", "won_deals", "lost_deals", "open_tickets", "urgent_open_tickets",
                  "complaints_90d", "campaigns", "open_leads", "responses", "open_orders", "returns_90d",
-                 "overdue_invoices")
+                 "overdue_invoices", "loyalty_balance")
 MONEY_KPIS = ("open_pipeline_value", "weighted_pipeline_value", "won_value", "open_orders_value", "lifetime_value",
-              "open_receivables", "overdue_receivables")
+              "open_receivables", "overdue_receivables", "credit_exposure")
 # Money per forecast category: added per category and per currency.
 CATEGORY_MONEY_KPIS = ("open_pipeline_by_category",)
 # Times do not add up: the group's is the newest of any member's.

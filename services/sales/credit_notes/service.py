@@ -84,7 +84,8 @@ def issue_credit_note(session: Session, tenant: str, body: CreditNoteCreate, *, 
     publish(session, contract.CREDIT_NOTE_ISSUED, contract.CreditNoteIssued(
         credit_note_id=note.id, customer_id=note.customer_id, invoice_id=note.invoice_id, number=note.number,
         kind=kind, return_id=note.return_id, amount=Money.of(amount, note.currency), reason=note.reason,
-        issued_on=today), subject=str(note.customer_id), tenant=tenant)
+        issued_on=today, paid_revenue=invoice_service.paid_revenue(session, tenant, note.customer_id)),
+        subject=str(note.customer_id), tenant=tenant)
     return note
 
 

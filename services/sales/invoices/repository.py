@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,18 @@ def receivables_by_currency(session: Session, tenant: str, customer_id: uuid.UUI
         Invoice.tenant_id == tenant, Invoice.customer_id == customer_id, Invoice.status == "open")
         .group_by(Invoice.currency))
     return {row[0]: Decimal(row[1]) for row in rows if row[1] is not None}
+
+
+def paid_revenue(session: Session, tenant: str, customer_id: uuid.UUID) -> dict[str, Decimal]:
+    """Per currency, what the customer paid and kept: per invoice the payments allocated to it, at most its total
+    less its credit notes (a credit note on the unpaid part lowers what is owed, not what was paid); money not
+    allocated to an invoice is the customer's credit, not revenue. The unified view's lifetime value is this."""
+    paid = _allocated()
+    left = Invoice.total - _credited()
+    kept = case((paid < left, paid), else_=left)
+    rows = session.execute(select(Invoice.currency, func.sum(case((kept > 0, kept), else_=0))).where(
+        Invoice.tenant_id == tenant, Invoice.customer_id == customer_id).group_by(Invoice.currency))
+    return {row[0]: Decimal(row[1]) for row in rows if row[1] is not None and Decimal(row[1]) != 0}
 
 
 def credit_balances(session: Session, tenant: str, customer_id: uuid.UUID) -> dict[str, Decimal]:

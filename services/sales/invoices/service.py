@@ -127,6 +127,12 @@ def shown_many(session: Session, tenant: str, rows: list[Invoice]) -> list[Shown
     return [Shown(i, Decimal(paid.get(i.id) or 0), Decimal(credited.get(i.id) or 0)) for i in rows]
 
 
+def paid_revenue(session: Session, tenant: str, customer_id: uuid.UUID) -> list[Money]:
+    """The customer's paid revenue per currency, as payment and credit-note events report it (``repository``)."""
+    return [Money.of(amount, currency)
+            for currency, amount in sorted(repository.paid_revenue(session, tenant, customer_id).items())]
+
+
 def settle(session: Session, shown: Shown) -> None:
     """After a payment or credit note: paid when nothing is open (published once, when it becomes so)."""
     invoice = shown.invoice

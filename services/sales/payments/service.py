@@ -75,7 +75,9 @@ def receive_payment(session: Session, tenant: str, body: PaymentCreate, *, by: s
         received_on=payment.received_on,
         allocations=[contract.AllocationReported(invoice_id=a.invoice_id, amount=Money.of(a.amount, currency))
                      for a in made],
-        unallocated=Money.of(shown.unallocated, currency)), subject=str(payment.customer_id), tenant=tenant)
+        unallocated=Money.of(shown.unallocated, currency),
+        paid_revenue=invoice_service.paid_revenue(session, tenant, payment.customer_id)),
+        subject=str(payment.customer_id), tenant=tenant)
     return shown
 
 

@@ -93,7 +93,7 @@ def test_classify_combines_group_and_tier() -> None:
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 EUR_RATES = {"rules": [], "default_group": "all", "tiers": rules.DEFAULT_TIERS, "cutoffs": ["1000", "100", None],
-             "currency": "EUR", "exchange_rates": {"USD": "0.5", "SEK": "0.1"}}
+             "currency": "EUR", "exchange_rates": {"USD": "0.5", "SEK": "0.1"}, "value_basis": "won_deals"}
 
 
 def _money(amount: str, currency: str) -> dict[str, str]:
@@ -122,6 +122,52 @@ def test_value_is_lifetime_value_plus_won_deals_converted_into_the_value_currenc
     assert rules.value_of(state, one_currency, sales) == Decimal("1130")
     assert rules.unconverted(["EUR", "SEK"], one_currency) == []
     assert rules.value_of({}, EUR_RATES) == Decimal(0)
+
+
+def test_by_default_value_is_lifetime_value_plus_paid_revenue_and_won_deals_only_feed_group_rules() -> None:
+    paid_basis = EUR_RATES | {"value_basis": "paid_revenue"}
+    sales = {"won_deals": 1, "won_value": [_money("5000", "EUR")], "last_won_at": NOW,
+             "paid_revenue": [_money("200", "USD"), _money("40", "EUR")]}
+    state = {"lifetime_value": _money("30", "EUR")}
+    assert rules.value_of(state, paid_basis, sales) == Decimal("170")  # 30 + 100 + 40: the won deal is not paid
+    assert rules.value_of(state, paid_basis, {"won_deals": 0, "won_value": [], "last_won_at": None}) == Decimal("30")
+    facts = rules.rule_facts(state, paid_basis, sales, NOW)
+    assert (facts["paid_revenue"], facts["won_value"], facts["value"]) == (Decimal("140"), Decimal("5000"),
+                                                                        Decimal("170"))
+    assert rules.value_of(state, {k: v for k, v in paid_basis.items() if k != "value_basis"}, sales) == Decimal("170")
+
+
+def _payment_event(sequence: int, customer: uuid.UUID, paid: list[dict[str, str]] | None) -> CloudEvent:
+    data = {"payment_id": str(uuid.uuid4()), "customer_id": str(customer), "amount": _money("10.00", "EUR"),
+            "received_on": "2026-11-30", "allocations": [], "unallocated": _money("10.00", "EUR")}
+    if paid is not None:
+        data["paid_revenue"] = paid
+    return CloudEvent.model_validate({
+        "id": str(uuid.uuid4()), "source": "/crm/sales", "type": "crm.sales.payment.received.v1",
+        "subject": str(customer), "time": NOW.isoformat(), "tenant": "t", "sequence": sequence, "data": data})
+
+
+def test_paid_revenue_reported_by_payments_moves_value_and_tier_and_a_late_report_changes_nothing(db: Session) -> None:
+    payer, others = _create(db, "Payer"), [_create(db, f"Quiet{n}") for n in range(4)]
+    service.change_rules(db, TENANT, [], "everyone", None, None, {}, check_version=_any_version)
+    payer = customers.found(db, TENANT, payer.id)  # ranking writes in bulk, past the loaded rows
+    assert payer.value_tier == "C"
+    newer = rules.paid_revenue_from_event(_payment_event(9, payer.id, [_money("1200.5", "EUR")]))
+    older = rules.paid_revenue_from_event(_payment_event(8, payer.id, [_money("600", "EUR")]))
+    assert newer is not None and older is not None
+    assert newer.amounts == [_money("1200.50", "EUR")]
+    service.take_paid_revenue(db, TENANT, newer)
+    service.take_paid_revenue(db, TENANT, older)  # late: the newer report stands
+    assert (payer.paid_revenue, payer.paid_revenue_sequence, payer.value_amount) == (
+        [_money("1200.50", "EUR")], 9, Decimal("1200.5000"))
+    # Nobody had value at the last ranking, so no cut-off places a single write above the last tier until the
+    # next ranking, which ranks the payer first.
+    service.evaluate(db, TENANT)
+    assert customers.found(db, TENANT, payer.id).value_tier == "A"
+    assert all(customers.found(db, TENANT, o.id).value_tier == "C" for o in others)
+    # Events from before the sales service reported paid revenue, and other events, carry none.
+    assert rules.paid_revenue_from_event(_payment_event(10, payer.id, None)) is None
+    assert rules.paid_revenue_from_event(_opportunity_event("won", 3, payer.id, uuid.uuid4())) is None
 
 
 def test_a_won_deal_moves_the_tier_and_sales_figures_feed_group_rules() -> None:
@@ -202,6 +248,9 @@ def test_new_rules_reclassify_everyone_and_announce_whose_group_or_tier_moved(db
 
 def test_a_won_deal_moves_its_customers_figures_once(db: Session) -> None:
     buyer = _create(db, "Buyer")
+    service.change_rules(db, TENANT, [], "everyone", None, None, {}, check_version=_any_version,
+                         value_basis="won_deals")
+    buyer = customers.found(db, TENANT, buyer.id)  # ranking writes in bulk, past the loaded rows
     event = _opportunity_event("won", 3, buyer.id, uuid.uuid4())
     deal = rules.deal_from_event(event)
     assert deal is not None

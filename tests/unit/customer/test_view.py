@@ -537,6 +537,67 @@ def test_group_totals_add_orders_and_receivables_per_currency() -> None:
     assert group["overdue_receivables"] == [_money("6.00")] and group["lifetime_value"] == [_money("4.00")]
 
 
+def test_credit_exposure_is_open_receivables_and_committed_uninvoiced_orders_and_headroom_stays_in_its_currency() -> None:
+    facts = _known(_order_event("confirmed", "40.00", order_id="o-1"),  # invoiced below: counts as its invoice
+                   _invoice_event("40.00"), _payment_event("15.00", {"i-1": "15.00"}),
+                   _order_event("shipped", "30.00", order_id="o-2", returned="5.00"),
+                   _order_event("delivered", "20.00", order_id="o-3"),
+                   _order_event("placed", "99.00", order_id="o-4"), _order_event("on_hold", "99.00", order_id="o-5"),
+                   _order_event("cancelled", "99.00", order_id="o-6"))
+    limit = {"amount": "100.00", "currency": "EUR"}
+    kpis = rules.compute_kpis(facts, NOW, limit)
+    # 25 still owed on the invoice + 25 shipped (30 less 5 back) + 20 delivered; placed and held orders are no exposure yet.
+    assert kpis["credit_exposure"] == [_money("70.00")]
+    assert kpis["credit_headroom"] == {"amount": "30.00", "currency": "EUR", "unconverted": []}
+    over = rules.compute_kpis(facts + _known(_order_event("confirmed", "45.00", order_id="o-7")), NOW, limit)
+    assert over["credit_headroom"]["amount"] == "-15.00"
+    mixed = rules.compute_kpis(facts + _known(_order_event("confirmed", "5", order_id="o-8", currency="USD")), NOW, limit)
+    assert mixed["credit_exposure"] == [_money("70.00"), _money("5.00", "USD")]
+    assert mixed["credit_headroom"] == {"amount": None, "currency": "EUR", "unconverted": ["USD"]}
+    assert rules.compute_kpis(facts, NOW)["credit_headroom"] is None
+    assert rules.compute_kpis([], NOW, limit)["credit_headroom"] == {"amount": "100.00", "currency": "EUR",
+                                                                      "unconverted": []}
+
+
+def _loyalty_event(action: str, points: int, balance: int, *, customer: str = CUSTOMER, sequence: int = 6,
+                   at: datetime = NOW) -> CloudEvent:
+    return _event(f"crm.sales.loyalty.{action}.v1", {"customer_id": customer, "points": points, "balance": balance},
+                  sequence=sequence, at=at)
+
+
+def _offers_event(names: list[str], *, sequence: int = 7, at: datetime = NOW) -> CloudEvent:
+    return _event("crm.sales.offers.updated.v1", {"customer_id": CUSTOMER, "offers": [
+        {"product_id": f"p-{n}", "sku": n, "name": n, "reason": f"bought by similar customers with {n}", "score": 1}
+        for n in names]}, sequence=sequence, at=at)
+
+
+def test_loyalty_balance_is_the_newest_movements_and_a_merged_account_adds_its_own() -> None:
+    mine = _known(_loyalty_event("earned", 120, 120, sequence=1), _loyalty_event("redeemed", 50, 70, sequence=3),
+                  _loyalty_event("earned", 10, 80, sequence=2))  # late: the redemption came after it
+    assert rules.compute_kpis(mine, NOW)["loyalty_balance"] == 70
+    merged_in = _known(_loyalty_event("earned", 30, 30, customer=str(uuid.uuid4()), sequence=4))
+    assert rules.compute_kpis(mine + merged_in, NOW)["loyalty_balance"] == 100
+    assert rules.compute_kpis([], NOW)["loyalty_balance"] == 0
+    entry = rules.timeline_entry(_loyalty_event("expired", 5, 65))
+    assert (entry.summary, entry.resource) == ("Loyalty points expired (5, balance 65)",
+                                               f"/v1/loyalty/accounts/{CUSTOMER}")
+
+
+def test_offers_are_the_newest_ranking_and_the_next_best_action_when_nothing_is_more_pressing() -> None:
+    older = _offers_event(["Dock"], sequence=1, at=NOW - timedelta(days=2))
+    facts = _known(older, _offers_event(["Monitor", "Dock", "Mouse", "Bag"], sequence=2))
+    kpis = rules.compute_kpis(facts, NOW)
+    assert [o["name"] for o in kpis["offers"]] == ["Monitor", "Dock", "Mouse"]
+    assert kpis["next_best_action"] == {"action": "offer_product",
+                                        "reason": "offer Monitor: bought by similar customers with Monitor"}
+    # Re-ranked offers are the sales service's conclusion, not a contact with the customer.
+    assert kpis["last_contact"] is None
+    busy = rules.compute_kpis(facts + [_opportunity("open", "5")], NOW)
+    assert busy["next_best_action"]["action"] == "advance_pipeline"
+    late = rules.compute_kpis(facts + _known(_invoice_event("10.00", due_on="2026-10-01")), NOW)
+    assert late["next_best_action"] == {"action": "collect_overdue_invoices", "reason": "1 invoices are overdue"}
+
+
 def test_order_to_cash_timeline_entries_link_to_the_sales_resources() -> None:
     entries = {e.type: e for e in map(rules.timeline_entry, [
         _order_event("shipped"), _return_event("5.00"), _invoice_event("100.00", action="written_off",
