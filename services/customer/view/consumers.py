@@ -111,7 +111,25 @@ def read_ahead(session: Session, batch: list[CloudEvent]) -> Iterator[None]:
                 if fact is not None:
                     fact_keys.add(repository.fact_key(fact))
     with repository.reading_ahead(session, customer_ids, fact_keys):
-        yield
+        session.info[_UNPUBLISHED] = {}
+        try:
+            yield
+            _publish_batch(session)
+        finally:
+            session.info.pop(_UNPUBLISHED, None)
+
+
+# Within a batch, the views recomputed and not yet published (customer id -> tenant and view). A customer
+# several events of one batch are about publishes its view once, as the last of them left it: every version
+# in between would be overwritten on the compacted topic anyway, after costing a document, an outbox row, a
+# relay and an apply in each replica. Its version still counts every event.
+_UNPUBLISHED = "view.unpublished"
+
+
+def _publish_batch(session: Session) -> None:
+    for tenant, view in session.info[_UNPUBLISHED].values():
+        if view.profile is not None and view.merged_into is None:
+            _publish_view(session, tenant, view)
 
 
 def _fold(session: Session, survivor: CustomerView, event: CloudEvent) -> None:
@@ -227,9 +245,17 @@ def _recompute(session: Session, view: CustomerView, tenant: str) -> None:
         kpis["group"] = rules.group_totals(kpis, [_own(s.kpis) for s in subsidiaries])
     view.kpis = kpis
     if view.profile is not None and view.merged_into is None:
-        document = repository.view_document(view)
-        view.document = dumps(document)
-        _publish(session, tenant, document)
+        unpublished = session.info.get(_UNPUBLISHED)
+        if unpublished is not None:
+            unpublished[view.customer_id] = (tenant, view)
+        else:
+            _publish_view(session, tenant, view)
+
+
+def _publish_view(session: Session, tenant: str, view: CustomerView) -> None:
+    document = repository.view_document(view)
+    view.document = dumps(document)
+    _publish(session, tenant, document)
 
 
 def _may_have_subsidiaries(view: CustomerView) -> bool:
@@ -290,6 +316,9 @@ def _publish(session: Session, tenant: str, view: dict[str, Any]) -> None:
 
 def _tombstone(session: Session, tenant: str, customer_id: str) -> None:
     """Compaction then forgets the customer on the view topic."""
+    unpublished = session.info.get(_UNPUBLISHED)
+    if unpublished is not None:
+        unpublished.pop(uuid.UUID(customer_id), None)  # what the batch recomputed before is gone with it
     append_event(session, topic=contract.VIEW_UPDATED.topic.name, event_type=contract.VIEW_UPDATED.name,
                  subject=customer_id, tenant=tenant, data=None, flush=False)
 

@@ -21,7 +21,8 @@ from services.customer.customers import rules as customer_rules
 from services.customer.view import consumers as view_consumers
 from services.customer.view import repository as view_repository
 from services.customer.view import rules
-from shared.consumer import Delivery
+from shared.consumer import Delivery, apply_all
+from tests.unit.customer.conftest import announced
 from shared.envelope import CloudEvent
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -650,3 +651,23 @@ def test_a_payment_delivered_twice_or_late_counts_once_through_the_view_consumer
     _apply(db, _person(customer, 1), invoice, payment, again)
     kpis = _kpis(db, customer)
     assert (kpis["lifetime_value"], kpis["open_receivables"]) == ([_money("40.00")], [_money("60.00")])
+
+
+def test_a_batch_publishes_each_customers_view_once_as_its_last_event_left_it(db: Session) -> None:
+    busy, quiet = uuid.uuid4(), uuid.uuid4()
+    batch = [_person(busy, 1), _person(quiet, 2), _about(busy, _order_event("placed", sequence=3)),
+             _about(busy, _invoice_event("100.00", sequence=4)),
+             _about(busy, _payment_event("40.00", {"i-1": "40.00"}, sequence=5))]
+    apply_all(db, "view", [Delivery(topic="t", key=e.subject, event=e) for e in batch],
+              view_consumers.apply_to_view, view_consumers.read_ahead)
+    db.flush()
+    published = [data for _, key, data in announced(db, "crm.customer.view.updated.v1")]
+    assert sorted(d["customer_id"] for d in published) == sorted([str(busy), str(quiet)])
+    [last] = [d for d in published if d["customer_id"] == str(busy)]
+    # Every event still counts in the version; only the in-between documents are not published.
+    assert (last["version"], last["kpis"]["lifetime_value"], last["source_sequences"]["sales"]) == (
+        4, [_money("40.00")], 5)
+    assert view_repository.get_view(db, busy).document is not None
+    # Event by event (no batch), each one publishes.
+    _apply(db, _about(busy, _order_event("confirmed", sequence=6)))
+    assert len(announced(db, "crm.customer.view.updated.v1")) == 3
