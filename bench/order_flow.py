@@ -34,7 +34,8 @@ import psycopg
 
 from bench.context import TENANT, Context
 from bench.data import psycopg_url
-from bench.measure import percentile
+from bench.leads import PROFILES
+from bench.measure import percentile, profiled
 from bench.report import INFO, Report, Row, ratio, verdict
 
 KEY = "order-flow"
@@ -148,7 +149,7 @@ def _create(run: int) -> Callable[[httpx.AsyncClient, int, int], Awaitable[str]]
     return one
 
 
-def order_flow(ctx: Context, report: Report, seconds: float) -> None:
+def order_flow(ctx: Context, report: Report, seconds: float, profile: bool = False) -> None:
     customers, product_id = set_up(ctx)
     gateway = ctx.url("gateway")
     ctx.log(f"  customer create, then order flows, through the gateway: {CONCURRENCY} clients, {seconds:g} s each")
@@ -158,7 +159,9 @@ def order_flow(ctx: Context, report: Report, seconds: float) -> None:
     ctx.settle()
     asyncio.run(_drive(gateway, ctx.token, min(3.0, seconds), _flow(customers, product_id)))  # warm-up
     ctx.settle()
-    flows = asyncio.run(_drive(gateway, ctx.token, seconds, _flow(customers, product_id)))
+    # With --profile, the sales process is recorded while the flows run: it serves all four requests.
+    with profiled(profile, ctx.pids().get("sales"), seconds, PROFILES / f"{KEY}-sales", ctx.profiles):
+        flows = asyncio.run(_drive(gateway, ctx.token, seconds, _flow(customers, product_id)))
     settled = ctx.settle()
     _check_paid(ctx, customers, flows)
     create_rate, flow_rate = creates.rate, flows.rate

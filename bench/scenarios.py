@@ -595,7 +595,7 @@ def sales_receivables(ctx: Context, report: Report, plan: Plan) -> None:
 
 
 def sales_order_flow(ctx: Context, report: Report, plan: Plan) -> None:
-    order_flow.order_flow(ctx, report, plan.write_seconds)
+    order_flow.order_flow(ctx, report, plan.write_seconds, plan.profile)
 
 
 # --- 8: memory --------------------------------------------------------------------------------
