@@ -163,7 +163,7 @@ def order_flow(ctx: Context, report: Report, seconds: float, profile: bool = Fal
     with profiled(profile, ctx.pids().get("sales"), seconds, PROFILES / f"{KEY}-sales", ctx.profiles):
         flows = asyncio.run(_drive(gateway, ctx.token, seconds, _flow(customers, product_id)))
     settled = ctx.settle()
-    _check_paid(ctx, customers, flows)
+    _check_paid(ctx, flows)
     create_rate, flow_rate = creates.rate, flows.rate
     ok = flow_rate >= SHARE * create_rate
     scenario = "order flow (place, confirm, invoice, pay; gateway)"
@@ -183,7 +183,7 @@ def order_flow(ctx: Context, report: Report, seconds: float, profile: bool = Fal
         f"{'then caught up' if settled else 'had not caught up when the bench moved on'}.")
 
 
-def _check_paid(ctx: Context, customers: list[str], flows: Tally) -> None:
+def _check_paid(ctx: Context, flows: Tally) -> None:
     with psycopg.connect(psycopg_url(ctx.system.database_urls["sales"])) as conn:
         paid = conn.execute("SELECT count(*) FROM invoices WHERE tenant_id = %s AND status = 'paid' "
                             "AND id = ANY(%s)", (TENANT, flows.results)).fetchone()[0]

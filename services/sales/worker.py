@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.sales import contract
@@ -20,6 +23,12 @@ from services.sales.settings import SalesSettings
 from shared.settings import load_settings
 from shared.worker import create_worker_app, run_worker
 
+
+def _seconds(name: str) -> Callable[[Any], float]:
+    """A job's interval: the process settings' field, or its default there when the settings are not sales'."""
+    return lambda settings: float(getattr(settings, name, SalesSettings.model_fields[name].default))
+
+
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     customers.following([opportunities.FOLLOWER, leads.FOLLOWER]),
@@ -27,27 +36,27 @@ CONSUMERS: list[ConsumerSpec] = [
 ]
 # Leads not touched by their team's first-touch time are flagged overdue, once each.
 FIRST_TOUCH_CHECK = PeriodicJob(name="lead-first-touch-check",
-                                interval=lambda settings: float(getattr(settings, "lead_first_touch_check_seconds", 60.0)),
+                                interval=_seconds("lead_first_touch_check_seconds"),
                                 run=leads_service.run_first_touch_check)
 # A tenant's forecast rollup is summed once from its deals, and kept by every change from then on.
 FORECAST_ROLLUP_BUILD = PeriodicJob(
     name="forecast-rollup-build",
-    interval=lambda settings: float(getattr(settings, "forecast_rollup_build_seconds", 10.0)),
+    interval=_seconds("forecast_rollup_build_seconds"),
     run=forecast.build_waiting_rollups)
 # What loyalty lots still hold after their last usable day expires, once per lot.
 LOYALTY_EXPIRY_CHECK = PeriodicJob(
     name="loyalty-expiry-check",
-    interval=lambda settings: float(getattr(settings, "loyalty_expiry_check_seconds", 3600.0)),
+    interval=_seconds("loyalty_expiry_check_seconds"),
     run=loyalty.run_expiry)
 # Segments whose baskets changed get their customers' offers recomputed; the changed ones are published.
 OFFERS_REFRESH = PeriodicJob(
     name="offers-refresh",
-    interval=lambda settings: float(getattr(settings, "offers_refresh_seconds", 300.0)),
+    interval=_seconds("offers_refresh_seconds"),
     run=offers.refresh_offers)
 # Open invoices move to the dunning level their due date has reached; overdue ones are published, once per level.
 COLLECTIONS_CHECK = PeriodicJob(
     name="collections-check",
-    interval=lambda settings: float(getattr(settings, "collections_check_seconds", 60.0)),
+    interval=_seconds("collections_check_seconds"),
     run=collections.run_dunning_check)
 JOBS: tuple[PeriodicJob, ...] = (FIRST_TOUCH_CHECK, FORECAST_ROLLUP_BUILD, LOYALTY_EXPIRY_CHECK, OFFERS_REFRESH,
                                  COLLECTIONS_CHECK)

@@ -261,8 +261,8 @@ def value_of(state: dict[str, Any], settings: dict[str, Any], sales: dict[str, A
     """Lifetime value plus paid revenue or won deals (the tenant's value basis), in the value currency (what the
     tiers rank)."""
     sales = sales or NO_SALES
-    earned = (sales.get("paid_revenue") or [] if settings.get("value_basis", DEFAULT_VALUE_BASIS) == "paid_revenue"
-              else sales["won_value"])
+    paid_basis = settings.get("value_basis", DEFAULT_VALUE_BASIS) == "paid_revenue"
+    earned = (sales.get("paid_revenue") or []) if paid_basis else sales["won_value"]
     return _total([state.get("lifetime_value"), *earned], settings)
 
 
