@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.service_desk import contract
@@ -10,6 +13,7 @@ from services.service_desk.customers.repository import REPLICA
 from services.service_desk.tickets import consumers as tickets
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
+from services.service_desk.settings import DeskSettings
 from shared.settings import load_settings
 from shared.worker import create_worker_app, run_worker
 
@@ -17,6 +21,13 @@ CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     customers.following([tickets.FOLLOWER]),
 ]
+
+
+def seconds(name: str) -> Callable[[Any], float]:
+    """A job's interval: the process settings' field, or its default there when the settings are not the desk's."""
+    return lambda settings: float(getattr(settings, name, DeskSettings.model_fields[name].default))
+
+
 JOBS: tuple[PeriodicJob, ...] = ()
 
 
@@ -28,7 +39,7 @@ states = REPLICA.states
 
 def create_worker() -> FastAPI:
     """The worker process: ``python -m services.service_desk.worker`` (or ``uvicorn --factory``)."""
-    return create_worker_app(settings=load_settings("service_desk"), consumers=CONSUMERS, jobs=JOBS,
+    return create_worker_app(settings=load_settings("service_desk", DeskSettings), consumers=CONSUMERS, jobs=JOBS,
                              topics=contract.TOPICS)
 
 

@@ -98,7 +98,7 @@ class Scenario:
     def _solve(self, pick: int) -> None:
         if self.tickets:
             response = self.client.patch(f"/v1/tickets/{self.tickets[pick % len(self.tickets)]}",
-                                         json={"status": "solved"})
+                                         json={"status": "resolved"})
             assert response.status_code == 200, response.text
 
     def _campaign(self, index: int) -> str:
@@ -170,7 +170,7 @@ def expected_kpis(system: System, tenant: str, customer_id: str) -> dict[str, An
                                          "AND customer_id = :c", t=tenant, c=key)
     members = system.sql("campaign", "SELECT campaign_id FROM campaign_members WHERE tenant_id = :t "
                                      "AND customer_id = :c AND status = 'member'", t=tenant, c=key)
-    open_tickets = [t for t in tickets if t[0] not in ("solved", "closed")]
+    open_tickets = [t for t in tickets if t[0] not in ("resolved", "closed")]
     return {
         "open_opportunities": sum(1 for d in deals if d[0] == "open"),
         "open_pipeline_value": _money([(d[1], d[2]) for d in deals if d[0] == "open"]),

@@ -566,7 +566,8 @@ def loyalty_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     }
 
 
-CLOSED_TICKET_STATUSES = frozenset({"solved", "closed"})
+# "solved" is what tickets resolved before the desk said "resolved" carry in the events kept on the topic.
+CLOSED_TICKET_STATUSES = frozenset({"solved", "resolved", "closed"})
 
 
 def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:

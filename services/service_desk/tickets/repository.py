@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.service_desk.tickets.tables import Ticket
+from services.service_desk.tickets.tables import Ticket, TicketHistory
 from shared.http import PageRequest
 
 
@@ -30,3 +31,14 @@ def list_tickets(session: Session, tenant: str, page: PageRequest, filters: dict
 def tickets_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(
         Ticket.tenant_id == tenant, Ticket.customer_id == customer_id).order_by(Ticket.id)))
+
+
+def add_history(session: Session, ticket: Ticket, action: str, actor: str, details: dict[str, Any], *,
+                at: datetime) -> None:
+    session.add(TicketHistory(tenant_id=ticket.tenant_id, ticket_id=ticket.id, at=at, action=action, actor=actor,
+                              details=details))
+
+
+def history_of(session: Session, tenant: str, ticket_id: uuid.UUID) -> list[TicketHistory]:
+    return list(session.scalars(select(TicketHistory).where(
+        TicketHistory.tenant_id == tenant, TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)))

@@ -35,7 +35,9 @@ def ticket_out(shown: service.Shown) -> TicketOut:
         version=ticket.version,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
-        solved_at=ticket.solved_at,
+        token=ticket.token,
+        resolved_at=ticket.resolved_at,
+        closed_at=ticket.closed_at,
     )
 
 

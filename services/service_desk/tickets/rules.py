@@ -10,13 +10,16 @@ from shared.errors import Conflict, InvalidInput
 # Which status a ticket may move to from each status. A closed ticket is final:
 # a customer who comes back gets a new ticket, so reporting on closed work stays true.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"open", "pending", "solved", "closed"}),
-    "open": frozenset({"pending", "solved", "closed"}),
-    "pending": frozenset({"open", "solved", "closed"}),
-    "solved": frozenset({"open", "closed"}),
+    "new": frozenset({"open", "pending_customer", "pending_third_party", "resolved", "closed"}),
+    "open": frozenset({"pending_customer", "pending_third_party", "resolved", "closed"}),
+    "pending_customer": frozenset({"open", "pending_third_party", "resolved", "closed"}),
+    "pending_third_party": frozenset({"open", "pending_customer", "resolved", "closed"}),
+    "resolved": frozenset({"open", "closed"}),
     "closed": frozenset(),
 }
-DONE_STATUSES = frozenset({"solved", "closed"})
+DONE_STATUSES = frozenset({"resolved", "closed"})
+# The event a status change publishes: resolving is "solved" in the contract's event types.
+DONE_ACTIONS = {"resolved": "solved", "closed": "closed"}
 
 
 def check_transition(current: str, new: str) -> None:
@@ -45,7 +48,7 @@ def event_action(old_status: str | None, new_status: str) -> str:
     if old_status == new_status:
         return "updated"
     if new_status in DONE_STATUSES:
-        return new_status
+        return DONE_ACTIONS[new_status]
     if old_status in DONE_STATUSES:
         return "reopened"
     return "updated"

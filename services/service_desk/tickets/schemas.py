@@ -11,10 +11,10 @@ from pydantic.json_schema import SkipJsonSchema
 
 from shared.replica import EmbeddedCustomer
 
-TicketType = Literal["question", "incident", "problem", "request", "complaint"]
+TicketType = Literal["question", "incident", "problem", "request", "complaint", "billing", "return"]
 Priority = Literal["low", "normal", "high", "urgent"]
-Channel = Literal["email", "phone", "web", "chat", "social", "in_person"]
-Status = Literal["new", "open", "pending", "solved", "closed"]
+Channel = Literal["phone", "email", "web", "chat", "visit", "partner"]
+Status = Literal["new", "open", "pending_customer", "pending_third_party", "resolved", "closed"]
 
 
 class TicketCreate(BaseModel):
@@ -51,4 +51,6 @@ class TicketOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-    solved_at: datetime | None
+    token: str
+    resolved_at: datetime | None
+    closed_at: datetime | None

@@ -41,12 +41,16 @@ class Shown:
 def create_ticket(session: Session, tenant: str, body: TicketCreate, *, wait_seconds: float) -> Shown:
     customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
     now = utcnow()
+    ticket_id = new_id()
     ticket = Ticket(
-        id=new_id(), tenant_id=tenant, customer_id=body.customer_id, subject=body.subject,
+        id=ticket_id, tenant_id=tenant, customer_id=body.customer_id, subject=body.subject,
         description=body.description, type=body.type, priority=body.priority, channel=body.channel, status="new",
-        version=1, created_at=now, updated_at=now, solved_at=None,
+        token=ticket_id.hex[:8], language=None, queue_id=None, assignee_id=None, tags=[], order_id=None,
+        product_id=None, requester_email=None, merged_into_id=None, version=1, created_at=now, updated_at=now,
+        resolved_at=None, closed_at=None, resolutions=0,
     )
     session.add(ticket)
+    repository.add_history(session, ticket, "created", "api", {}, at=now)
     publish(session, contract.TICKET_CREATED, contract.TicketCreated(**_facts(ticket)),
             subject=str(ticket.customer_id), tenant=tenant)
     return Shown(ticket, customer)
@@ -78,10 +82,14 @@ def update_ticket(session: Session, tenant: str, ticket_id: uuid.UUID, patch: di
             setattr(ticket, name, change["new"])
         ticket.version += 1
         ticket.updated_at = utcnow()
-        if ticket.status in rules.DONE_STATUSES and old_status not in rules.DONE_STATUSES:
-            ticket.solved_at = ticket.updated_at
+        if ticket.status == "resolved" and old_status != "resolved":
+            ticket.resolved_at = ticket.updated_at
+            ticket.resolutions += 1
         elif ticket.status not in rules.DONE_STATUSES:
-            ticket.solved_at = None
+            ticket.resolved_at = None
+        if ticket.status == "closed":
+            ticket.closed_at = ticket.updated_at
+        repository.add_history(session, ticket, "changed", "api", diff, at=ticket.updated_at)
         _changed(session, tenant, rules.event_action(old_status, ticket.status), ticket, diff)
     return Shown(ticket, customer)
 
@@ -116,7 +124,7 @@ def _facts(ticket: Ticket) -> dict[str, Any]:
     return {
         "ticket_id": ticket.id, "customer_id": ticket.customer_id, "subject": ticket.subject, "type": ticket.type,
         "priority": ticket.priority, "channel": ticket.channel, "status": ticket.status, "version": ticket.version,
-        "created_at": ticket.created_at,
+        "created_at": ticket.created_at, "queue_id": ticket.queue_id, "assignee_id": ticket.assignee_id,
     }
 
 

@@ -22,11 +22,11 @@ from shared.errors import Conflict, InvalidInput
 
 def test_ticket_life_cycle() -> None:
     desk.check_transition("new", "open")
-    desk.check_transition("solved", "open")
+    desk.check_transition("resolved", "open")
     with pytest.raises(Conflict):
         desk.check_transition("closed", "open")
-    assert desk.event_action("open", "solved") == "solved"
-    assert desk.event_action("solved", "open") == "reopened"
+    assert desk.event_action("open", "resolved") == "solved"
+    assert desk.event_action("resolved", "open") == "reopened"
     assert desk.event_action(None, "new") == "created"
 
 
@@ -77,18 +77,18 @@ def test_opening_a_ticket_publishes_it_keyed_by_its_customer(db: Session) -> Non
         "ticket_id": str(ticket.id), "customer_id": str(CUSTOMER), "subject": "Ada cannot log in",
         "type": "question", "priority": "normal", "channel": "web", "status": "new", "version": 1,
         # The offset form the unified view keeps as the ticket's opening time.
-        "created_at": ticket.created_at.isoformat()})]
+        "created_at": ticket.created_at.isoformat(), "queue_id": None, "assignee_id": None, "sla_state": None})]
 
 
 def test_solving_and_reopening_a_ticket_are_events_of_their_own(db: Session) -> None:
     ticket = _open(db).ticket
-    solved = service.update_ticket(db, TENANT, ticket.id, {"status": "solved"}, check_version=_any_version).ticket
-    assert solved.solved_at is not None
+    solved = service.update_ticket(db, TENANT, ticket.id, {"status": "resolved"}, check_version=_any_version).ticket
+    assert solved.resolved_at is not None and solved.resolutions == 1
     reopened = service.update_ticket(db, TENANT, ticket.id, {"status": "open"}, check_version=_any_version).ticket
-    assert reopened.solved_at is None and reopened.version == 3
+    assert reopened.resolved_at is None and reopened.version == 3
     assert [(t, d["changes"]) for t, _, d in _events(db)[1:]] == [
-        ("crm.service_desk.ticket.solved.v1", {"status": {"old": "new", "new": "solved"}}),
-        ("crm.service_desk.ticket.reopened.v1", {"status": {"old": "solved", "new": "open"}})]
+        ("crm.service_desk.ticket.solved.v1", {"status": {"old": "new", "new": "resolved"}}),
+        ("crm.service_desk.ticket.reopened.v1", {"status": {"old": "resolved", "new": "open"}})]
 
 
 def test_a_closed_ticket_is_final(db: Session) -> None:

@@ -1,0 +1,1 @@
+"""Agents (skills, languages, capacity, availability) and the fair assignment of a queue's tickets to them."""

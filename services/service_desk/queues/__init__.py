@@ -1,0 +1,1 @@
+"""Queues and the routing rules that choose a ticket's queue."""

@@ -1,0 +1,7 @@
+"""HTTP edges of sla: parse, authorise, call the service, shape the reply."""
+
+from __future__ import annotations
+
+from shared.http import feature_router
+
+router = feature_router(tags=["sla"])
