@@ -9,11 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.service_desk import contract
+from services.service_desk.agents import service as agents
+from services.service_desk.satisfaction import service as satisfaction
+from services.service_desk.sla import service as sla
 from services.service_desk.customers import repository as customers
 from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.tickets import repository, rules
@@ -51,7 +55,7 @@ def create_ticket(session: Session, tenant: str, body: TicketCreate, *, wait_sec
     )
     session.add(ticket)
     repository.add_history(session, ticket, "created", "api", {}, at=now)
-    publish(session, contract.TICKET_CREATED, contract.TicketCreated(**_facts(ticket)),
+    publish(session, contract.TICKET_CREATED, contract.TicketCreated(**facts(ticket)),
             subject=str(ticket.customer_id), tenant=tenant)
     return Shown(ticket, customer)
 
@@ -77,29 +81,43 @@ def update_ticket(session: Session, tenant: str, ticket_id: uuid.UUID, patch: di
     diff = rules.change_ticket({name: getattr(ticket, name) for name in TICKET_FIELDS}, fields)
     customer = customers.find_customer(session, tenant, ticket.customer_id)
     if diff:
-        old_status = ticket.status
-        for name, change in diff.items():
-            setattr(ticket, name, change["new"])
-        ticket.version += 1
-        ticket.updated_at = utcnow()
-        if ticket.status == "resolved" and old_status != "resolved":
-            ticket.resolved_at = ticket.updated_at
-            ticket.resolutions += 1
-        elif ticket.status not in rules.DONE_STATUSES:
-            ticket.resolved_at = None
-        if ticket.status == "closed":
-            ticket.closed_at = ticket.updated_at
-        repository.add_history(session, ticket, "changed", "api", diff, at=ticket.updated_at)
-        _changed(session, tenant, rules.event_action(old_status, ticket.status), ticket, diff)
+        apply_change(session, ticket, diff, actor="api", now=utcnow())
     return Shown(ticket, customer)
+
+
+def apply_change(session: Session, ticket: Ticket, diff: dict[str, dict[str, Any]], *, actor: str,
+                 now: datetime) -> None:
+    """The one way a ticket changes, whoever changes it (an agent, the e-mail channel, an SLA escalation, the
+    assignment): ``diff`` is ``{field: {old, new}}`` of checked changes. Sets them, keeps the history, lets
+    the SLA clock recompute, publishes the event, then lets assignment and satisfaction react."""
+    old_status = ticket.status
+    for name, change in diff.items():
+        setattr(ticket, name, change["new"])
+    ticket.version += 1
+    ticket.updated_at = now
+    if ticket.status == "resolved" and old_status != "resolved":
+        ticket.resolved_at = now
+        ticket.resolutions += 1
+    elif ticket.status not in rules.DONE_STATUSES:
+        ticket.resolved_at = None
+    if ticket.status == "closed" and old_status != "closed":
+        ticket.closed_at = now
+    repository.add_history(session, ticket, "changed", actor, diff, at=now)
+    sla_state = sla.recompute(session, ticket, now=now)
+    action = rules.event_action(old_status, ticket.status)
+    if action == "updated" and set(diff) <= {"queue_id", "assignee_id"}:
+        action = "assigned"
+    publish_change(session, ticket, action, diff, sla_state=sla_state)
+    agents.ticket_changed(session, ticket, diff, now=now)
+    if ticket.status == "resolved" and old_status != "resolved":
+        satisfaction.ticket_resolved(session, ticket, now=now)
 
 
 def follow_customer(session: Session, tenant: str, ticket: Ticket, previous: uuid.UUID) -> None:
     """A merge or an unmerge moved the ticket from ``previous`` to another customer."""
     ticket.version += 1
     ticket.updated_at = utcnow()
-    _changed(session, tenant, "updated", ticket,
-             {"customer_id": {"old": str(previous), "new": str(ticket.customer_id)}})
+    publish_change(session, ticket, "updated", {"customer_id": {"old": str(previous), "new": str(ticket.customer_id)}})
 
 
 def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
@@ -110,7 +128,7 @@ def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Non
             ticket.subject, ticket.description = ERASED_TEXT, ""
             ticket.version += 1
             ticket.updated_at = utcnow()
-            _changed(session, tenant, "updated", ticket, {"subject": {"erased": True}})
+            publish_change(session, ticket, "updated", {"subject": {"erased": True}})
 
 
 def _found(session: Session, tenant: str, ticket_id: uuid.UUID) -> Ticket:
@@ -120,14 +138,18 @@ def _found(session: Session, tenant: str, ticket_id: uuid.UUID) -> Ticket:
     return ticket
 
 
-def _facts(ticket: Ticket) -> dict[str, Any]:
+def facts(ticket: Ticket, *, sla_state: str | None = None) -> dict[str, Any]:
+    """What every ticket event says of the ticket (``contract.TicketCreated``'s fields)."""
     return {
         "ticket_id": ticket.id, "customer_id": ticket.customer_id, "subject": ticket.subject, "type": ticket.type,
         "priority": ticket.priority, "channel": ticket.channel, "status": ticket.status, "version": ticket.version,
         "created_at": ticket.created_at, "queue_id": ticket.queue_id, "assignee_id": ticket.assignee_id,
+        "sla_state": sla_state,
     }
 
 
-def _changed(session: Session, tenant: str, action: str, ticket: Ticket, changes: dict[str, Any]) -> None:
-    publish(session, contract.TICKET_CHANGED[action], contract.TicketChanged(**_facts(ticket), changes=changes),
-            subject=str(ticket.customer_id), tenant=tenant)
+def publish_change(session: Session, ticket: Ticket, action: str, changes: dict[str, Any], *,
+                   sla_state: str | None = None) -> None:
+    publish(session, contract.TICKET_CHANGED[action],
+            contract.TicketChanged(**facts(ticket, sla_state=sla_state), changes=changes),
+            subject=str(ticket.customer_id), tenant=ticket.tenant_id)

@@ -1,0 +1,12 @@
+"""E-mail use cases: inbound messages threaded into tickets, and public agent replies queued for sending."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.service_desk.tickets.tables import Ticket, TicketComment
+
+
+def reply_added(session: Session, ticket: Ticket, comment: TicketComment) -> None:
+    """An agent's public reply on the ticket: queue it as an e-mail to the requester, threaded (Message-ID,
+    In-Reply-To, References) so the answer comes back to this ticket."""
