@@ -61,23 +61,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                                  item.nodeid.startswith("tests/integration/test_delivery.py")))
 
 
-@pytest.fixture(params=BACKENDS)
-def sales_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated sales database of one backend: for its use cases called directly, in
-    transactions of their own (no processes, no Kafka)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'sales.db'}"
-        upgrade("sales", url)
+def _migrated_sessions(service: str, backend: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / f'{service}.db'}"
+        upgrade(service, url)
         engine = make_engine(url)
         yield make_sessions(engine)
         engine.dispose()
         return
     admin = _admin_url_or_skip()
-    url = create_postgres_database(admin, "crm_test_sales")
+    url = create_postgres_database(admin, f"crm_test_{service}")
     try:
-        upgrade("sales", url)
+        upgrade(service, url)
         engine = make_engine(url)
         yield make_sessions(engine)
         engine.dispose()
     finally:
         drop_postgres_database(admin, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def sales_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated sales database of one backend: for its use cases called directly, in
+    transactions of their own (no processes, no Kafka)."""
+    yield from _migrated_sessions("sales", request.param, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def desk_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated service desk database of one backend, like ``sales_sessions``."""
+    yield from _migrated_sessions("service_desk", request.param, tmp_path)

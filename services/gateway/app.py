@@ -38,7 +38,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
               "/v1/leads", "/v1/lead-scoring-rules", "/v1/routing-rules", "/v1/sales-teams",
               "/v1/sales-policy", "/v1/orders", "/v1/invoices", "/v1/payments", "/v1/credit-notes",
               "/v1/receivables", "/v1/collections", "/v1/loyalty", "/v1/profitability"),
-    "service_desk": ("/v1/tickets",),
+    "service_desk": ("/v1/tickets", "/v1/sla-policies", "/v1/calendars", "/v1/queues", "/v1/agents",
+                     "/v1/service-stats"),
     "campaign": ("/v1/campaigns",),
 }
 # Paths under another service's prefix that a service answers: (prefix, suffix, service) routes exactly
