@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from services.service_desk import contract
 from services.service_desk.agents import service as agents
+from services.service_desk.mail import service as mail
 from services.service_desk.satisfaction import service as satisfaction
 from services.service_desk.sla import service as sla
 from services.service_desk.customers import repository as customers
 from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.tickets import repository, rules
 from services.service_desk.tickets.schemas import TicketCreate
-from services.service_desk.tickets.tables import Ticket
+from services.service_desk.tickets.tables import Ticket, TicketComment
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.http import PageRequest
@@ -111,6 +112,28 @@ def apply_change(session: Session, ticket: Ticket, diff: dict[str, dict[str, Any
     agents.ticket_changed(session, ticket, diff, now=now)
     if ticket.status == "resolved" and old_status != "resolved":
         satisfaction.ticket_resolved(session, ticket, now=now)
+
+
+def add_comment(session: Session, ticket: Ticket, *, visibility: str, author_type: str, author_name: str,
+                author_email: str | None, author_id: uuid.UUID | None, body: str, via: str,
+                now: datetime) -> TicketComment:
+    """Add a public reply or an internal note: history, the SLA clock (public replies are responses),
+    the event; an agent's public reply goes out by e-mail."""
+    comment = TicketComment(id=new_id(), tenant_id=ticket.tenant_id, ticket_id=ticket.id, visibility=visibility,
+                            author_type=author_type, author_id=author_id, author_name=author_name,
+                            author_email=author_email, body=body, via=via, created_at=now)
+    session.add(comment)
+    ticket.version += 1
+    ticket.updated_at = now
+    repository.add_history(session, ticket, "commented", author_name, {
+        "comment_id": str(comment.id), "visibility": visibility, "author_type": author_type}, at=now)
+    sla_state = sla.recompute(session, ticket, now=now)
+    publish(session, contract.TICKET_COMMENTED, contract.TicketCommented(
+        **facts(ticket, sla_state=sla_state), comment_id=comment.id, visibility=visibility,
+        author_type=author_type, via=via), subject=str(ticket.customer_id), tenant=ticket.tenant_id)
+    if visibility == "public" and author_type == "agent":
+        mail.reply_added(session, ticket, comment)
+    return comment
 
 
 def follow_customer(session: Session, tenant: str, ticket: Ticket, previous: uuid.UUID) -> None:
