@@ -5,7 +5,7 @@ tables of their own (comments, history).
 - Status ``pending`` becomes ``pending_customer`` and ``solved`` becomes ``resolved`` (``solved_at``
   is renamed ``resolved_at``; a resolved or closed ticket counts one resolution). Channels ``social``
   become ``chat`` and ``in_person`` become ``visit``.
-- **Backfill**: each ticket's token is the first eight hex digits of its id; tags are empty; each
+- **Backfill**: each ticket's token is the last twelve hex digits of its id (its random bits); tags are empty; each
   existing ticket gets a ``created`` history entry at its creation time, so its SLA clock has a start.
 
 Revision ID: service_desk_0004
@@ -100,7 +100,7 @@ def _backfill() -> None:
     bind.execute(tickets.update().where(tickets.c.status.in_(("resolved", "closed"))).values(resolutions=1))
     bind.execute(tickets.update().where(tickets.c.status == "closed").values(closed_at=tickets.c.updated_at))
     for (ticket_id,) in bind.execute(sa.select(tickets.c.id)).all():
-        bind.execute(tickets.update().where(tickets.c.id == ticket_id).values(token=ticket_id.hex[:8], tags=[]))
+        bind.execute(tickets.update().where(tickets.c.id == ticket_id).values(token=ticket_id.hex[-12:], tags=[]))
 
 
 def _backfill_history() -> None:
