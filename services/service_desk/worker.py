@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.service_desk import contract
 from services.service_desk.customers import consumers as customers
 from services.service_desk.customers.repository import REPLICA
+from services.service_desk.mail import service as mail
 from services.service_desk.tickets import consumers as tickets
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
@@ -28,7 +29,9 @@ def seconds(name: str) -> Callable[[Any], float]:
     return lambda settings: float(getattr(settings, name, DeskSettings.model_fields[name].default))
 
 
-JOBS: tuple[PeriodicJob, ...] = ()
+JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob(name="mail-send", interval=seconds("mail_send_seconds"), run=mail.send_queued),
+)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from services.service_desk import contract
 from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.mail.repository import keep_addresses
 from shared.replica import ViewReplica
 
-REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED)
+# The e-mail channel's address index follows each applied view (who an inbound sender is).
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=keep_addresses)
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
