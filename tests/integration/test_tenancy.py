@@ -129,6 +129,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/exchange-rates"): {"base": "GBP", "quote": "EUR", "rate": "1.15", "valid_from": "2026-01-01"},
         ("POST", "/v1/tickets"): {"customer_id": ids["customer_id"], "subject": "Poached"},
         ("PATCH", "/v1/tickets/{ticket_id}"): {"subject": "Hijacked"},
+        ("POST", "/v1/tickets/{ticket_id}/comments"): {"body": "Hijacked", "author_name": "B"},
+        ("POST", "/v1/tickets/{ticket_id}/merge"): {"into": ids["ticket_id"]},
         ("POST", "/v1/campaigns"): {"name": "B's own", "channel": "email", "budget": {"amount": "1", "currency": "EUR"}},
         ("PATCH", "/v1/campaigns/{campaign_id}"): {"name": "Hijacked"},
         ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
