@@ -1,0 +1,234 @@
+"""Satisfaction: the signed link and the figures' arithmetic without a database; the answer route over HTTP on a
+migrated SQLite database (the signed link, one answer per resolution, refusals writing nothing)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.satisfaction import rules, service
+from services.service_desk.satisfaction.tables import SatisfactionAnswer, SatisfactionRequest
+from services.service_desk.tickets.tables import Ticket
+from shared.auth import mint_token
+from shared.db import OutboxRecord, make_engine, make_sessions, unit_of_work, utcnow
+from shared.errors import Conflict
+from shared.migrate import upgrade
+from shared.settings import DEV_JWT_SECRET
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+TENANT = "acme"
+CUSTOMER = uuid.UUID(int=7)
+SECRET = "link-secret-for-tests"
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+def test_a_link_signature_holds_only_for_its_tenant_ticket_and_resolution() -> None:
+    ticket = uuid.UUID(int=1)
+    signature = rules.sign(SECRET, TENANT, ticket, 2)
+    assert rules.signature_valid(SECRET, TENANT, ticket, 2, signature)
+    assert not rules.signature_valid(SECRET, TENANT, ticket, 1, signature)
+    assert not rules.signature_valid(SECRET, "other", ticket, 2, signature)
+    assert not rules.signature_valid(SECRET, TENANT, uuid.UUID(int=2), 2, signature)
+    assert not rules.signature_valid("another-secret", TENANT, ticket, 2, signature)
+    assert not rules.signature_valid(SECRET, TENANT, ticket, 2, signature[:-1] + ("0" if signature[-1] != "0" else "1"))
+
+
+def test_the_link_points_at_the_rating_route_with_resolution_and_signature() -> None:
+    ticket = uuid.UUID(int=1)
+    link = urlsplit(rules.rating_link("https://crm.example/", SECRET, TENANT, ticket, 3))
+    assert (link.netloc, link.path) == ("crm.example", f"/v1/tickets/{ticket}/satisfaction")
+    query = parse_qs(link.query)
+    assert query["resolution"] == ["3"]
+    assert rules.signature_valid(SECRET, TENANT, ticket, 3, query["signature"][0])
+
+
+def test_the_link_secret_is_the_desks_own_else_the_jwt_secret() -> None:
+    from services.service_desk.settings import DeskSettings
+
+    assert rules.link_secret(DeskSettings(service="service_desk", satisfaction_link_secret="own")) == "own"
+    assert rules.link_secret(DeskSettings(service="service_desk")) == DeskSettings(service="service_desk").jwt_secret
+
+
+def test_only_a_resolution_the_ticket_had_may_be_rated_and_only_once() -> None:
+    rules.check_ratable(2, 1, answered=False)
+    rules.check_ratable(2, 2, answered=False)
+    for resolutions, resolution, answered in ((0, 1, False), (2, 3, False), (2, 2, True)):
+        with pytest.raises(Conflict):
+            rules.check_ratable(resolutions, resolution, answered)
+
+
+def test_periods_start_on_the_day_the_monday_and_the_first_of_the_month() -> None:
+    wednesday = datetime(2026, 12, 2, 23, 59, tzinfo=UTC)
+    assert [rules.period_start(wednesday, p).isoformat() for p in rules.PERIODS] == [
+        "2026-12-02", "2026-11-30", "2026-12-01"]
+
+
+def test_figures_average_and_median_per_group_and_count_breaches_over_all_tickets() -> None:
+    def ticket(group: str | None, first: int | None, resolved: int | None, breached: bool = False,
+               ratings: tuple[int, ...] = ()) -> rules.TicketFigures:
+        return rules.TicketFigures(
+            group=group, created_at=NOW, first_response_at=None if first is None else NOW + timedelta(minutes=first),
+            resolved_at=None if resolved is None else NOW + timedelta(minutes=resolved), breached=breached,
+            rating_sum=sum(ratings), rating_count=len(ratings))
+
+    out = rules.figures([ticket("b", 10, 100, ratings=(5,)), ticket("a", 30, None, True), ticket("b", 20, 40, True),
+                         ticket("b", None, None, ratings=(2, 4)), ticket(None, 5, 5)])
+    assert [g["group"] for g in out] == ["a", "b", None]
+    b = out[1]
+    assert b["tickets"] == 3 and b["breach_rate"] == round(1 / 3, 4)
+    assert b["csat"] == {"average": round(11 / 3, 2), "count": 3}
+    assert b["first_response_minutes"] == {"average": 15.0, "median": 15.0, "count": 2}
+    assert b["resolution_minutes"] == {"average": 70.0, "median": 70.0, "count": 2}
+    assert out[0]["csat"] == {"average": None, "count": 0} and out[0]["breach_rate"] == 1.0
+    assert out[0]["resolution_minutes"] == {"average": None, "median": None, "count": 0}
+
+
+# --- the routes over HTTP ------------------------------------------------------------------
+
+
+@pytest.fixture()
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Any]]:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    upgrade("service_desk", url)
+    engine = make_engine(url)
+    sessions = make_sessions(engine)
+    with unit_of_work(sessions) as session:
+        session.add(CustomerReplica(customer_id=CUSTOMER, tenant_id=TENANT, view_version=1, display_name="Ada Ltd",
+                                    kind="organization", updated_at=utcnow(), view={
+                                        "version": 1, "profile": {"emails": [
+                                            {"address": "other@example.org", "primary": False},
+                                            {"address": "ada@example.org", "primary": True}]}}))
+    monkeypatch.setenv("SERVICE_DESK_DATABASE_URL", url)
+    monkeypatch.setenv("CRM_SATISFACTION_LINK_SECRET", SECRET)
+    from services.service_desk.app import create_app
+
+    with TestClient(create_app()) as client:
+        yield client, sessions
+    engine.dispose()
+
+
+def _ticket(sessions: Any, *, resolutions: int, tenant: str = TENANT) -> uuid.UUID:
+    ticket_id = uuid.uuid4()
+    with unit_of_work(sessions) as session:
+        session.add(Ticket(
+            id=ticket_id, tenant_id=tenant, customer_id=CUSTOMER, token=ticket_id.hex[:8], subject="Login fails",
+            description="", type="question", priority="normal", channel="web",
+            status="resolved" if resolutions else "open", language=None, queue_id=None, assignee_id=None, tags=[],
+            order_id=None, product_id=None, requester_email=None, merged_into_id=None, version=1, created_at=NOW,
+            updated_at=NOW, resolved_at=NOW if resolutions else None, closed_at=None, resolutions=resolutions))
+    return ticket_id
+
+
+def _token(*scopes: str) -> dict[str, str]:
+    token = mint_token(secret=DEV_JWT_SECRET, issuer="oneview-crm", tenant=TENANT, scopes=list(scopes))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _link(ticket_id: uuid.UUID, resolution: int, tenant: str = TENANT) -> dict[str, Any]:
+    return {"resolution": resolution, "signature": rules.sign(SECRET, tenant, ticket_id, resolution)}
+
+
+def _written(sessions: Any) -> tuple[int, int]:
+    with unit_of_work(sessions) as session:
+        return (session.scalar(select(func.count()).select_from(SatisfactionAnswer)) or 0,
+                session.scalar(select(func.count()).select_from(OutboxRecord).where(
+                    OutboxRecord.type == "crm.service_desk.satisfaction.rated.v1")) or 0)
+
+
+def test_the_customer_rates_by_the_signed_link_without_a_login_and_the_rating_is_published(desk: Any) -> None:
+    client, sessions = desk
+    ticket_id = _ticket(sessions, resolutions=1)
+    answer = client.post(f"/v1/tickets/{ticket_id}/satisfaction", params=_link(ticket_id, 1),
+                         json={"rating": 4, "comment": "Quick, thanks"})
+    assert answer.status_code == 201, answer.text
+    assert {k: answer.json()[k] for k in ("resolution", "rating", "comment", "via", "rated_by")} == {
+        "resolution": 1, "rating": 4, "comment": "Quick, thanks", "via": "link", "rated_by": "customer"}
+    with unit_of_work(sessions) as session:
+        event = session.scalars(select(OutboxRecord).where(
+            OutboxRecord.type == "crm.service_desk.satisfaction.rated.v1")).one()
+        assert (event.key, event.data["rating"], event.data["resolution"]) == (str(CUSTOMER), 4, 1)
+    listed = client.get(f"/v1/tickets/{ticket_id}/satisfaction", headers=_token("service_desk:read"))
+    assert listed.status_code == 200 and [a["rating"] for a in listed.json()["items"]] == [4]
+    assert client.get(f"/v1/tickets/{ticket_id}/satisfaction").status_code == 401
+
+
+def test_a_tampered_or_foreign_link_is_refused_and_writes_nothing(desk: Any) -> None:
+    client, sessions = desk
+    ticket_id = _ticket(sessions, resolutions=2)
+    good = _link(ticket_id, 2)
+    for params in ({**good, "signature": good["signature"][:-2] + "00"},  # tampered
+                   {**good, "resolution": 1},                             # another resolution's
+                   _link(ticket_id, 2, tenant="other"),                   # signed for another tenant
+                   _link(uuid.uuid4(), 2)):                               # another ticket's
+        answer = client.post(f"/v1/tickets/{ticket_id}/satisfaction", params=params, json={"rating": 5})
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    unknown = uuid.uuid4()
+    assert client.post(f"/v1/tickets/{unknown}/satisfaction", params=_link(unknown, 1),
+                       json={"rating": 5}).status_code == 403
+    assert client.post(f"/v1/tickets/{ticket_id}/satisfaction", json={"rating": 5}).status_code == 401
+    assert _written(sessions) == (0, 0)
+
+
+def test_one_answer_per_resolution_and_a_second_resolution_is_rated_again(desk: Any) -> None:
+    client, sessions = desk
+    ticket_id = _ticket(sessions, resolutions=1)
+    url = f"/v1/tickets/{ticket_id}/satisfaction"
+    assert client.post(url, params=_link(ticket_id, 1), json={"rating": 2}).status_code == 201
+    again = client.post(url, params=_link(ticket_id, 1), json={"rating": 5})
+    assert again.status_code == 409 and "already been rated" in again.json()["detail"]
+    assert client.post(url, headers=_token("service_desk:write"), json={"rating": 5}).status_code == 409
+    # Reopened and resolved again: the second resolution has an answer of its own (here from an agent).
+    with unit_of_work(sessions) as session:
+        session.get_one(Ticket, ticket_id).resolutions = 2
+    by_agent = client.post(url, headers=_token("service_desk:write"), json={"rating": 5})
+    assert by_agent.status_code == 201 and (by_agent.json()["resolution"], by_agent.json()["via"]) == (2, "api")
+    assert client.post(url, params=_link(ticket_id, 2), json={"rating": 1}).status_code == 409
+    listed = client.get(url, headers=_token("service_desk:read"), params={"limit": 1})
+    assert listed.json()["next_cursor"] is not None
+    assert _written(sessions) == (2, 2)
+
+
+def test_a_rating_out_of_range_or_of_an_unresolved_ticket_is_refused(desk: Any) -> None:
+    client, sessions = desk
+    resolved, never = _ticket(sessions, resolutions=1), _ticket(sessions, resolutions=0)
+    for rating in (0, 6):
+        answer = client.post(f"/v1/tickets/{resolved}/satisfaction", params=_link(resolved, 1), json={"rating": rating})
+        assert answer.status_code == 422, answer.text
+    assert client.post(f"/v1/tickets/{never}/satisfaction", params=_link(never, 1),
+                       json={"rating": 3}).status_code == 409
+    assert client.post(f"/v1/tickets/{never}/satisfaction", headers=_token("service_desk:write"),
+                       json={"rating": 3}).status_code == 409
+    # Reading is not writing: a reader's token may not rate.
+    assert client.post(f"/v1/tickets/{resolved}/satisfaction", headers=_token("service_desk:read"),
+                       json={"rating": 3}).status_code == 403
+    assert _written(sessions) == (0, 0)
+
+
+def test_a_resolution_is_requested_once_by_mail_with_a_link_that_rates_it(desk: Any) -> None:
+    client, sessions = desk
+    ticket_id = _ticket(sessions, resolutions=1)
+    with unit_of_work(sessions) as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        service.ticket_resolved(session, ticket, now=NOW)
+        service.ticket_resolved(session, ticket, now=NOW)  # the same resolution: still one request
+    assert service.send_requests(sessions, secret=SECRET, base_url="http://127.0.0.1:8000") == 1
+    assert service.send_requests(sessions, secret=SECRET, base_url="http://127.0.0.1:8000") == 0
+    with unit_of_work(sessions) as session:
+        request = session.scalars(select(SatisfactionRequest)).one()
+        # No requester: the customer's primary address in the view.
+        assert (request.resolution, request.email, request.queued_at is not None) == (1, "ada@example.org", True)
+    link = urlsplit(rules.rating_link("http://127.0.0.1:8000", SECRET, TENANT, ticket_id, 1))
+    answer = client.post(f"{link.path}?{link.query}", json={"rating": 5})
+    assert answer.status_code == 201, answer.text
