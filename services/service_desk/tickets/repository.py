@@ -95,6 +95,14 @@ def move_comments(session: Session, tenant: str, source: uuid.UUID, target: uuid
     return int(moved.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def history_of_tickets(session: Session, tenant: str, ticket_ids: list[uuid.UUID]) -> list[TicketHistory]:
+    found: list[TicketHistory] = []
+    for chunk in in_chunks(ticket_ids):
+        found.extend(session.scalars(select(TicketHistory).where(
+            TicketHistory.tenant_id == tenant, TicketHistory.ticket_id.in_(chunk))))
+    return found
+
+
 def comments_of_tickets(session: Session, tenant: str, ticket_ids: list[uuid.UUID]) -> list[TicketComment]:
     found: list[TicketComment] = []
     for chunk in in_chunks(ticket_ids):

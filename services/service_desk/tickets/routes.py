@@ -144,11 +144,12 @@ def patch_ticket(ticket_id: uuid.UUID, body: TicketPatch, request: Request, resp
                          "Internal notes change no status. A closed ticket takes no comments (409).")
 def add_comment(ticket_id: uuid.UUID, body: CommentCreate, request: Request, response: Response, db: DbSession,
                 who: Writer) -> CommentOut:
-    shown, comment = service.comment_on(
+    _, comment = service.comment_on(
         db, who.tenant, ticket_id, visibility=body.visibility, author_type=body.author_type,
         author_name=body.author_name, author_email=body.author_email, author_id=body.agent_id, body=body.body,
         reopen_window_days=_window(request))
-    written(response, version=shown.ticket.version, location=f"/v1/tickets/{comment.ticket_id}/comments")
+    # The comment has no version of its own (it does not change); where it landed is in ticket_id.
+    written(response, location=f"/v1/tickets/{comment.ticket_id}/comments")
     return comment_out(comment)
 
 
@@ -180,6 +181,6 @@ def list_history(ticket_id: uuid.UUID, db: DbSession, who: Reader, paging: Pagin
 def merge_ticket(ticket_id: uuid.UUID, body: MergeRequest, response: Response, db: DbSession,
                  who: Writer) -> MergeOut:
     merged = service.merge_ticket(db, who.tenant, ticket_id, body.into, actor=who.subject)
-    written(response, version=merged.survivor.ticket.version)
+    written(response)
     return MergeOut(duplicate=ticket_out(merged.duplicate), survivor=ticket_out(merged.survivor),
                     comments_moved=merged.comments_moved)

@@ -39,6 +39,8 @@ TICKET_FIELDS = ("subject", "description", "type", "priority", "status", "tags",
                  "order_id", "product_id", "language")
 # Columns holding ids: a diff may carry them as strings (from JSON) or UUIDs.
 UUID_FIELDS = frozenset({"queue_id", "assignee_id", "merged_into_id"})
+# What a customer's erasure blanks in the history's changes.
+ERASED_FIELDS = frozenset({"subject", "description", "requester_email"})
 # How many of the customer's other open tickets the agent's context names.
 OTHER_TICKETS_SHOWN = 20
 # A chain of merges longer than this is a cycle (which the merge rules prevent): stop following it.
@@ -292,11 +294,23 @@ def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Non
     addresses on comments, the requester address) goes; the ticket's type, priority and status stay for the
     figures."""
     tickets = repository.tickets_of(session, tenant, customer_id)
-    for comment in repository.comments_of_tickets(session, tenant, [t.id for t in tickets]):
+    ids = [t.id for t in tickets]
+    # The names the customer wrote under: they are also the actor of the history entries their comments made.
+    names: set[str] = set()
+    for comment in repository.comments_of_tickets(session, tenant, ids):
         comment.body = ERASED_TEXT
         comment.author_email = None
         if comment.author_type != "agent":
+            if comment.author_name != ERASED_TEXT:
+                names.add(comment.author_name)
             comment.author_name = ERASED_TEXT
+    for entry in repository.history_of_tickets(session, tenant, ids):
+        if entry.actor in names:
+            entry.actor = ERASED_TEXT
+        # Old and new subjects and descriptions are the customer's words too.
+        if any(name in entry.details for name in ERASED_FIELDS):
+            entry.details = {name: ({"erased": True} if name in ERASED_FIELDS else change)
+                             for name, change in entry.details.items()}
     for ticket in tickets:
         ticket.requester_email = None
         if ticket.subject != ERASED_TEXT:

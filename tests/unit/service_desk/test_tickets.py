@@ -274,12 +274,16 @@ def test_an_agents_public_reply_opens_and_an_internal_note_does_not(db: Session)
 def test_erasure_blanks_what_the_customer_wrote_and_keeps_the_ticket(db: Session) -> None:
     ticket = _open(db, requester_email="ada@example.org").ticket
     _comment(db, ticket.id, author="customer", body="My password is hunter2")
+    service.update_ticket(db, TENANT, ticket.id, {"subject": "Ada Example cannot log in"}, check_version=_any_version)
     service.erase_customer(db, TENANT, CUSTOMER)
     service.erase_customer(db, TENANT, CUSTOMER)  # a redelivery changes nothing more
     assert (ticket.subject, ticket.description, ticket.type, ticket.requester_email) == (
         "(erased)", "", "question", None)
     comment = db.scalars(select(TicketComment)).one()
     assert (comment.body, comment.author_name, comment.author_email) == ("(erased)", "(erased)", None)
+    history = service.repository.history_of(db, TENANT, ticket.id)
+    assert [(e.action, e.actor) for e in history] == [("created", "api"), ("commented", "(erased)"), ("changed", "api")]
+    assert history[-1].details == {"subject": {"erased": True}}
     assert [(t, d["changes"]) for t, _, d in _events(db)[-1:]] == [
         ("crm.service_desk.ticket.updated.v1", {"subject": {"erased": True}})]
 
