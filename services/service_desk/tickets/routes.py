@@ -30,13 +30,27 @@ from services.service_desk.tickets.schemas import (
 )
 from services.service_desk.tickets.tables import Ticket, TicketComment, TicketHistory
 from shared.auth import Principal, Scopes
-from shared.http import DbSession, Page, Paging, check_if_match, etag, feature_router, next_cursor, patience, written
+from shared.errors import BadRequest
+from shared.http import (
+    DbSession,
+    Page,
+    PageRequest,
+    Paging,
+    check_if_match,
+    etag,
+    feature_router,
+    next_cursor,
+    patience,
+    written,
+)
 from shared.replica import embedded
 
 router = feature_router(tags=["tickets"])
 
 Reader = Annotated[Principal, Depends(Scopes(contract.READ_SCOPE))]
 Writer = Annotated[Principal, Depends(Scopes(contract.WRITE_SCOPE))]
+# History ids are 64-bit integers.
+HISTORY_ID_LIMIT = 2**63
 
 def _fields(shown: service.Shown) -> dict[str, object]:
     ticket = shown.ticket
@@ -74,6 +88,16 @@ def comment_out(comment: TicketComment) -> CommentOut:
 def history_out(entry: TicketHistory) -> HistoryEntry:
     return HistoryEntry(id=entry.id, ticket_id=entry.ticket_id, at=entry.at, action=entry.action, actor=entry.actor,
                         details=entry.details)
+
+
+def _history_after(paging: PageRequest) -> int | None:
+    """History ids are integers: the library's cursor carries them as the UUID of the same number. Another
+    list's cursor (a real UUID) is not one of them."""
+    if paging.after is None:
+        return None
+    if paging.after.int >= HISTORY_ID_LIMIT:
+        raise BadRequest("The cursor is not one this list issued.")
+    return paging.after.int
 
 
 def _window(request: Request) -> int:
@@ -166,9 +190,7 @@ def list_comments(ticket_id: uuid.UUID, db: DbSession, who: Reader, paging: Pagi
             summary="A ticket's history, oldest first: creation, changes, comments, assignments, merges, "
                     "escalations")
 def list_history(ticket_id: uuid.UUID, db: DbSession, who: Reader, paging: Paging) -> Page[HistoryEntry]:
-    # History ids are integers: the library's cursor carries them as the UUID of the same number.
-    rows = service.list_history(db, who.tenant, ticket_id, after=paging.after.int if paging.after else None,
-                                limit=paging.limit)
+    rows = service.list_history(db, who.tenant, ticket_id, after=_history_after(paging), limit=paging.limit)
     return Page(items=[history_out(e) for e in rows[: paging.limit]],
                 next_cursor=next_cursor([uuid.UUID(int=e.id) for e in rows], paging.limit))
 

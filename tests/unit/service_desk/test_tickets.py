@@ -371,6 +371,8 @@ def test_comments_history_and_filters_over_http(client: TestClient) -> None:
     assert [e["action"] for e in first_page["items"] + rest["items"]] == [
         "created", "commented", "commented", "changed"]
     assert rest["next_cursor"] is None
+    tickets_cursor = client.get("/v1/tickets", params={"limit": 1}).json()["next_cursor"]
+    assert client.get(f"{path}/history", params={"cursor": tickets_cursor}).status_code == 400
     assert [t["id"] for t in client.get("/v1/tickets", params={"tag": "vip"}).json()["items"]] == [ticket["id"]]
     assert len(client.get("/v1/tickets", params={"priority": "urgent", "channel": "web"}).json()["items"]) == 1
     client.patch(path, json={"status": "closed"})
