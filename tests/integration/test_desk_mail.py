@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -362,3 +367,24 @@ def test_the_inbound_route_takes_a_message_lists_and_serves_its_attachment_and_r
         refused = client.post("/v1/tickets/inbound-email", content=huge.as_bytes(), headers=rfc822)
         assert refused.status_code == 413 and refused.headers["content-type"] == "application/problem+json"
         assert _counts(desk) == counts
+
+
+# The `crm` command line, run as its console script runs it.
+CRM = "import sys; from crm.cli import main; sys.exit(main())"
+
+
+def test_crm_desk_inbound_takes_a_message_from_a_file(desk: sessionmaker[Session], tmp_path: Path) -> None:
+    url = desk.kw["bind"].url.render_as_string(hide_password=False)
+    eml = tmp_path / "reply.eml"
+    eml.write_bytes(_message("ada@example.test", "From the command line", "Typed in a terminal."))
+    env = {**os.environ, "SERVICE_DESK_DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-c", CRM, "desk", "inbound", str(eml), "--tenant", TENANT], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["outcome"] == "created"
+    assert _ticket(desk, uuid.UUID(answer["ticket_id"])).description == "Typed in a terminal."
+    eml.write_bytes(b"\x00garbage")
+    refused = subprocess.run([sys.executable, "-c", CRM, "desk", "inbound", str(eml), "--tenant", TENANT],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "422" in refused.stderr
