@@ -39,7 +39,7 @@ def pending_requests(session: Session, limit: int) -> list[Row[tuple[Satisfactio
              .where(SatisfactionRequest.queued_at.is_(None))
              .order_by(SatisfactionRequest.requested_at, SatisfactionRequest.id).limit(limit)
              .with_for_update(skip_locked=True, of=SatisfactionRequest))
-    return list(session.execute(query).tuples())
+    return list(session.execute(query).all())
 
 
 def is_answered(session: Session, tenant: str, ticket_id: uuid.UUID, resolution: int) -> bool:
