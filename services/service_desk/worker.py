@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.service_desk import contract
+from services.service_desk.agents import service as agents
 from services.service_desk.customers import consumers as customers
 from services.service_desk.customers.repository import REPLICA
 from services.service_desk.mail import service as mail
@@ -31,6 +32,8 @@ def seconds(name: str) -> Callable[[Any], float]:
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="mail-send", interval=seconds("mail_send_seconds"), run=mail.send_queued),
+    # The backstop of assignment: whatever waits in a queue while an agent could take it.
+    PeriodicJob(name="assignment", interval=seconds("assignment_seconds"), run=agents.hand_out_waiting),
 )
 
 
