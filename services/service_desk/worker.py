@@ -12,6 +12,8 @@ from services.service_desk.agents import service as agents
 from services.service_desk.customers import consumers as customers
 from services.service_desk.customers.repository import REPLICA
 from services.service_desk.mail import service as mail
+from services.service_desk.satisfaction import service as satisfaction
+from services.service_desk.sla import service as sla
 from services.service_desk.tickets import consumers as tickets
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
@@ -32,8 +34,12 @@ def seconds(name: str) -> Callable[[Any], float]:
 
 JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob(name="mail-send", interval=seconds("mail_send_seconds"), run=mail.send_queued),
+    # Warnings and breaches of SLA targets, once each, and the escalations breaches call for.
+    PeriodicJob(name="sla-check", interval=seconds("sla_check_seconds"), run=sla.run_sla_check),
     # The backstop of assignment: whatever waits in a queue while an agent could take it.
     PeriodicJob(name="assignment", interval=seconds("assignment_seconds"), run=agents.hand_out_waiting),
+    # Satisfaction requests are signed here, where the link secret is (at the mail's own pace).
+    PeriodicJob(name="satisfaction-requests", interval=seconds("mail_send_seconds"), run=satisfaction.run_request_mail),
 )
 
 
