@@ -3,6 +3,7 @@ migrated SQLite database (the signed link, one answer per resolution, refusals w
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.mail.tables import OutgoingMail
 from services.service_desk.satisfaction import rules, service
 from services.service_desk.satisfaction.tables import SatisfactionAnswer, SatisfactionRequest
 from services.service_desk.tickets.tables import Ticket
@@ -229,6 +231,10 @@ def test_a_resolution_is_requested_once_by_mail_with_a_link_that_rates_it(desk: 
         request = session.scalars(select(SatisfactionRequest)).one()
         # No requester: the customer's primary address in the view.
         assert (request.resolution, request.email, request.queued_at is not None) == (1, "ada@example.org", True)
-    link = urlsplit(rules.rating_link("http://127.0.0.1:8000", SECRET, TENANT, ticket_id, 1))
+        mail = session.scalars(select(OutgoingMail)).one()
+        assert (mail.to_address, mail.ticket_id, mail.status) == ("ada@example.org", ticket_id, "queued")
+        link = urlsplit(re.search(r"http://127\.0\.0\.1:8000/\S+", mail.body).group(0))  # type: ignore[union-attr]
+    # The link as mailed rates the resolution, without a login.
     answer = client.post(f"{link.path}?{link.query}", json={"rating": 5})
     assert answer.status_code == 201, answer.text
+    assert answer.json()["resolution"] == 1
