@@ -9,20 +9,28 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.service_desk.agents import routes as agent_routes
 from services.service_desk.agents import service as agents
+from services.service_desk.agents.tables import Agent
 from services.service_desk.agents.schemas import AgentCreate
 from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.queues import routes as queue_routes
 from services.service_desk.queues import service as queues
+from services.service_desk.queues.tables import Queue
+from services.service_desk.settings import DeskSettings
 from services.service_desk.queues.schemas import QueueCreate
 from services.service_desk.tickets import service as tickets
 from services.service_desk.tickets.schemas import TicketCreate
 from services.service_desk.tickets.tables import Ticket
 from shared.db import OutboxRecord, unit_of_work, utcnow
 from shared.errors import Conflict, InvalidInput
+from shared.auth import mint_token
 from shared.http import PageRequest
+from shared.service import create_service_app
 
 pytestmark = pytest.mark.integration
 
@@ -267,3 +275,64 @@ def test_parallel_assignments_never_push_an_agent_past_capacity(desk: sessionmak
         thread.join(30)
     assert errors == []
     assert _load(desk, shared) == 3
+
+
+# --- over HTTP --------------------------------------------------------------------------------------------------
+
+
+def _rows(sessions: sessionmaker[Session]) -> tuple[int, int]:
+    with sessions() as db:
+        return (db.scalar(select(func.count()).select_from(Queue)) or 0,
+                db.scalar(select(func.count()).select_from(Agent)) or 0)
+
+
+def test_queues_and_agents_over_http(desk: sessionmaker[Session]) -> None:
+    url = desk.kw["bind"].url.render_as_string(hide_password=False)
+    settings = DeskSettings(service="service_desk", database_url=url, worker_port=0)
+    app = create_service_app(settings=settings, title="desk", description="queues",
+                             routers=(queue_routes.router, agent_routes.router))
+    token = mint_token(secret=settings.jwt_secret, issuer=settings.jwt_issuer, tenant=TENANT,
+                       scopes=["service_desk:read", "service_desk:write"])
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        made = client.post("/v1/queues", json={"name": "Billing", "position": 5, "match": {"types": ["billing"]},
+                                               "assignment": "least_loaded"})
+        assert made.status_code == 201, made.text
+        queue = made.json()
+        assert made.headers["location"] == f"/v1/queues/{queue['id']}" and made.headers["etag"] == '"1"'
+        assert queue["match"] == {"types": ["billing"], "channels": [], "languages": [], "product_ids": [],
+                                  "value_tiers": []} and queue["waiting"] == 0
+        assert client.post("/v1/queues", json={"name": "Billing"}).status_code == 409
+        before = _rows(desk)
+        bad = client.post("/v1/queues", json={"name": "X", "match": {"types": ["gossip"]}})
+        assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+        bad_agent = client.post("/v1/agents", json={"name": "Ann", "email": "ann@desk.example",
+                                                    "queue_ids": [str(uuid.UUID(int=5))]})
+        assert bad_agent.status_code == 422 and "queue_ids[0]" in bad_agent.text
+        assert _rows(desk) == before
+
+        stale = client.patch(f"/v1/queues/{queue['id']}", json={"position": 1}, headers={"If-Match": '"7"'})
+        assert stale.status_code == 412
+        moved = client.patch(f"/v1/queues/{queue['id']}", json={"position": 1}, headers={"If-Match": '"1"'})
+        assert moved.status_code == 200 and moved.json()["position"] == 1 and moved.headers["etag"] == '"2"'
+
+        ticket = _open(desk, type="billing")
+        assert str(ticket.queue_id) == queue["id"] and ticket.assignee_id is None
+        ann = client.post("/v1/agents", json={"name": "Ann", "email": "ann@desk.example", "queue_ids": [queue["id"]],
+                                              "capacity": 2, "available": False})
+        assert ann.status_code == 201, ann.text
+        assert ann.json()["open_tickets"] == 0
+        agent_url = f"/v1/agents/{ann.json()['id']}"
+        assert client.get(f"/v1/queues/{queue['id']}").json()["waiting"] == 1
+        back = client.patch(agent_url, json={"available": True}, headers={"If-Match": '"1"'})
+        assert back.status_code == 200 and back.json()["open_tickets"] == 1
+        assert _ticket(desk, ticket.id).assignee_id == uuid.UUID(ann.json()["id"])
+        listed = client.get("/v1/agents", params={"queue_id": queue["id"], "limit": 1}).json()
+        assert [a["id"] for a in listed["items"]] == [ann.json()["id"]] and listed["next_cursor"] is None
+        assert client.get("/v1/queues", params={"limit": 1}).json()["items"][0]["id"] == queue["id"]
+
+        full = client.delete(f"/v1/queues/{queue['id']}")
+        assert full.status_code == 409 and full.headers["content-type"] == "application/problem+json"
+        assert client.delete(agent_url, headers={"If-Match": '"1"'}).status_code == 412
+        assert client.delete(agent_url).status_code == 204
+        assert client.get(agent_url).status_code == 404
+        assert _ticket(desk, ticket.id).assignee_id is None
