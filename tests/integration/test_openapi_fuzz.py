@@ -86,6 +86,9 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     # from/to: at most three years, to not before from; group_by: no dimension twice (rules over several values).
     "GET /v1/profitability": ("from", "to", "group_by"),
     "POST /v1/tickets": ("customer_id",),
+    # queue_ids: queues of the tenant.
+    "POST /v1/agents": ("queue_ids",),
+    "PATCH /v1/agents/{agent_id}": ("queue_ids",),
     # components, entries: products that exist (and no bundle inside itself); valid_to: after valid_from; a book's
     # prices in its currency, a new currency with new prices; lines: products that exist and have a price.
     "POST /v1/products": ("components",),
