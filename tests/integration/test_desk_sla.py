@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.service_desk import contract
 from services.service_desk.agents.tables import Agent
+from services.service_desk.customers.consumers import VIEW_REPLICA
 from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.mail.tables import OutgoingMail
 from services.service_desk.sla import service as sla
@@ -24,7 +25,9 @@ from services.service_desk.tickets import repository as tickets_repository
 from services.service_desk.tickets import service as tickets
 from services.service_desk.tickets.schemas import TicketCreate
 from services.service_desk.tickets.tables import Ticket
+from shared.consumer import Delivery, apply_all
 from shared.db import OutboxRecord, unit_of_work, utcnow
+from shared.envelope import CloudEvent
 
 pytestmark = pytest.mark.integration
 
@@ -128,11 +131,14 @@ def test_a_tier_upgrade_picks_the_policy_anew_from_the_ticket_s_creation(
         ticket = _ticket(session, customer_id)
         ticket_id, created = ticket.id, ticket.created_at
         assert sla.ticket_sla(session, ticket).policy_id == standard
-    with unit_of_work(desk_sessions) as session:
-        replica = session.get(CustomerReplica, customer_id)
-        replica.view = {"version": 2, "profile": {"value_tier": "gold"}}
-        session.flush()
-        sla.customer_changed(session, TENANT, customer_id)
+    # The upgraded view arrives through the replica's consumer, as from the customer service.
+    data = {"customer_id": str(customer_id), "version": 2, "kpis": {}, "source_sequences": {},
+            "profile": {"display_name": "Ada Example", "kind": "person", "value_tier": "gold"}}
+    event = CloudEvent(id=str(uuid.uuid4()), source="/crm/customer", type=contract.VIEW_UPDATED.name,
+                       subject=str(customer_id), time=utcnow(), data=data, tenant=TENANT, sequence=2)
+    with desk_sessions.begin() as session:
+        apply_all(session, VIEW_REPLICA.name, [Delivery(topic=contract.CUSTOMER_VIEW_TOPIC.name, key=str(customer_id),
+                                                        event=event)], VIEW_REPLICA.handle, dedupe=VIEW_REPLICA.dedupe)
     with desk_sessions() as session:
         shown = sla.ticket_sla(session, session.get(Ticket, ticket_id))
         assert shown is not None and (shown.policy_id, shown.policy) == (gold, "gold")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -11,8 +12,19 @@ from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.mail.repository import keep_addresses
 from shared.replica import ViewReplica
 
-# The e-mail channel's address index follows each applied view (who an inbound sender is).
-REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=keep_addresses)
+
+def _follow_view(session: Session, customer_id: uuid.UUID, tenant: str | None, view: dict[str, Any] | None) -> None:
+    keep_addresses(session, customer_id, tenant, view)
+    # A tier or group that moved picks the customer's tickets' SLA policies anew (imported here: sla reads
+    # this module).
+    from services.service_desk.sla.service import customer_changed
+
+    customer_changed(session, tenant, customer_id)
+
+
+# The e-mail channel's address index follows each applied view (who an inbound sender is), and so do the
+# customer's tickets' SLA clocks.
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=_follow_view)
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:
