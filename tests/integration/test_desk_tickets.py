@@ -116,9 +116,10 @@ def test_a_merge_moves_the_comments_closes_the_duplicate_and_keeps_the_survivors
         with pytest.raises(Conflict):
             service.merge_ticket(db, TENANT, survivor, duplicate, actor="agent-1")
     with unit_of_work(desk_sessions) as db:
-        # A late reply to the duplicate lands on the survivor and answers the third party's wait: no change.
+        # A late reply to the duplicate lands on the survivor; a customer's reply does not end a third party's wait.
         late = _comment(db, duplicate, "third")
-        assert late.ticket_id == survivor and db.get(Ticket, survivor).status == "pending_third_party"  # type: ignore[union-attr]
+        kept = db.get(Ticket, survivor)
+        assert late.ticket_id == survivor and kept is not None and kept.status == "pending_third_party"
 
 
 def test_the_agent_context_names_the_customers_other_open_tickets_only(desk_sessions: sessionmaker[Session]) -> None:

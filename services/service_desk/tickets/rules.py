@@ -206,11 +206,12 @@ def _object(value: Any) -> dict[str, Any] | None:
 def view_summary(view: dict[str, Any] | None, view_version: int | None) -> dict[str, Any]:
     """What the agent sees of the customer's unified view (``None``: no replica). A KPI the view does not
     carry (no service publishes its facts yet) is None, never zero."""
-    if view is None:
-        return {"available": False, "reason": UNAVAILABLE, "view_version": None}
+    available = view is not None
+    view = view if view is not None else {}
     kpis = view.get("kpis") if isinstance(view.get("kpis"), dict) else {}
     return {
-        "available": True, "reason": None, "view_version": view_version,
+        "available": available, "reason": None if available else UNAVAILABLE,
+        "view_version": view_version if available else None,
         "value_tier": _str(_first(view, ("profile", "value_tier"), ("profile", "classification", "value_tier"),
                                   ("classification", "value_tier"))),
         "customer_group": _str(_first(view, ("profile", "customer_group"),

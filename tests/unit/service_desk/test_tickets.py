@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.service_desk.customers.tables import CustomerReplica
@@ -151,6 +151,7 @@ def test_the_agent_sees_tier_group_value_and_orders_from_the_view() -> None:
 def test_without_a_replica_the_context_says_it_is_unavailable() -> None:
     summary = desk.view_summary(None, None)
     assert summary["available"] is False and "not replicated" in summary["reason"]
+    assert summary["value_tier"] is None and summary["lifetime_value"] is None and summary["view_version"] is None
 
 
 def test_a_view_of_an_unexpected_shape_is_read_without_failing() -> None:
@@ -332,6 +333,20 @@ def test_a_ticket_is_opened_and_read_with_every_field_and_the_agents_context(cli
         True, 9, "platinum", 2)
     assert [t["id"] for t in context["other_open_tickets"]] == [other["id"]]
     assert "context" not in client.get("/v1/tickets").json()["items"][0]
+
+
+def test_a_ticket_of_a_customer_without_a_replica_reads_with_its_context_unavailable(
+        client: TestClient, tmp_path: Path) -> None:
+    ticket = _post(client)
+    engine = make_engine(f"sqlite:///{tmp_path / 'desk.db'}")
+    with make_sessions(engine)() as session:
+        session.execute(delete(CustomerReplica))
+        session.commit()
+    engine.dispose()
+    read = client.get(f"/v1/tickets/{ticket['id']}")
+    assert read.status_code == 200, read.text
+    assert read.json()["customer"]["display_name"] == "(unavailable)"
+    assert read.json()["context"]["available"] is False and read.json()["context"]["value_tier"] is None
 
 
 def test_bad_input_is_a_422_problem_and_writes_nothing(client: TestClient) -> None:
