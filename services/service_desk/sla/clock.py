@@ -58,8 +58,8 @@ def local(calendar: Calendar, at: datetime) -> tuple[int, int]:
 
 def instant(calendar: Calendar, ordinal: int, second: float) -> datetime:
     """The UTC instant of a local wall time (a wall time skipped by a DST change maps forward, fold 0)."""
-    wall = datetime.combine(date.fromordinal(ordinal), datetime.min.time()) + timedelta(seconds=second)
-    return wall.replace(tzinfo=calendar.zone).astimezone(UTC)
+    # Adding to an aware datetime is wall-time arithmetic in Python: the offset is only looked up at the end.
+    return (datetime.fromordinal(ordinal).replace(tzinfo=calendar.zone) + timedelta(seconds=second)).astimezone(UTC)
 
 
 def add(calendar: Calendar, start: datetime, seconds: float) -> datetime | None:
@@ -70,7 +70,7 @@ def add(calendar: Calendar, start: datetime, seconds: float) -> datetime | None:
     remaining = seconds
     horizon = ordinal + HORIZON_DAYS
     # Whole weeks without a holiday are skipped at once; the last week is walked day by day.
-    week = calendar.week_seconds
+    week, hours, holidays = calendar.week_seconds, calendar.hours, calendar.holidays
     while ordinal < horizon:
         if week and remaining > week:
             # From a wall time to the same wall time a week later is exactly one week of working time,
@@ -80,14 +80,16 @@ def add(calendar: Calendar, start: datetime, seconds: float) -> datetime | None:
                 ordinal += 7 * weeks
                 remaining -= weeks * week
                 continue
-        for begin, end in calendar.intervals(ordinal):
-            if end <= second:
-                continue
-            begin = max(begin, second)
-            available = end - begin
-            if remaining <= available:
-                return instant(calendar, ordinal, begin + remaining)
-            remaining -= available
+        if ordinal not in holidays:
+            # Ordinal 1 (0001-01-01) was a Monday.
+            for begin, end in hours[(ordinal - 1) % 7]:
+                if end <= second:
+                    continue
+                begin = max(begin, second)
+                available = end - begin
+                if remaining <= available:
+                    return instant(calendar, ordinal, begin + remaining)
+                remaining -= available
         ordinal, second = ordinal + 1, 0
     return None
 

@@ -20,6 +20,7 @@ TARGETS = ("first_response", "next_response", "resolution")
 # In pending_customer the ticket waits on the customer: no clock runs.
 PAUSED_STATUSES = frozenset({"pending_customer"})
 DONE_STATUSES = frozenset({"resolved", "closed"})
+STOPPED_STATUSES = PAUSED_STATUSES | DONE_STATUSES
 # Raising the priority on a breach: one step up, urgent stays urgent.
 PRIORITY_STEPS = ("low", "normal", "high", "urgent")
 
@@ -201,6 +202,8 @@ def _due(calendar: clock.Calendar, start: datetime, budget: float,
          stops: list[tuple[datetime, datetime | None]], now: datetime) -> tuple[datetime | None, bool]:
     """When ``budget`` working seconds have run from ``start``, the clock standing still in ``stops``:
     (due, running). A clock stopped now shows the due time it would have if it started again now."""
+    if not stops:
+        return clock.add(calendar, start, budget), True
     remaining, at = budget, start
     for begin, end in stops:
         if end is not None and end <= at:
@@ -228,9 +231,8 @@ def compute(calendar: clock.Calendar, targets: Targets, entries: Sequence[Entry]
     No clock runs in pending_customer, and every due time moves by the time spent there. A resolved or closed
     ticket owes no response either.
     """
-    paused_spans = _stops(entries, PAUSED_STATUSES)
-    stop_spans = _stops(entries, PAUSED_STATUSES | DONE_STATUSES)
-    done_spans = _stops(entries, DONE_STATUSES)
+    stop_spans = _stops(entries, STOPPED_STATUSES)
+    done_spans = _stops(entries, DONE_STATUSES) if stop_spans else []
     done = status in DONE_STATUSES
     first_agent: datetime | None = None
     last_agent: datetime | None = None
