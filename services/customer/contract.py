@@ -275,7 +275,9 @@ VIEW_KPIS_DESCRIPTION = (
     "a currency the view has no rate for; null without a credit limit), loyalty_balance (points, summed over "
     "merged accounts), offers (the sales service's cross-sell offers, best first: {product_id, name, "
     "reason}). Service desk: open_tickets, "
-    "urgent_open_tickets, complaints_90d. Campaigns: campaigns, responses, last_response_at (when the "
+    "urgent_open_tickets, complaints_90d, open_sla_breaches (open tickets that missed an SLA target), csat_last "
+    "and csat_average (the customer's ratings, 1-5; null before any), last_service_contact (the newest ticket "
+    "event). Campaigns: campaigns, responses, last_response_at (when the "
     "customer last responded). Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
     "churn_risk {score, level, reasons}, next_best_action {action, reason}. An organization with "
     "subsidiaries also has group: the counts and money summed over it and every subsidiary below it (money "
@@ -343,6 +345,22 @@ class TicketReport(BaseModel):
     type: str = "question"
     channel: str | None = None
     created_at: AwareDatetime | None = None
+
+
+class SlaBreachReport(TicketReport):
+    """A ticket that missed an SLA target (``crm.service_desk.ticket.sla_breached.v1``)."""
+
+    target: str = Field(description="first_response, next_response or resolution")
+    due_at: AwareDatetime | None = None
+
+
+class SatisfactionReport(BaseModel):
+    """A customer's rating (1-5) of one resolution of a ticket (``crm.service_desk.satisfaction.rated.v1``)."""
+
+    ticket_id: str
+    rating: int = Field(ge=1, le=5)
+    resolution: int = 1
+    rated_at: AwareDatetime | None = None
 
 
 class MembershipReport(BaseModel):
@@ -465,7 +483,10 @@ OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
     for action in ("created", "updated", "won", "lost"))
 TICKET_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.service_desk.ticket.{action}.v1", SERVICE_DESK_TOPIC.name, TicketReport)
-    for action in ("created", "updated", "solved", "closed", "reopened"))
+    for action in ("created", "updated", "assigned", "commented", "solved", "closed", "reopened"))
+# What the service figures of the view learn from beside the ticket's own state.
+SLA_BREACHED = Reads("crm.service_desk.ticket.sla_breached.v1", SERVICE_DESK_TOPIC.name, SlaBreachReport)
+SATISFACTION_RATED = Reads("crm.service_desk.satisfaction.rated.v1", SERVICE_DESK_TOPIC.name, SatisfactionReport)
 MEMBERSHIP_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.campaign.member.{action}.v1", CAMPAIGN_TOPIC.name, MembershipReport)
     for action in ("added", "removed", "moved"))
@@ -498,5 +519,5 @@ LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
     for action in ("earned", "redeemed", "expired"))
 OFFERS_UPDATED = Reads("crm.sales.offers.updated.v1", SALES_TOPIC.name, OffersReport)
 
-READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS,
-                            *CASH_EVENTS, *LOYALTY_EVENTS, OFFERS_UPDATED)
+READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, SLA_BREACHED, SATISFACTION_RATED,
+                            *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS, *CASH_EVENTS, *LOYALTY_EVENTS, OFFERS_UPDATED)

@@ -33,6 +33,8 @@ from services.customer.contract import (
     PaymentReport,
     ResponseReport,
     ReturnReport,
+    SatisfactionReport,
+    SlaBreachReport,
     TicketReport,
 )
 from shared.envelope import CloudEvent
@@ -184,6 +186,20 @@ def _offers(event: CloudEvent) -> Fact:
         "offers": [{"product_id": o.product_id, "name": o.name, "reason": o.reason} for o in report.offers]})
 
 
+def _sla_breach(event: CloudEvent) -> Fact:
+    """A breach is a fact of its own beside the ticket's: the ticket's later events must not wash it out."""
+    report = SlaBreachReport.model_validate(event.data)
+    return _fact(event, "ticket_sla_breach", report.ticket_id, {"ticket_id": report.ticket_id,
+                                                                 "target": report.target})
+
+
+def _rating(event: CloudEvent) -> Fact:
+    report = SatisfactionReport.model_validate(event.data)
+    return _fact(event, "satisfaction", f"{report.ticket_id}:{report.resolution}", {
+        "ticket_id": report.ticket_id, "resolution": report.resolution, "rating": report.rating,
+        "rated_at": (report.rated_at or event.time).isoformat()})
+
+
 def _fact(event: CloudEvent, entity: str, entity_id: str, state: dict[str, Any]) -> Fact:
     state = state | {"at": event.time.isoformat()}
     return Fact(event.service, entity, str(entity_id), uuid.UUID(event.subject), event.sequence, state)
@@ -201,7 +217,9 @@ FACT_RULES: dict[str, Callable[[CloudEvent], Fact | None]] = {
     "crm.sales.credit_note.": _credit_note,
     "crm.sales.loyalty.": _loyalty,
     "crm.sales.offers.": _offers,
+    "crm.service_desk.ticket.sla_breached.": _sla_breach,  # before the other ticket events: a fact of its own
     "crm.service_desk.ticket.": _ticket,
+    "crm.service_desk.satisfaction.": _rating,
     "crm.campaign.member.": _campaign_member,
     "crm.campaign.response.": _campaign_response,
 }
@@ -291,6 +309,12 @@ def _ticket_entry(event: CloudEvent) -> tuple[str, str | None]:
             f"/v1/tickets/{report.ticket_id}")
 
 
+def _rating_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = SatisfactionReport.model_validate(event.data)
+    return (f"Rated ticket resolution {report.resolution}: {report.rating}/5",
+            f"/v1/tickets/{report.ticket_id}/satisfaction")
+
+
 def _membership_entry(event: CloudEvent) -> tuple[str, str | None]:
     report = MembershipReport.model_validate(event.data)
     verb = "Added to" if _action(event) == "added" else "Removed from"
@@ -323,6 +347,7 @@ TIMELINE_RULES: dict[str, Callable[[CloudEvent], tuple[str, str | None]]] = {
     "crm.sales.loyalty.": _loyalty_entry,
     "crm.sales.offers.": _offers_entry,
     "crm.service_desk.ticket.": _ticket_entry,
+    "crm.service_desk.satisfaction.": _rating_entry,
     "crm.campaign.member.": _membership_entry,
     "crm.campaign.response.": _response_entry,
 }
@@ -573,6 +598,9 @@ CLOSED_TICKET_STATUSES = frozenset({"solved", "resolved", "closed"})
 def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     tickets = _of(facts, "ticket")
     open_ones = [f for f in tickets if f.state["status"] not in CLOSED_TICKET_STATUSES]
+    breached = {f.state["ticket_id"] for f in _of(facts, "ticket_sla_breach")}
+    # In the order rated (then applied): the last is the customer's latest word.
+    ratings = sorted(_of(facts, "satisfaction"), key=lambda f: (datetime.fromisoformat(f.state["rated_at"]), f.sequence))
     return {
         "open_tickets": len(open_ones),
         "urgent_open_tickets": sum(1 for f in open_ones if f.state["priority"] in ("high", "urgent")),
@@ -580,6 +608,10 @@ def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
             1 for f in tickets
             if f.state["type"] == "complaint" and as_of - datetime.fromisoformat(f.state["opened_at"]) <= RECENT
         ),
+        "open_sla_breaches": sum(1 for f in open_ones if f.entity_id in breached),
+        "csat_last": ratings[-1].state["rating"] if ratings else None,
+        "csat_average": round(sum(f.state["rating"] for f in ratings) / len(ratings), 2) if ratings else None,
+        "last_service_contact": max(tickets, key=lambda f: (f.at, f.sequence)).at.isoformat() if tickets else None,
     }
 
 
@@ -597,7 +629,7 @@ def campaign_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
 
 # What the services conclude about a customer on their own (points expiring, offers re-ranked) is no
 # contact with the customer.
-NOT_CONTACT = frozenset({"loyalty", "offers"})
+NOT_CONTACT = frozenset({"loyalty", "offers", "ticket_sla_breach"})
 
 
 def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
@@ -642,6 +674,9 @@ def compute_kpis(facts: list[Fact], as_of: datetime, credit_limit: dict[str, Any
 
 # --- judgements on top of the KPIs ------------------------------------------------------
 
+# A rating at or below this (of 1-5) is a dissatisfied customer.
+LOW_CSAT = 2
+
 # (weight, condition, explanation): each that holds adds its weight to the risk score.
 CHURN_SIGNALS: tuple[tuple[int, Callable[[dict[str, Any], datetime], bool], str], ...] = (
     (30, lambda k, _: k["complaints_90d"] > 0, "complained in the last 90 days"),
@@ -652,6 +687,8 @@ CHURN_SIGNALS: tuple[tuple[int, Callable[[dict[str, Any], datetime], bool], str]
     (10, lambda k, _: k["won_deals"] > 0 and k["open_opportunities"] == 0, "no open business after earlier wins"),
     (25, lambda k, _: k["overdue_invoices"] > 0, "has overdue invoices"),
     (15, lambda k, _: k["returns_90d"] > 0, "returned goods in the last 90 days"),
+    (20, lambda k, _: k.get("open_sla_breaches", 0) > 0, "has open tickets past their SLA"),
+    (20, lambda k, _: k.get("csat_last") is not None and k["csat_last"] <= LOW_CSAT, "rated the service poorly"),
 )
 
 
@@ -691,13 +728,13 @@ def next_best_action(kpis: dict[str, Any]) -> dict[str, str]:
 # Counts add up over a group; "campaigns" counts memberships (the same campaign in two companies twice).
 ADDITIVE_KPIS = ("open_opportunities", "won_deals", "lost_deals", "open_tickets", "urgent_open_tickets",
                  "complaints_90d", "campaigns", "open_leads", "responses", "open_orders", "returns_90d",
-                 "overdue_invoices", "loyalty_balance")
+                 "overdue_invoices", "loyalty_balance", "open_sla_breaches")
 MONEY_KPIS = ("open_pipeline_value", "weighted_pipeline_value", "won_value", "open_orders_value", "lifetime_value",
               "open_receivables", "overdue_receivables", "credit_exposure")
 # Money per forecast category: added per category and per currency.
 CATEGORY_MONEY_KPIS = ("open_pipeline_by_category",)
 # Times do not add up: the group's is the newest of any member's.
-LATEST_KPIS = ("last_sales_contact_at", "last_response_at")
+LATEST_KPIS = ("last_sales_contact_at", "last_response_at", "last_service_contact")
 
 
 def group_totals(own: dict[str, Any], subsidiaries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -106,6 +106,80 @@ def test_ticket_kpis_open_urgent_and_recent_complaints() -> None:
     assert (kpis["open_tickets"], kpis["urgent_open_tickets"], kpis["complaints_90d"]) == (3, 1, 1)
 
 
+def _desk(event_type: str, ticket_id: str, sequence: int, at: datetime = NOW, **data: Any) -> rules.Fact:
+    fact = rules.fact_from_event(_event(event_type, {"ticket_id": ticket_id, **data}, sequence=sequence, at=at))
+    assert fact is not None
+    return fact
+
+
+def _ticket_event(action: str, ticket_id: str, status: str, sequence: int, at: datetime = NOW,
+                  **data: Any) -> rules.Fact:
+    return _desk(f"crm.service_desk.ticket.{action}.v1", ticket_id, sequence, at, subject="Help", status=status,
+                 priority="normal", type="question", created_at=(NOW - timedelta(days=3)).isoformat(), **data)
+
+
+def _latest(facts: list[rules.Fact]) -> list[rules.Fact]:
+    """What the fact store keeps: per entity, the state of its newest event."""
+    newest: dict[tuple[str, str], rules.Fact] = {}
+    for fact in facts:
+        known = newest.get((fact.entity, fact.entity_id))
+        if known is None or rules.is_newer(fact.sequence, known.sequence):
+            newest[(fact.entity, fact.entity_id)] = fact
+    return list(newest.values())
+
+
+def test_open_sla_breaches_count_breached_tickets_still_open_and_outlive_later_ticket_events() -> None:
+    late, done, fine = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    breach = {"target": "first_response", "due_at": NOW.isoformat(), "policy_id": str(uuid.uuid4())}
+    facts = _latest([
+        _ticket_event("created", late, "open", 1), _ticket_event("sla_breached", late, "open", 2, **breach),
+        _ticket_event("sla_breached", late, "open", 3, **(breach | {"target": "resolution"})),
+        # Commented and assigned after the breach: the ticket's fact moves on, the breach stays.
+        _ticket_event("commented", late, "open", 4, comment_id=str(uuid.uuid4()), visibility="public",
+                      author_type="agent", via="api"),
+        _ticket_event("assigned", late, "open", 5, changes={}),
+        _ticket_event("created", done, "open", 6), _ticket_event("sla_breached", done, "open", 7, **breach),
+        _ticket_event("solved", done, "resolved", 8, changes={}),
+        _ticket_event("created", fine, "open", 9, at=NOW + timedelta(hours=1)),
+    ])
+    kpis = rules.compute_kpis(facts, NOW + timedelta(hours=1))
+    assert (kpis["open_tickets"], kpis["open_sla_breaches"]) == (2, 1)
+    assert kpis["last_service_contact"] == (NOW + timedelta(hours=1)).isoformat()
+    assert "has open tickets past their SLA" in kpis["churn_risk"]["reasons"]
+    # A breach is the desk's own finding, not a contact with the customer.
+    only_breach = rules.compute_kpis([_ticket_event("sla_breached", late, "open", 2, **breach)], NOW)
+    assert only_breach["last_contact"] is None and only_breach["last_service_contact"] is None
+
+
+def test_csat_last_and_average_follow_the_ratings_and_a_low_last_rating_raises_churn_risk() -> None:
+    assert (rules.compute_kpis([], NOW)["csat_last"], rules.compute_kpis([], NOW)["csat_average"]) == (None, None)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def rated(ticket_id: str, resolution: int, rating: int, sequence: int, hours: int) -> rules.Fact:
+        return _desk("crm.service_desk.satisfaction.rated.v1", ticket_id, sequence, NOW + timedelta(hours=hours),
+                     customer_id=CUSTOMER, rating=rating, resolution=resolution,
+                     rated_at=(NOW + timedelta(hours=hours)).isoformat())
+
+    happy = rules.compute_kpis([rated(first, 1, 5, 1, 0), rated(first, 2, 4, 2, 1)], NOW + timedelta(hours=1))
+    assert (happy["csat_last"], happy["csat_average"]) == (4, 4.5)
+    assert "rated the service poorly" not in happy["churn_risk"]["reasons"]
+    # Applied out of order (a later sequence rated earlier): the last is the latest rated.
+    unhappy = rules.compute_kpis([rated(second, 1, 2, 9, 2), rated(first, 1, 5, 3, 0), rated(first, 2, 3, 4, 1)],
+                                 NOW + timedelta(hours=2))
+    assert (unhappy["csat_last"], unhappy["csat_average"]) == (2, round(10 / 3, 2))
+    assert "rated the service poorly" in unhappy["churn_risk"]["reasons"]
+    timeline = rules.timeline_entry(_event("crm.service_desk.satisfaction.rated.v1", {
+        "ticket_id": first, "customer_id": CUSTOMER, "rating": 2, "resolution": 1, "rated_at": NOW.isoformat()}))
+    assert (timeline.summary, timeline.resource) == ("Rated ticket resolution 1: 2/5", f"/v1/tickets/{first}/satisfaction")
+
+
+def test_a_groups_service_figures_add_breaches_and_take_the_newest_service_contact() -> None:
+    own = {"open_sla_breaches": 1, "last_service_contact": NOW.isoformat()}
+    sub = {"open_sla_breaches": 2, "last_service_contact": (NOW + timedelta(days=1)).isoformat()}
+    totals = rules.group_totals(own, [sub, {}])
+    assert (totals["open_sla_breaches"], totals["last_service_contact"]) == (3, sub["last_service_contact"])
+
+
 def test_campaigns_count_distinct_campaigns_without_removed_members() -> None:
     kpis = rules.compute_kpis([_member("c1"), _member("c2", "removed"), _member("c3")], NOW)
     assert kpis["campaigns"] == 2
