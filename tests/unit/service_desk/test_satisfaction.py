@@ -238,3 +238,47 @@ def test_a_resolution_is_requested_once_by_mail_with_a_link_that_rates_it(desk: 
     answer = client.post(f"{link.path}?{link.query}", json={"rating": 5})
     assert answer.status_code == 201, answer.text
     assert answer.json()["resolution"] == 1
+
+
+def test_the_signed_link_works_through_the_gateway_which_passes_it_on_unauthenticated(desk: Any) -> None:
+    import httpx
+
+    from services.gateway.app import create_gateway_app
+    from shared.settings import Settings
+
+    client, sessions = desk
+    ticket_id = _ticket(sessions, resolutions=1)
+
+    def to_desk(request: httpx.Request) -> httpx.Response:
+        answer = client.request(request.method, request.url.raw_path.decode(), content=request.content,
+                                headers={k: v for k, v in request.headers.items() if k.lower() != "host"})
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+    with TestClient(create_gateway_app(Settings(service="gateway"), transport=httpx.MockTransport(to_desk))) as gateway:
+        link = _link(ticket_id, 1)
+        forged = gateway.post(f"/v1/tickets/{ticket_id}/satisfaction", params=link | {"signature": "0" * 64},
+                              json={"rating": 3})
+        assert forged.status_code == 403
+        answer = gateway.post(f"/v1/tickets/{ticket_id}/satisfaction", params=link, json={"rating": 3})
+        assert answer.status_code == 201, answer.text
+    assert _written(sessions) == (1, 1)
+
+
+def test_service_stats_answer_per_group_and_refuse_an_empty_or_too_wide_window(desk: Any) -> None:
+    client, sessions = desk
+    _ticket(sessions, resolutions=1)
+    reader = _token("service_desk:read")
+    window = {"from": (NOW - timedelta(days=1)).isoformat(), "to": (NOW + timedelta(days=1)).isoformat()}
+    answer = client.get("/v1/service-stats", headers=reader, params=window | {"group_by": "period", "period": "month"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["group_by"], body["period"]) == ("period", "month")
+    assert [(g["group"], g["tickets"], g["resolution_minutes"]["median"]) for g in body["groups"]] == [
+        ("2026-12-01", 1, 0.0)]
+    for params in ({"from": window["to"], "to": window["from"]},
+                   {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+                   {"to": "0001-01-02T00:00:00Z"}):
+        refused = client.get("/v1/service-stats", headers=reader, params=params)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/v1/service-stats").status_code == 401
