@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import forecast, leads, order_flow, receivables
+from bench import forecast, leads, order_flow, receivables, sla_clock
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -634,6 +634,7 @@ SCENARIOS = {
     "lead-intake": leads.lead_intake,
     "order-flow": sales_order_flow,
     "receivables": sales_receivables,
+    "sla-clock": sla_clock.sla_clock,
     "memory": memory,
     # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.
     "replay": view_replay,

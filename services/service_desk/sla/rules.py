@@ -254,8 +254,9 @@ def compute(calendar: clock.Calendar, targets: Targets, entries: Sequence[Entry]
         clocks.append(Clock("first_response", "first_response", due, met, running and met is None))
     if targets.next_response is not None and waiting_since is not None:
         due, running = _due(calendar, waiting_since, targets.next_response, stop_spans, now)
+        answered_by_resolving = done_spans[-1][0] if done and done_spans else None
         clocks.append(Clock("next_response", f"next_response@{waiting_since.isoformat()}", due,
-                            now if done else None, running and not done))
+                            answered_by_resolving, running and not done))
     if targets.resolution is not None:
         due, running = _due(calendar, created_at, targets.resolution, stop_spans, now)
         met_at = done_spans[-1][0] if done and done_spans else None

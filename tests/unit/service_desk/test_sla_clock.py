@@ -172,7 +172,8 @@ def test_the_job_reports_each_target_once_and_a_breach_without_its_warning() -> 
     pending = [{"target": "first_response", "key": "first_response", "due": due.isoformat()}]
     warning = timedelta(minutes=30)
     assert rules.reports_due(pending, set(), set(), due - timedelta(minutes=31), warning) == []
-    assert [r.kind for r in rules.reports_due(pending, set(), set(), due - timedelta(minutes=10), warning)] == ["warning"]
+    warned = rules.reports_due(pending, set(), set(), due - timedelta(minutes=10), warning)
+    assert [r.kind for r in warned] == ["warning"]
     assert rules.reports_due(pending, {"first_response"}, set(), due - timedelta(minutes=5), warning) == []
     assert [r.kind for r in rules.reports_due(pending, set(), set(), due, warning)] == ["breached"]
     assert rules.reports_due(pending, set(), {"first_response"}, due + timedelta(hours=1), warning) == []
