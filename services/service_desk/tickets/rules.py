@@ -195,6 +195,10 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -224,6 +228,9 @@ def view_summary(view: dict[str, Any] | None, view_version: int | None) -> dict[
         "overdue_invoices": _int(kpis.get("overdue_invoices")),
         "open_tickets": _int(kpis.get("open_tickets")),
         "open_sla_breaches": _int(kpis.get("open_sla_breaches")),
+        "csat_last": _int(kpis.get("csat_last")),
+        "csat_average": _number(kpis.get("csat_average")),
+        "last_service_contact": _str(kpis.get("last_service_contact")),
         "churn_risk": _object(kpis.get("churn_risk")),
         "next_best_action": _object(kpis.get("next_best_action")),
         "last_contact": _object(kpis.get("last_contact")),

@@ -125,6 +125,9 @@ class TicketContext(BaseModel):
     overdue_invoices: int | None
     open_tickets: int | None = Field(description="Open tickets as the view counts them")
     open_sla_breaches: int | None
+    csat_last: int | None = Field(description="The customer's last satisfaction rating (1-5)")
+    csat_average: float | None
+    last_service_contact: str | None = Field(description="Time of the customer's newest ticket event")
     churn_risk: dict[str, Any] | None = Field(description="{score, level, reasons} as the view computes it")
     next_best_action: dict[str, Any] | None
     last_contact: dict[str, Any] | None = Field(description="{at, source, entity} of the last contact")

@@ -132,7 +132,7 @@ VIEW: dict[str, Any] = {
     "profile": {"display_name": "Ada Ltd", "kind": "organization", "customer_group": "enterprise",
                 "value_tier": "platinum"},
     "kpis": {"lifetime_value": [{"amount": "120000.00", "currency": "EUR"}], "open_orders": 2,
-             "open_tickets": 1, "churn_risk": {"score": 30, "level": "medium", "reasons": ["complained"]},
+             "open_tickets": 1, "open_sla_breaches": 1, "csat_last": 2, "csat_average": 3.5, "churn_risk": {"score": 30, "level": "medium", "reasons": ["complained"]},
              "last_contact": {"at": "2026-12-01T10:00:00+00:00", "source": "sales", "entity": "order"}},
     "as_of": "2026-12-01T10:00:00+00:00",
 }
@@ -144,8 +144,9 @@ def test_the_agent_sees_tier_group_value_and_orders_from_the_view() -> None:
         True, 9, "platinum", "enterprise")
     assert summary["lifetime_value"] == [{"amount": "120000.00", "currency": "EUR"}]
     assert summary["open_orders"] == 2 and summary["last_contact"]["source"] == "sales"
+    assert (summary["open_sla_breaches"], summary["csat_last"], summary["csat_average"]) == (1, 2, 3.5)
     # A KPI no service publishes yet is absent, never zero.
-    assert summary["open_sla_breaches"] is None and summary["open_receivables"] is None
+    assert summary["open_receivables"] is None and summary["last_service_contact"] is None
 
 
 def test_without_a_replica_the_context_says_it_is_unavailable() -> None:
