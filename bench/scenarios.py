@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import forecast, leads, order_flow, receivables, sla_clock
+from bench import forecast, inbound_email, leads, order_flow, receivables, sla_clock
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -598,6 +598,10 @@ def sales_order_flow(ctx: Context, report: Report, plan: Plan) -> None:
     order_flow.order_flow(ctx, report, plan.write_seconds, plan.profile)
 
 
+def desk_inbound_email(ctx: Context, report: Report, plan: Plan) -> None:
+    inbound_email.inbound_email(ctx.admin_url, report, 500 if plan.mode == "quick" else 2000)
+
+
 # --- 8: memory --------------------------------------------------------------------------------
 
 
@@ -634,6 +638,7 @@ SCENARIOS = {
     "lead-intake": leads.lead_intake,
     "order-flow": sales_order_flow,
     "receivables": sales_receivables,
+    "inbound-email": desk_inbound_email,
     "sla-clock": sla_clock.sla_clock,
     "memory": memory,
     # Last: it stops the customer service so that the live view consumer leaves the CPU to the rebuild.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,21 +18,26 @@ from services.service_desk.tickets.tables import Ticket
 from shared.http import PageRequest
 
 
-def ticket_of_messages(session: Session, tenant: str, message_ids: Sequence[str]) -> uuid.UUID | None:
-    """The ticket of the newest of ``message_ids`` (newest first) the desk sent or received."""
-    if not message_ids:
-        return None
-    rows = session.execute(select(MailMessage.message_id, MailMessage.ticket_id).where(
-        MailMessage.tenant_id == tenant, MailMessage.message_id.in_(list(message_ids)))).all()
-    found = {message_id: ticket_id for message_id, ticket_id in rows}
-    return next((found[m] for m in message_ids if m in found), None)
+@dataclass(frozen=True)
+class Known:
+    """What the desk knows of an inbound message's Message-IDs, from one query."""
+
+    redelivered: Ticket | None  # the ticket this very message reached before
+    answered: Ticket | None  # the ticket of the newest message it answers
 
 
-def received(session: Session, tenant: str, message_id: str) -> uuid.UUID | None:
-    """The ticket an inbound message with this Message-ID already reached (a redelivery)."""
-    return session.scalar(select(MailMessage.ticket_id).where(
-        MailMessage.tenant_id == tenant, MailMessage.message_id == message_id, MailMessage.direction == "in")
-        .limit(1))
+def known_messages(session: Session, tenant: str, message_id: str | None, answers: Sequence[str]) -> Known:
+    """The message's own Message-ID (received before?) and those it answers (newest first), with their tickets."""
+    wanted = [m for m in (message_id, *answers) if m]
+    if not wanted:
+        return Known(None, None)
+    rows = session.execute(select(MailMessage.message_id, MailMessage.direction, Ticket)
+                           .join(Ticket, (Ticket.tenant_id == MailMessage.tenant_id)
+                                 & (Ticket.id == MailMessage.ticket_id))
+                           .where(MailMessage.tenant_id == tenant, MailMessage.message_id.in_(wanted))).all()
+    redelivered = next((t for m, d, t in rows if m == message_id and d == "in"), None)
+    found = {m: t for m, _, t in rows}
+    return Known(redelivered, next((found[m] for m in answers if m in found), None))
 
 
 def thread_chain(session: Session, tenant: str, ticket_id: uuid.UUID) -> list[str]:

@@ -77,13 +77,13 @@ def receive(session: Session, tenant: str, raw: bytes, *, settings: DeskSettings
     settings = settings or _desk_settings()
     now = now or utcnow()
     inbound = rules.parse(raw, max_attachment_bytes=settings.max_attachment_bytes)
-    if inbound.message_id is not None:
-        seen = repository.received(session, tenant, inbound.message_id)
-        if seen is not None:
-            return Received("duplicate", repository.ticket(session, tenant, seen))
+    known = repository.known_messages(session, tenant, inbound.message_id, inbound.answers)
+    if known.redelivered is not None:
+        return Received("duplicate", known.redelivered)
     if inbound.sender == settings.mail_from.strip().lower():
         return Received("ignored", None)  # our own mail coming back: never a loop
-    target, threaded_by = _thread(session, tenant, inbound)
+    target, threaded_by = (known.answered, "references") if known.answered is not None else \
+        _by_token(session, tenant, inbound)
     if target is not None:
         target = tickets.survivor_of(session, target)
         outcome = rules.reply_outcome(target.status, resolved_at=target.resolved_at, now=now,
@@ -101,12 +101,7 @@ def receive(session: Session, tenant: str, raw: bytes, *, settings: DeskSettings
     return _new_ticket(session, tenant, inbound, customer_id, settings, now, follows=None)
 
 
-def _thread(session: Session, tenant: str, inbound: rules.Inbound) -> tuple[Ticket | None, str | None]:
-    ticket_id = repository.ticket_of_messages(session, tenant, inbound.answers)
-    if ticket_id is not None:
-        found = repository.ticket(session, tenant, ticket_id)
-        if found is not None:
-            return found, "references"
+def _by_token(session: Session, tenant: str, inbound: rules.Inbound) -> tuple[Ticket | None, str | None]:
     token = inbound.token
     if token is None:
         return None, None

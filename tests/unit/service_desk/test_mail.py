@@ -129,3 +129,13 @@ def test_the_customers_addresses_come_from_the_published_view() -> None:
     assert rules.view_addresses(view) == {"ada@example.test", "ada.work@example.test"}
     assert rules.primary_address(view) == "ada.work@example.test"
     assert rules.view_addresses({"version": 1}) == set() and rules.primary_address(None) is None
+
+
+def test_bodies_are_decoded_by_their_charset_and_html_is_read_as_text() -> None:
+    latin = _raw("From: ada@example.test\nContent-Type: text/plain; charset=iso-8859-1",
+                 "").replace(b"\r\n\r\n", b"\r\n\r\nGr\xfc\xdfe")
+    assert rules.parse(latin, max_attachment_bytes=10).body == "Grüße"
+    unknown = _raw("From: ada@example.test\nContent-Type: text/plain; charset=x-nonesuch", "plain")
+    assert rules.parse(unknown, max_attachment_bytes=10).body == "plain"
+    html = _raw("From: ada@example.test\nContent-Type: text/html", "<p>Hello <b>there</b></p>")
+    assert rules.parse(html, max_attachment_bytes=10).body == "Hello there"
