@@ -82,6 +82,9 @@ def _fixed_data(sessions: sessionmaker[Session]) -> None:
                 resolve_after=120, breached=True, ratings=(2, 4))
         _ticket(db, customer=BRONZE, queue=BILLING, agent=BEN, created=week2, reply_after=90, breached=True)
         _ticket(db, customer=BRONZE, queue=SUPPORT, agent=None, created=week2 + timedelta(days=2))
+        # Late on the Sunday: still the first week (ISO weeks start on Monday, in UTC).
+        _ticket(db, customer=BRONZE, queue=BILLING, agent=None, created=datetime(2026, 11, 8, 23, 30, tzinfo=UTC),
+                reply_after=30)
         # Outside the window, and another tenant's: in no figure.
         _ticket(db, customer=GOLD, queue=SUPPORT, agent=ANNA, created=MONDAY - timedelta(days=1), reply_after=1)
         _ticket(db, customer=GOLD, queue=SUPPORT, agent=ANNA, created=MONDAY, reply_after=1, tenant="other")
@@ -103,22 +106,32 @@ def test_figures_by_queue_agent_tier_and_period_on_fixed_data(desk_sessions: ses
     assert support["csat"] == {"average": round(11 / 3, 2), "count": 3}
     assert support["first_response_minutes"] == {"average": 15.0, "median": 15.0, "count": 2}
     assert support["resolution_minutes"] == {"average": 90.0, "median": 90.0, "count": 2}
-    assert by_queue[str(BILLING)]["first_response_minutes"]["median"] == 90.0
-    assert by_queue[str(BILLING)]["breach_rate"] == 1.0
+    billing = by_queue[str(BILLING)]
+    assert (billing["tickets"], billing["breach_rate"]) == (2, 0.5)
+    assert billing["first_response_minutes"] == {"average": 60.0, "median": 60.0, "count": 2}
 
     by_agent = _stats(desk_sessions, "agent")
-    assert {k: v["tickets"] for k, v in by_agent.items()} == {str(ANNA): 1, str(BEN): 2, None: 1}
+    assert {k: v["tickets"] for k, v in by_agent.items()} == {str(ANNA): 1, str(BEN): 2, None: 2}
     assert by_agent[str(BEN)]["csat"] == {"average": 3.0, "count": 2}
     assert by_agent[str(BEN)]["first_response_minutes"] == {"average": 55.0, "median": 55.0, "count": 2}
+    assert by_agent[None]["first_response_minutes"] == {"average": 30.0, "median": 30.0, "count": 1}
 
     by_tier = _stats(desk_sessions, "tier")
-    assert {k: (v["tickets"], v["breach_rate"]) for k, v in by_tier.items()} == {"gold": (2, 0.5), "bronze": (2, 0.5)}
+    assert {k: (v["tickets"], v["breach_rate"]) for k, v in by_tier.items()} == {
+        "gold": (2, 0.5), "bronze": (3, round(1 / 3, 4))}
     assert by_tier["gold"]["csat"]["count"] == 3 and by_tier["bronze"]["csat"]["count"] == 0
 
     by_week = _stats(desk_sessions, "period", "week")
-    assert {k: v["tickets"] for k, v in by_week.items()} == {"2026-11-02": 2, "2026-11-09": 2}
+    assert {k: v["tickets"] for k, v in by_week.items()} == {"2026-11-02": 3, "2026-11-09": 2}
+    # Three replies (10, 20, 30 minutes): the middle one.
+    assert by_week["2026-11-02"]["first_response_minutes"]["median"] == 20.0
+    by_day = _stats(desk_sessions, "period", "day")
+    assert {k: v["tickets"] for k, v in by_day.items()} == {
+        "2026-11-02": 1, "2026-11-03": 1, "2026-11-08": 1, "2026-11-09": 1, "2026-11-11": 1}
     by_month = _stats(desk_sessions, "period", "month")
-    assert {k: v["tickets"] for k, v in by_month.items()} == {"2026-11-01": 4}
+    assert {k: v["tickets"] for k, v in by_month.items()} == {"2026-11-01": 5}
+    # Four replies (10, 20, 30, 90): the mean of the middle two.
+    assert by_month["2026-11-01"]["first_response_minutes"] == {"average": 37.5, "median": 25.0, "count": 4}
 
 
 def test_one_answer_per_resolution_holds_on_the_database(desk_sessions: sessionmaker[Session]) -> None:

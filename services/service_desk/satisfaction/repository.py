@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, String, exists, func, literal, select
+from sqlalchemy import Integer, Row, String, case, cast, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.service_desk.customers.tables import CustomerReplica
-from services.service_desk.satisfaction.rules import TicketFigures
+from services.service_desk.satisfaction.rules import GroupRow
 from services.service_desk.satisfaction.tables import SatisfactionAnswer, SatisfactionRequest
 from services.service_desk.tickets.tables import Ticket, TicketComment, TicketHistory
 from shared.http import PageRequest
@@ -66,10 +66,29 @@ def answers_of(session: Session, tenant: str, ticket_id: uuid.UUID, page: PageRe
     return list(session.scalars(query.order_by(SatisfactionAnswer.id).limit(page.limit + 1)))
 
 
-def ticket_figures(session: Session, tenant: str, start: datetime, end: datetime,
-                   group_by: str) -> Iterator[TicketFigures]:
-    """Each ticket created in [start, end) with its group, its first public agent reply, its resolution time,
-    whether a target was breached and its ratings: one statement, the per-ticket facts joined set-based."""
+def _minutes(session: Session, later: Any, earlier: Any) -> Any:
+    """Minutes from ``earlier`` to ``later``, in the database's own arithmetic of times."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier) / 60.0
+    return (func.julianday(later) - func.julianday(earlier)) * 1440.0
+
+
+def _period(session: Session, at: Any, period: str) -> Any:
+    """The first day (UTC) of the day, ISO week (Monday) or month ``at`` falls in, as text YYYY-MM-DD."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.date_trunc(period, func.timezone("UTC", at)), "YYYY-MM-DD")
+    if period == "day":
+        return func.date(at)
+    if period == "week":
+        # strftime %w: 0 is Sunday; back to the Monday.
+        return func.date(at, "-" + cast((cast(func.strftime("%w", at), Integer) + 6) % 7, String) + " days")
+    return func.strftime("%Y-%m-01", at)
+
+
+def service_figures(session: Session, tenant: str, start: datetime, end: datetime, group_by: str,
+                    period: str) -> list[GroupRow]:
+    """Per group, for the tickets created in [start, end): counts, sums and averages, and the medians of the
+    first-response and resolution minutes; all of it computed by the database, set-based."""
     first_reply = (select(TicketComment.ticket_id, func.min(TicketComment.created_at).label("at"))
                    .where(TicketComment.tenant_id == tenant, TicketComment.visibility == "public",
                           TicketComment.author_type == "agent")
@@ -81,25 +100,57 @@ def ticket_figures(session: Session, tenant: str, start: datetime, end: datetime
                       func.count().label("count"))
                .where(SatisfactionAnswer.tenant_id == tenant)
                .group_by(SatisfactionAnswer.ticket_id).subquery())
-    group = {
-        # The ids as the ORM reads them (a uuid.UUID on either backend), made text below.
+    group: Any = {
         "queue": Ticket.queue_id,
         "agent": Ticket.assignee_id,
         "tier": func.coalesce(CustomerReplica.view["profile"]["value_tier"].as_string(),
                               CustomerReplica.view["classification"]["value_tier"].as_string()),
-    }.get(group_by, literal(None, String))  # by period: grouped by creation time below
-    query = (select(group, Ticket.created_at, first_reply.c.at, Ticket.resolved_at,
-                    breached.c.ticket_id.is_not(None), ratings.c.total, ratings.c.count)
-             .select_from(Ticket)
-             .outerjoin(first_reply, first_reply.c.ticket_id == Ticket.id)
-             .outerjoin(breached, breached.c.ticket_id == Ticket.id)
-             .outerjoin(ratings, ratings.c.ticket_id == Ticket.id)
-             .where(Ticket.tenant_id == tenant, Ticket.created_at >= start, Ticket.created_at < end,
-                    Ticket.merged_into_id.is_(None)))
+        "period": _period(session, Ticket.created_at, period),
+    }[group_by]
+    per_ticket = (select(group.label("grp"),
+                         _minutes(session, first_reply.c.at, Ticket.created_at).label("first"),
+                         _minutes(session, Ticket.resolved_at, Ticket.created_at).label("resolved"),
+                         case((breached.c.ticket_id.is_(None), 0), else_=1).label("breached"),
+                         func.coalesce(ratings.c.total, 0).label("rating_sum"),
+                         func.coalesce(ratings.c.count, 0).label("rating_count"))
+                  .select_from(Ticket)
+                  .outerjoin(first_reply, first_reply.c.ticket_id == Ticket.id)
+                  .outerjoin(breached, breached.c.ticket_id == Ticket.id)
+                  .outerjoin(ratings, ratings.c.ticket_id == Ticket.id)
+                  .where(Ticket.tenant_id == tenant, Ticket.created_at >= start, Ticket.created_at < end,
+                         Ticket.merged_into_id.is_(None)))
     if group_by == "tier":
-        query = query.outerjoin(CustomerReplica, (CustomerReplica.tenant_id == Ticket.tenant_id)
-                                & (CustomerReplica.customer_id == Ticket.customer_id))
-    for key, created, first, resolved, was_breached, total, count in session.execute(query).yield_per(2000):
-        yield TicketFigures(group=None if key is None else str(key), created_at=created, first_response_at=first,
-                            resolved_at=resolved, breached=bool(was_breached), rating_sum=int(total or 0),
-                            rating_count=int(count or 0))
+        per_ticket = per_ticket.outerjoin(CustomerReplica, (CustomerReplica.tenant_id == Ticket.tenant_id)
+                                          & (CustomerReplica.customer_id == Ticket.customer_id))
+    per = per_ticket.cte("per_ticket")
+    totals = session.execute(select(
+        per.c.grp, func.count(), func.sum(per.c.breached), func.sum(per.c.rating_sum), func.sum(per.c.rating_count),
+        func.avg(per.c.first), func.count(per.c.first), func.avg(per.c.resolved), func.count(per.c.resolved))
+        .group_by(per.c.grp)).all()
+    first_medians, resolved_medians = (_medians(session, per, per.c[name]) for name in ("first", "resolved"))
+    return [GroupRow(group=_text(key), tickets=int(count), breached=int(breached_count or 0),
+                     rating_sum=int(rating_sum or 0), rating_count=int(rating_count or 0),
+                     first_average=_float(first_avg), first_median=first_medians.get(key), first_count=int(first_count),
+                     resolved_average=_float(resolved_avg), resolved_median=resolved_medians.get(key),
+                     resolved_count=int(resolved_count))
+            for key, count, breached_count, rating_sum, rating_count, first_avg, first_count, resolved_avg,
+            resolved_count in totals]
+
+
+def _medians(session: Session, per: Any, measure: Any) -> dict[Any, float]:
+    """Each group's median of ``measure``: the middle row (or the mean of the middle two) by window ranks."""
+    ranked = (select(per.c.grp, measure.label("value"),
+                     func.row_number().over(partition_by=per.c.grp, order_by=measure).label("rank"),
+                     func.count(measure).over(partition_by=per.c.grp).label("size"))
+              .where(measure.is_not(None)).subquery())
+    middle = (ranked.c.rank == (ranked.c.size + 1) // 2) | (ranked.c.rank == (ranked.c.size + 2) // 2)
+    rows = session.execute(select(ranked.c.grp, func.avg(ranked.c.value)).where(middle).group_by(ranked.c.grp))
+    return {key: float(value) for key, value in rows}
+
+
+def _text(key: Any) -> str | None:
+    return None if key is None else str(key)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

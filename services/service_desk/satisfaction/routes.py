@@ -56,12 +56,12 @@ def rate_ticket(
         "The signed link's signature; with it no login is needed."))] = None,
 ) -> RatingOut:
     if signature is not None:
-        if resolution is None:
-            raise InvalidInput.on("resolution", "a signed link names the resolution it rates")
         secret = rules.link_secret(request.app.state.settings)
         ticket = service.find_ticket_or_none(session, ticket_id)
-        # An unknown ticket answers as a forged link does: a link must not tell which ids exist.
-        if ticket is None or not rules.signature_valid(secret, ticket.tenant_id, ticket.id, resolution, signature):
+        # An unknown ticket, or a link cut short of its resolution, answers as a forged link does: a link must
+        # not tell which ids exist.
+        if ticket is None or resolution is None or not rules.signature_valid(
+                secret, ticket.tenant_id, ticket.id, resolution, signature):
             raise Forbidden("The link's signature is not valid for this ticket and resolution.")
         answer = service.rate(session, ticket, resolution=resolution, rating=body.rating, comment=body.comment,
                               via="link", rated_by="customer")

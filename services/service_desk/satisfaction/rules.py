@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import statistics
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -70,59 +69,40 @@ def check_ratable(resolutions: int, resolution: int, answered: bool) -> None:
 
 
 @dataclass(frozen=True)
-class TicketFigures:
-    """One ticket's part in the figures, as the statement derived it."""
+class GroupRow:
+    """One group's sums, counts, averages and medians as the database computed them (minutes)."""
 
     group: str | None
-    created_at: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    breached: bool
-    rating_sum: int = 0
-    rating_count: int = 0
+    tickets: int
+    breached: int
+    rating_sum: int
+    rating_count: int
+    first_average: float | None
+    first_median: float | None
+    first_count: int
+    resolved_average: float | None
+    resolved_median: float | None
+    resolved_count: int
 
 
-def period_start(at: datetime, period: str) -> date:
-    """The day, the ISO week's Monday, or the month's first day ``at`` falls in (UTC)."""
-    day = at.date()
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
-def _minutes(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() / 60
-
-
-def _average(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 2) if values else None
-
-
-def figures(tickets: Iterable[TicketFigures]) -> list[dict[str, Any]]:
-    """Per group (in the group's order): CSAT (average, count), first-response and resolution minutes (average,
+def figures(rows: Iterable[GroupRow]) -> list[dict[str, Any]]:
+    """Per group (by group, none last): CSAT (average, count), first-response and resolution minutes (average,
     median), the breach rate (tickets with a breached target / tickets) and the ticket count."""
-    groups: dict[str | None, list[TicketFigures]] = {}
-    for ticket in tickets:
-        groups.setdefault(ticket.group, []).append(ticket)
     out = []
-    for group in sorted(groups, key=lambda g: (g is None, g or "")):
-        members = groups[group]
-        rated = sum(t.rating_count for t in members)
-        csat = round(sum(t.rating_sum for t in members) / rated, 2) if rated else None
-        first = [_minutes(t.first_response_at, t.created_at) for t in members if t.first_response_at is not None]
-        resolved = [_minutes(t.resolved_at, t.created_at) for t in members if t.resolved_at is not None]
+    for row in sorted(rows, key=lambda r: (r.group is None, r.group or "")):
         out.append({
-            "group": group,
-            "tickets": len(members),
-            "csat": {"average": csat, "count": rated},
-            "first_response_minutes": {"average": _average(first), "median": _median(first), "count": len(first)},
-            "resolution_minutes": {"average": _average(resolved), "median": _median(resolved), "count": len(resolved)},
-            "breach_rate": round(sum(1 for t in members if t.breached) / len(members), 4),
+            "group": row.group,
+            "tickets": row.tickets,
+            "csat": {"average": _rounded(row.rating_sum / row.rating_count) if row.rating_count else None,
+                     "count": row.rating_count},
+            "first_response_minutes": {"average": _rounded(row.first_average), "median": _rounded(row.first_median),
+                                       "count": row.first_count},
+            "resolution_minutes": {"average": _rounded(row.resolved_average),
+                                   "median": _rounded(row.resolved_median), "count": row.resolved_count},
+            "breach_rate": round(row.breached / row.tickets, 4) if row.tickets else 0.0,
         })
     return out

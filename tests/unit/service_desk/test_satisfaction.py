@@ -70,30 +70,23 @@ def test_only_a_resolution_the_ticket_had_may_be_rated_and_only_once() -> None:
             rules.check_ratable(resolutions, resolution, answered)
 
 
-def test_periods_start_on_the_day_the_monday_and_the_first_of_the_month() -> None:
-    wednesday = datetime(2026, 12, 2, 23, 59, tzinfo=UTC)
-    assert [rules.period_start(wednesday, p).isoformat() for p in rules.PERIODS] == [
-        "2026-12-02", "2026-11-30", "2026-12-01"]
+def test_figures_round_and_rate_per_group_with_groups_in_order_and_none_last() -> None:
+    def row(group: str | None, tickets: int, breached: int, ratings: tuple[int, int], first: float | None,
+            resolved: float | None) -> rules.GroupRow:
+        return rules.GroupRow(group=group, tickets=tickets, breached=breached, rating_sum=ratings[0],
+                              rating_count=ratings[1], first_average=first, first_median=first,
+                              first_count=0 if first is None else tickets, resolved_average=resolved,
+                              resolved_median=resolved, resolved_count=0 if resolved is None else tickets)
 
-
-def test_figures_average_and_median_per_group_and_count_breaches_over_all_tickets() -> None:
-    def ticket(group: str | None, first: int | None, resolved: int | None, breached: bool = False,
-               ratings: tuple[int, ...] = ()) -> rules.TicketFigures:
-        return rules.TicketFigures(
-            group=group, created_at=NOW, first_response_at=None if first is None else NOW + timedelta(minutes=first),
-            resolved_at=None if resolved is None else NOW + timedelta(minutes=resolved), breached=breached,
-            rating_sum=sum(ratings), rating_count=len(ratings))
-
-    out = rules.figures([ticket("b", 10, 100, ratings=(5,)), ticket("a", 30, None, True), ticket("b", 20, 40, True),
-                         ticket("b", None, None, ratings=(2, 4)), ticket(None, 5, 5)])
+    out = rules.figures([row("b", 3, 1, (11, 3), 15.004, 70.0), row(None, 1, 0, (0, 0), None, None),
+                         row("a", 1, 1, (0, 0), 30.0, None)])
     assert [g["group"] for g in out] == ["a", "b", None]
     b = out[1]
-    assert b["tickets"] == 3 and b["breach_rate"] == round(1 / 3, 4)
+    assert (b["tickets"], b["breach_rate"]) == (3, round(1 / 3, 4))
     assert b["csat"] == {"average": round(11 / 3, 2), "count": 3}
-    assert b["first_response_minutes"] == {"average": 15.0, "median": 15.0, "count": 2}
-    assert b["resolution_minutes"] == {"average": 70.0, "median": 70.0, "count": 2}
+    assert b["first_response_minutes"] == {"average": 15.0, "median": 15.0, "count": 3}
     assert out[0]["csat"] == {"average": None, "count": 0} and out[0]["breach_rate"] == 1.0
-    assert out[0]["resolution_minutes"] == {"average": None, "median": None, "count": 0}
+    assert out[2]["resolution_minutes"] == {"average": None, "median": None, "count": 0}
 
 
 # --- the routes over HTTP ------------------------------------------------------------------
@@ -172,6 +165,7 @@ def test_a_tampered_or_foreign_link_is_refused_and_writes_nothing(desk: Any) -> 
     for params in ({**good, "signature": good["signature"][:-2] + "00"},  # tampered
                    {**good, "resolution": 1},                             # another resolution's
                    _link(ticket_id, 2, tenant="other"),                   # signed for another tenant
+                   {"signature": good["signature"]},                     # cut short of its resolution
                    _link(uuid.uuid4(), 2)):                               # another ticket's
         answer = client.post(f"/v1/tickets/{ticket_id}/satisfaction", params=params, json={"rating": 5})
         assert answer.status_code == 403, answer.text
