@@ -12,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.service_desk.customers.tables import CustomerReplica
+from services.service_desk.queues import service as queues
+from services.service_desk.queues.schemas import QueueCreate
 from services.service_desk.tickets import service
 from services.service_desk.tickets.schemas import TicketCreate
 from services.service_desk.tickets.tables import Ticket, TicketComment
 from shared.db import OutboxRecord, unit_of_work, utcnow
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
 from shared.http import PageRequest
 
 pytestmark = pytest.mark.integration
@@ -54,10 +56,14 @@ def _types(db: Session) -> list[str]:
 
 def test_tickets_are_found_by_tag_channel_and_queue(desk_sessions: sessionmaker[Session]) -> None:
     _replicas(desk_sessions)
-    queue = uuid.uuid4()
     with unit_of_work(desk_sessions) as db:
+        # A queue no new ticket is routed into by itself (only returns are), so only the one sent there is in it.
+        queue = queues.create_queue(db, TENANT, QueueCreate.model_validate(
+            {"name": "Returns", "match": {"types": ["return"]}})).queue.id
         vip = _open(db, tags=["vip", "billing"], channel="phone")
         _open(db, tags=["vipish"], queue_id=str(queue))
+        with pytest.raises(InvalidInput, match="queue_id"):
+            _open(db, queue_id=str(uuid.uuid4()))
         _open(db, BOB, tags=[])
     page = PageRequest(limit=50, after=None)
     with unit_of_work(desk_sessions) as db:

@@ -16,10 +16,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.service_desk import contract
+from services.service_desk.agents import repository as agent_rows
 from services.service_desk.agents import service as agents
 from services.service_desk.customers import repository as customers
 from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.mail import service as mail
+from services.service_desk.queues import repository as queue_rows
 from services.service_desk.queues import service as queues
 from services.service_desk.satisfaction import service as satisfaction
 from services.service_desk.sla import service as sla
@@ -28,7 +30,7 @@ from services.service_desk.tickets import repository, rules
 from services.service_desk.tickets.schemas import TicketCreate
 from services.service_desk.tickets.tables import Ticket, TicketComment, TicketHistory
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.http import PageRequest
 from shared.ids import new_id
 from shared.lifecycle import ERASED_TEXT
@@ -76,6 +78,7 @@ def create_ticket(session: Session, tenant: str, body: TicketCreate, *, wait_sec
     """Open a ticket: route it to a queue unless one is given, start its history and SLA clock, publish it,
     then let assignment hand it out."""
     customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
+    _check_routing(session, tenant, {"queue_id": body.queue_id})
     now = utcnow()
     ticket_id = new_id()
     ticket = Ticket(
@@ -135,6 +138,7 @@ def update_ticket(session: Session, tenant: str, ticket_id: uuid.UUID, patch: di
     ticket = _found(session, tenant, ticket_id)
     check_version(ticket.version)
     fields = rules.patch_fields(patch)
+    _check_routing(session, tenant, fields)
     now = utcnow()
     current = {name: getattr(ticket, name) for name in TICKET_FIELDS} | {"resolved_at": ticket.resolved_at}
     diff = rules.change_ticket(current, fields, now=now, window_days=reopen_window_days)
@@ -318,6 +322,15 @@ def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Non
             ticket.version += 1
             ticket.updated_at = utcnow()
             publish_change(session, ticket, "updated", {"subject": {"erased": True}})
+
+
+def _check_routing(session: Session, tenant: str, fields: dict[str, Any]) -> None:
+    """A queue or assignee a client names must be the tenant's (422 otherwise); null clears them."""
+    queue_id, assignee_id = fields.get("queue_id"), fields.get("assignee_id")
+    if queue_id is not None and queue_rows.get_queue(session, tenant, queue_id) is None:
+        raise InvalidInput.on("queue_id", f"no queue {queue_id}")
+    if assignee_id is not None and agent_rows.get_agent(session, tenant, assignee_id) is None:
+        raise InvalidInput.on("assignee_id", f"no agent {assignee_id}")
 
 
 def _found(session: Session, tenant: str, ticket_id: uuid.UUID) -> Ticket:

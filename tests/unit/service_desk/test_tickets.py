@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.database import Base
+from services.service_desk.queues import service as queues
+from services.service_desk.queues.schemas import QueueCreate
 from services.service_desk.tickets import rules as desk
 from services.service_desk.tickets import service
 from services.service_desk.tickets.schemas import TicketCreate
@@ -246,7 +248,9 @@ def test_a_closed_ticket_is_final(db: Session) -> None:
 
 def test_a_queue_change_alone_is_an_assignment_with_ids_as_strings(db: Session) -> None:
     ticket = _open(db).ticket
-    queue = uuid.UUID(int=99)
+    queue = queues.create_queue(db, TENANT, QueueCreate(name="Billing")).queue.id
+    with pytest.raises(InvalidInput, match="assignee_id"):
+        service.update_ticket(db, TENANT, ticket.id, {"assignee_id": uuid.UUID(int=98)}, check_version=_any_version)
     service.update_ticket(db, TENANT, ticket.id, {"queue_id": queue}, check_version=_any_version)
     assert ticket.queue_id == queue
     kind, _, data = _events(db)[-1]
@@ -352,7 +356,7 @@ def test_a_ticket_of_a_customer_without_a_replica_reads_with_its_context_unavail
 
 def test_bad_input_is_a_422_problem_and_writes_nothing(client: TestClient) -> None:
     for bad in ({"language": "not a tag!"}, {"type": "praise"}, {"channel": "fax"}, {"tags": ["two words"]},
-                {"requester_email": "nobody"}):
+                {"requester_email": "nobody"}, {"queue_id": str(uuid.UUID(int=5))}):
         answer = client.post("/v1/tickets", json={"customer_id": str(CUSTOMER), "subject": "x"} | bad)
         assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json", bad
     assert client.get("/v1/tickets").json()["items"] == []
