@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 SlaState = Literal["ok", "warning", "breached", "paused"]
 
@@ -15,6 +16,10 @@ TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="An IAN
 # A business target: at most about ten years of minutes.
 Minutes = Annotated[int, Field(ge=1, le=5_256_000)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
+Holidays = Annotated[list[date], Field(max_length=2000, description="Whole days off, in the calendar's zone.")]
+Position = Annotated[int, Field(ge=0, le=1_000_000)]
+WarningMinutes = Annotated[int, Field(ge=0, le=525_600,
+                                      description="How long (wall-clock minutes) before a due time a warning is raised.")]
 
 
 class TicketSla(BaseModel):
@@ -69,11 +74,11 @@ class CalendarIn(BaseModel):
 
 class CalendarPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    name: Name | None = None
-    time_zone: TimeZone | None = None
-    working_hours: WorkingHours | None = None
-    holidays: list[date] | None = Field(default=None, max_length=2000)
+    # None only as the default (a field not sent): null is refused, so the schema leaves it out.
+    name: Name | SkipJsonSchema[None] = None
+    time_zone: TimeZone | SkipJsonSchema[None] = None
+    working_hours: WorkingHours | SkipJsonSchema[None] = None
+    holidays: Holidays | SkipJsonSchema[None] = None
 
 
 class CalendarOut(BaseModel):
@@ -131,17 +136,19 @@ class PolicyIn(BaseModel):
 
 
 class PolicyPatch(BaseModel):
+    """A target set to null is dropped (at least one must remain); other fields cannot be cleared."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
-    position: int | None = Field(default=None, ge=0, le=1_000_000)
-    match: PolicyMatch | None = None
-    calendar_id: uuid.UUID | None = None
+    name: Name | SkipJsonSchema[None] = None
+    position: Position | SkipJsonSchema[None] = None
+    match: PolicyMatch | SkipJsonSchema[None] = None
+    calendar_id: uuid.UUID | SkipJsonSchema[None] = None
     first_response_minutes: Minutes | None = None
     next_response_minutes: Minutes | None = None
     resolution_minutes: Minutes | None = None
-    warning_minutes: int | None = Field(default=None, ge=0, le=525_600)
-    escalation: Escalation | None = None
+    warning_minutes: WarningMinutes | SkipJsonSchema[None] = None
+    escalation: Escalation | SkipJsonSchema[None] = None
 
 
 class PolicyOut(BaseModel):
