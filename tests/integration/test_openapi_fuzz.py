@@ -85,12 +85,17 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "GET /v1/forecast": ("from", "to"),
     # from/to: at most three years, to not before from; group_by: no dimension twice (rules over several values).
     "GET /v1/profitability": ("from", "to", "group_by"),
-    # queue_id, assignee_id: a queue and an agent of the tenant.
-    "POST /v1/tickets": ("customer_id", "queue_id"),
-    "PATCH /v1/tickets/{ticket_id}": ("queue_id", "assignee_id"),
+    "POST /v1/tickets": ("customer_id",),
     # queue_ids: queues of the tenant.
     "POST /v1/agents": ("queue_ids",),
     "PATCH /v1/agents/{agent_id}": ("queue_ids",),
+    # time_zone: one of the IANA zones zoneinfo knows (~600 names, a list no schema should carry); working_hours:
+    # a day's intervals not overlapping, at least one in the week (rules over several items); calendar_id: a
+    # calendar of the tenant; first_response_minutes: at least one of the three targets (a rule over three fields).
+    "POST /v1/calendars": ("time_zone", "working_hours"),
+    "PATCH /v1/calendars/{calendar_id}": ("time_zone", "working_hours"),
+    "POST /v1/sla-policies": ("calendar_id", "first_response_minutes"),
+    "PATCH /v1/sla-policies/{policy_id}": ("calendar_id", "first_response_minutes"),
     # components, entries: products that exist (and no bundle inside itself); valid_to: after valid_from; a book's
     # prices in its currency, a new currency with new prices; lines: products that exist and have a price.
     "POST /v1/products": ("components",),
