@@ -85,7 +85,9 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "GET /v1/forecast": ("from", "to"),
     # from/to: at most three years, to not before from; group_by: no dimension twice (rules over several values).
     "GET /v1/profitability": ("from", "to", "group_by"),
-    "POST /v1/tickets": ("customer_id",),
+    # queue_id, assignee_id: a queue and an agent of the tenant.
+    "POST /v1/tickets": ("customer_id", "queue_id"),
+    "PATCH /v1/tickets/{ticket_id}": ("queue_id", "assignee_id"),
     # queue_ids: queues of the tenant.
     "POST /v1/agents": ("queue_ids",),
     "PATCH /v1/agents/{agent_id}": ("queue_ids",),
