@@ -336,3 +336,45 @@ def test_queues_and_agents_over_http(desk: sessionmaker[Session]) -> None:
         assert client.delete(agent_url).status_code == 204
         assert client.get(agent_url).status_code == 404
         assert _ticket(desk, ticket.id).assignee_id is None
+
+
+def test_agents_freeing_up_while_their_queues_hand_out_neither_deadlock_nor_overfill(
+        desk: sessionmaker[Session]) -> None:
+    """PostgreSQL: two agents of two queues come back while both queues hand out, all at once."""
+    with desk() as db:
+        if db.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time: nothing runs in parallel")
+    first, second = _queue(desk, name="First"), _queue(desk, name="Second", position=200)
+    pair = [_agent(desk, name, [first, second], capacity=2, available=False) for name in ("Ann", "Bob")]
+    for queue in (first, second):
+        for _ in range(4):
+            _open(desk, queue_id=str(queue))
+    with unit_of_work(desk) as db:
+        for agent_id in pair:
+            agent = agents.repository.get_agent(db, TENANT, agent_id)
+            assert agent is not None
+            agent.available = True
+    with unit_of_work(desk) as db:  # back to away without the use case: the parallel steps do the work
+        for agent_id in pair:
+            agents.repository.get_agent(db, TENANT, agent_id).available = False  # type: ignore[union-attr]
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def step(run: Any) -> None:
+        try:
+            with unit_of_work(desk) as db:
+                barrier.wait(timeout=10)
+                run(db)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    runs = [lambda db, a=a: agents.update_agent(db, TENANT, a, {"available": True}, check_version=_any_version)
+            for a in pair]
+    runs += [lambda db, q=q: agents.hand_out_queue(db, TENANT, q, now=utcnow()) for q in (first, second, first, second)]
+    threads = [threading.Thread(target=step, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert [_load(desk, a) for a in pair] == [2, 2]

@@ -82,6 +82,9 @@ def update_agent(session: Session, tenant: str, agent_id: uuid.UUID, patch: dict
     hands out the waiting tickets of their queues at once."""
     agent = _found(session, tenant, agent_id)
     check_version(agent.version)
+    # Queues before the agent's own row (see queues.repository.lock_queues): the queues they work and will.
+    queues.lock_queues(session, tenant, set(repository.queue_ids_of(session, tenant, {agent.id})[agent.id])
+                       | set(patch.get("queue_ids") or []))
     # manager_email may be cleared with null; every other field sent as null is "not sent" (the schema
     # does not offer null for them).
     changes = {name: value for name, value in patch.items() if value is not None or name == "manager_email"}
@@ -111,6 +114,7 @@ def delete_agent(session: Session, tenant: str, agent_id: uuid.UUID, *, check_ve
     """The agent goes; their open tickets go back to their queues, which hand them to someone else."""
     agent = _found(session, tenant, agent_id)
     check_version(agent.version)
+    queues.lock_queues(session, tenant, set(repository.queue_ids_of(session, tenant, {agent.id})[agent.id]))
     held = repository.open_tickets_of(session, tenant, agent.id)
     repository.remove(session, agent)
     now = utcnow()
@@ -217,7 +221,8 @@ def _hand_out_for(session: Session, agent: Agent, *, now: datetime) -> None:
     """The agent may take more now: their queues (in routing order) hand out what waits."""
     if not agent.available:
         return
-    mine = set(repository.queue_ids_of(session, agent.tenant_id, {agent.id})[agent.id])
+    mine = repository.queue_ids_of(session, agent.tenant_id, {agent.id})[agent.id]
+    queues.lock_queues(session, agent.tenant_id, set(mine))
     for queue in queues.in_routing_order(session, agent.tenant_id):
         if queue.id in mine:
             hand_out_queue(session, agent.tenant_id, queue.id, now=now)

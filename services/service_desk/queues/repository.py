@@ -63,11 +63,21 @@ def holds_tickets(session: Session, tenant: str, queue_id: uuid.UUID) -> bool:
 
 def waiting_tickets(session: Session, tenant: str, queue_id: uuid.UUID, *, limit: int) -> list[Ticket]:
     """The queue's oldest open tickets without an assignee, re-read as committed (another transaction may
-    have just handed one out)."""
+    have just handed one out) and locked; one another transaction is changing right now is skipped (it
+    assigns that ticket itself, and would otherwise wait for this one's queue while this one waits for it)."""
     return list(session.scalars(
         select(Ticket).where(Ticket.tenant_id == tenant, Ticket.queue_id == queue_id, Ticket.assignee_id.is_(None),
                              Ticket.status.not_in(DONE_STATUSES), Ticket.merged_into_id.is_(None))
-        .order_by(Ticket.created_at, Ticket.id).limit(limit).execution_options(populate_existing=True)))
+        .order_by(Ticket.created_at, Ticket.id).limit(limit)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)))
+
+
+def lock_queues(session: Session, tenant: str, queue_ids: set[uuid.UUID]) -> None:
+    """Lock these queues' rows in id order. Every transaction takes its queues before any agent row, and both
+    in id order, so two never wait for each other crosswise (PostgreSQL)."""
+    if queue_ids:
+        session.execute(select(Queue.id).where(Queue.tenant_id == tenant, Queue.id.in_(queue_ids))
+                        .order_by(Queue.id).with_for_update())
 
 
 def tenants_with_waiting(session: Session) -> list[tuple[str, uuid.UUID]]:
