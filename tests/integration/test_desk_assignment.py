@@ -310,6 +310,9 @@ def test_queues_and_agents_over_http(desk: sessionmaker[Session]) -> None:
         assert bad_agent.status_code == 422 and "queue_ids[0]" in bad_agent.text
         assert _rows(desk) == before
 
+        for nulled in ({"assignment": None}, {"name": None}):
+            cleared = client.patch(f"/v1/queues/{queue['id']}", json=nulled)
+            assert cleared.status_code == 422 and cleared.headers["content-type"] == "application/problem+json"
         stale = client.patch(f"/v1/queues/{queue['id']}", json={"position": 1}, headers={"If-Match": '"7"'})
         assert stale.status_code == 412
         moved = client.patch(f"/v1/queues/{queue['id']}", json={"position": 1}, headers={"If-Match": '"1"'})
@@ -323,6 +326,7 @@ def test_queues_and_agents_over_http(desk: sessionmaker[Session]) -> None:
         assert ann.json()["open_tickets"] == 0
         agent_url = f"/v1/agents/{ann.json()['id']}"
         assert client.get(f"/v1/queues/{queue['id']}").json()["waiting"] == 1
+        assert client.patch(agent_url, json={"available": None}).status_code == 422
         back = client.patch(agent_url, json={"available": True}, headers={"If-Match": '"1"'})
         assert back.status_code == 200 and back.json()["open_tickets"] == 1
         assert _ticket(desk, ticket.id).assignee_id == uuid.UUID(ann.json()["id"])

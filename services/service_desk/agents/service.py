@@ -19,6 +19,7 @@ from services.service_desk.agents import repository, rules
 from services.service_desk.agents.schemas import AgentCreate
 from services.service_desk.agents.tables import Agent
 from services.service_desk.queues import repository as queues
+from services.service_desk.queues import rules as routing
 from services.service_desk.queues.tables import Queue
 from services.service_desk.tickets import service as tickets
 from services.service_desk.tickets.rules import DONE_STATUSES
@@ -82,12 +83,10 @@ def update_agent(session: Session, tenant: str, agent_id: uuid.UUID, patch: dict
     hands out the waiting tickets of their queues at once."""
     agent = _found(session, tenant, agent_id)
     check_version(agent.version)
+    changes = routing.refuse_nulls(patch, clearable=frozenset({"manager_email"}))
     # Queues before the agent's own row (see queues.repository.lock_queues): the queues they work and will.
     queues.lock_queues(session, tenant, set(repository.queue_ids_of(session, tenant, {agent.id})[agent.id])
                        | set(patch.get("queue_ids") or []))
-    # manager_email may be cleared with null; every other field sent as null is "not sent" (the schema
-    # does not offer null for them).
-    changes = {name: value for name, value in patch.items() if value is not None or name == "manager_email"}
     changed = False
     if "queue_ids" in changes:
         wanted = _known_queues(session, tenant, changes.pop("queue_ids"))

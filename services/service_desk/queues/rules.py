@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import InvalidInput
+
 MATCH_FIELDS = ("types", "channels", "languages", "product_ids", "value_tiers")
 ASSIGNMENTS = ("round_robin", "least_loaded")
 
@@ -72,3 +74,11 @@ def value_tier_of(view: Mapping[str, Any] | None) -> str | None:
     profile = (view or {}).get("profile") or {}
     tier = profile.get("value_tier") if isinstance(profile, Mapping) else None
     return str(tier) if tier else None
+
+
+def refuse_nulls(patch: Mapping[str, Any], *, clearable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A PATCH's fields: null only for a field that can be cleared (the schema offers null for no other)."""
+    for name, value in patch.items():
+        if value is None and name not in clearable:
+            raise InvalidInput.on(name, "cannot be cleared")
+    return dict(patch)

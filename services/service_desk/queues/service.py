@@ -61,7 +61,7 @@ def update_queue(session: Session, tenant: str, queue_id: uuid.UUID, patch: dict
     """Change what was sent; looser requirements or another strategy hand the waiting tickets out at once."""
     queue = _found(session, tenant, queue_id)
     check_version(queue.version)
-    changes = {name: value for name, value in patch.items() if value is not None}
+    changes = rules.refuse_nulls(patch)
     if "name" in changes and changes["name"] != queue.name:
         _name_free(session, tenant, changes["name"], but=queue.id)
     if "required_skills" in changes:

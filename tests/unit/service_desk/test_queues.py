@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from services.service_desk.queues import rules
 from services.service_desk.queues.schemas import QueueCreate
+from shared.errors import InvalidInput
 
 FIRST, SECOND, THIRD = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
 
@@ -66,3 +67,11 @@ def test_a_queue_refuses_unknown_vocabulary_and_strategies() -> None:
     with pytest.raises(ValidationError):
         QueueCreate.model_validate({"name": "Q", "match": {"languages": ["not a tag"]}})
     assert QueueCreate.model_validate({"name": "Q"}).assignment == "round_robin"
+
+
+def test_a_patch_may_clear_only_what_can_be_cleared() -> None:
+    assert rules.refuse_nulls({"manager_email": None, "name": "Q"}, clearable=frozenset({"manager_email"})) == {
+        "manager_email": None, "name": "Q"}
+    with pytest.raises(InvalidInput) as refused:
+        rules.refuse_nulls({"assignment": None})
+    assert refused.value.errors == [{"field": "assignment", "message": "cannot be cleared"}]
