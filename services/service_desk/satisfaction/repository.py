@@ -122,30 +122,37 @@ def service_figures(session: Session, tenant: str, start: datetime, end: datetim
     if group_by == "tier":
         per_ticket = per_ticket.outerjoin(CustomerReplica, (CustomerReplica.tenant_id == Ticket.tenant_id)
                                           & (CustomerReplica.customer_id == Ticket.customer_id))
-    per = per_ticket.cte("per_ticket")
-    totals = session.execute(select(
-        per.c.grp, func.count(), func.sum(per.c.breached), func.sum(per.c.rating_sum), func.sum(per.c.rating_count),
-        func.avg(per.c.first), func.count(per.c.first), func.avg(per.c.resolved), func.count(per.c.resolved))
-        .group_by(per.c.grp)).all()
-    first_medians, resolved_medians = (_medians(session, per, per.c[name]) for name in ("first", "resolved"))
+    # Computed once, read three times (the totals and two medians): materialized, not inlined thrice.
+    per = per_ticket.cte("per_ticket").prefix_with("MATERIALIZED")
+    totals = select(
+        per.c.grp, func.count().label("tickets"), func.sum(per.c.breached).label("breached"),
+        func.sum(per.c.rating_sum).label("rating_sum"), func.sum(per.c.rating_count).label("rating_count"),
+        func.avg(per.c.first).label("first_average"), func.count(per.c.first).label("first_count"),
+        func.avg(per.c.resolved).label("resolved_average"), func.count(per.c.resolved).label("resolved_count"),
+    ).group_by(per.c.grp).subquery("totals")
+    first, resolved = _median(per, per.c.first, "first_median"), _median(per, per.c.resolved, "resolved_median")
+    rows = session.execute(
+        select(totals, first.c.value, resolved.c.value).select_from(totals)
+        .outerjoin(first, totals.c.grp.is_not_distinct_from(first.c.grp))
+        .outerjoin(resolved, totals.c.grp.is_not_distinct_from(resolved.c.grp)))
     return [GroupRow(group=_text(key), tickets=int(count), breached=int(breached_count or 0),
                      rating_sum=int(rating_sum or 0), rating_count=int(rating_count or 0),
-                     first_average=_float(first_avg), first_median=first_medians.get(key), first_count=int(first_count),
-                     resolved_average=_float(resolved_avg), resolved_median=resolved_medians.get(key),
+                     first_average=_float(first_avg), first_median=_float(first_median), first_count=int(first_count),
+                     resolved_average=_float(resolved_avg), resolved_median=_float(resolved_median),
                      resolved_count=int(resolved_count))
             for key, count, breached_count, rating_sum, rating_count, first_avg, first_count, resolved_avg,
-            resolved_count in totals]
+            resolved_count, first_median, resolved_median in rows]
 
 
-def _medians(session: Session, per: Any, measure: Any) -> dict[Any, float]:
+def _median(per: Any, measure: Any, name: str) -> Any:
     """Each group's median of ``measure``: the middle row (or the mean of the middle two) by window ranks."""
     ranked = (select(per.c.grp, measure.label("value"),
                      func.row_number().over(partition_by=per.c.grp, order_by=measure).label("rank"),
                      func.count(measure).over(partition_by=per.c.grp).label("size"))
               .where(measure.is_not(None)).subquery())
     middle = (ranked.c.rank == (ranked.c.size + 1) // 2) | (ranked.c.rank == (ranked.c.size + 2) // 2)
-    rows = session.execute(select(ranked.c.grp, func.avg(ranked.c.value)).where(middle).group_by(ranked.c.grp))
-    return {key: float(value) for key, value in rows}
+    return select(ranked.c.grp, func.avg(ranked.c.value).label("value")).where(middle).group_by(
+        ranked.c.grp).subquery(name)
 
 
 def _text(key: Any) -> str | None:
