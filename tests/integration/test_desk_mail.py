@@ -41,6 +41,7 @@ from shared.consumer import Delivery
 from shared.db import OutboxRecord, unit_of_work, utcnow
 from shared.envelope import CloudEvent
 from shared.errors import InvalidInput
+from shared.http import PageRequest
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -281,7 +282,12 @@ def test_a_resolved_ticket_reopens_within_the_window_and_a_closed_one_gets_a_fol
 
 
 def test_a_reply_to_a_merged_ticket_lands_on_its_survivor(desk: sessionmaker[Session]) -> None:
-    first = _message("ada@example.test", "Login")
+    first_message = EmailMessage()
+    first_message["From"], first_message["Subject"] = "ada@example.test", "Login"
+    first_message["Message-ID"] = f"<{uuid.uuid4().hex}@mail.test>"
+    first_message.set_content("See the screenshot.")
+    first_message.add_attachment(b"\x89PNG shot", maintype="image", subtype="png", filename="shot.png")
+    first = first_message.as_bytes()
     duplicate = _receive(desk, first)
     survivor = _receive(desk, _message("ada@example.test", "Login again"))
     assert duplicate.ticket is not None and survivor.ticket is not None
@@ -290,6 +296,11 @@ def test_a_reply_to_a_merged_ticket_lands_on_its_survivor(desk: sessionmaker[Ses
     first_id = email.message_from_bytes(first, policy=email.policy.default)["Message-ID"]
     reply = _receive(desk, _message("ada@example.test", "Re: Login", In_Reply_To=first_id))
     assert reply.outcome == "commented" and reply.ticket is not None and reply.ticket.id == survivor.ticket.id
+    # The duplicate's attachment is shown with the survivor's, as its comments moved there.
+    with desk() as db:
+        shown = service.list_attachments(db, TENANT, survivor.ticket.id, PageRequest(limit=10, after=None))
+        assert [a.filename for a in shown] == ["shot.png"]
+        assert service.get_attachment(db, TENANT, survivor.ticket.id, shown[0].id).content == b"\x89PNG shot"
 
 
 def test_refused_messages_write_nothing(desk: sessionmaker[Session]) -> None:

@@ -85,18 +85,37 @@ def add_attachment(session: Session, attachment: MailAttachment) -> None:
     session.add(attachment)
 
 
-def attachments(session: Session, tenant: str, ticket_id: uuid.UUID, page: PageRequest) -> list[MailAttachment]:
+# Merges of merges a listing follows (a merged ticket is closed, so chains stay short).
+MAX_MERGE_DEPTH = 5
+
+
+def merged_family(session: Session, tenant: str, ticket_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ticket and every ticket merged into it (through merges of merges): whose attachments it shows, as
+    the merge moved their comments to it."""
+    family, frontier = [ticket_id], [ticket_id]
+    for _ in range(MAX_MERGE_DEPTH):
+        frontier = list(session.scalars(select(Ticket.id).where(Ticket.tenant_id == tenant,
+                                                                Ticket.merged_into_id.in_(frontier))))
+        if not frontier:
+            break
+        family.extend(frontier)
+    return family
+
+
+def attachments(session: Session, tenant: str, ticket_ids: list[uuid.UUID], page: PageRequest) -> list[MailAttachment]:
     """One page in id order (without the bytes), plus one row more if there is a next page."""
-    query = select(MailAttachment).where(MailAttachment.tenant_id == tenant, MailAttachment.ticket_id == ticket_id)
+    query = select(MailAttachment).where(MailAttachment.tenant_id == tenant, MailAttachment.ticket_id.in_(ticket_ids))
     if page.after is not None:
         query = query.where(MailAttachment.id > page.after)
     return list(session.scalars(query.options(defer(MailAttachment.content)).order_by(MailAttachment.id)
                                 .limit(page.limit + 1)))
 
 
-def attachment(session: Session, tenant: str, ticket_id: uuid.UUID, attachment_id: uuid.UUID) -> MailAttachment | None:
+def attachment(session: Session, tenant: str, ticket_ids: list[uuid.UUID],
+               attachment_id: uuid.UUID) -> MailAttachment | None:
     return session.scalar(select(MailAttachment).where(
-        MailAttachment.tenant_id == tenant, MailAttachment.ticket_id == ticket_id, MailAttachment.id == attachment_id))
+        MailAttachment.tenant_id == tenant, MailAttachment.ticket_id.in_(ticket_ids),
+        MailAttachment.id == attachment_id))
 
 
 def queue(session: Session, mail: OutgoingMail) -> None:

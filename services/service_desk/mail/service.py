@@ -187,14 +187,16 @@ def _attachments(session: Session, ticket: Ticket, inbound: rules.Inbound, comme
 
 
 def list_attachments(session: Session, tenant: str, ticket_id: uuid.UUID, page: PageRequest) -> list[MailAttachment]:
-    """A ticket's attachments in id order (a page, plus one more if there is a next); 404 for no such ticket."""
+    """A ticket's attachments (with those of tickets merged into it) in id order: a page, plus one more if
+    there is a next; 404 for no such ticket."""
     _require_ticket(session, tenant, ticket_id)
-    return repository.attachments(session, tenant, ticket_id, page)
+    return repository.attachments(session, tenant, repository.merged_family(session, tenant, ticket_id), page)
 
 
 def get_attachment(session: Session, tenant: str, ticket_id: uuid.UUID, attachment_id: uuid.UUID) -> MailAttachment:
     _require_ticket(session, tenant, ticket_id)
-    found = repository.attachment(session, tenant, ticket_id, attachment_id)
+    found = repository.attachment(session, tenant, repository.merged_family(session, tenant, ticket_id),
+                                  attachment_id)
     if found is None:
         raise NotFound(f"Ticket {ticket_id} has no attachment {attachment_id}.")
     return found
