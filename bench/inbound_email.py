@@ -5,6 +5,10 @@ unit of work, problem handling) driven over ASGI in-process (no sockets, no uvic
 migrated service desk database of its own (PostgreSQL in ``crm bench``; SQLite or a given URL when run
 alone: ``python -m bench.inbound_email [--database-url URL] [--messages N]``). What is not in the figure:
 HTTP parsing by uvicorn and the network, and the relay publishing the events (they wait in the outbox).
+The same messages also go through the use case alone (``service.receive`` in a unit of work each), so the
+route's own share shows. Only the time inside each request is counted (the driver builds the next message
+outside it; through the route, reading a new ticket's token back for the token-quoting replies is inside),
+and the process's CPU time over those requests is reported beside it, since the machine may be shared.
 
 200 customers are replicated through the view replica (so the sender lookup is the indexed one). Then the
 messages, one request each, one client: the first message of each conversation opens a ticket (the
