@@ -21,6 +21,7 @@ from shared.auth import Principal, Scopes, principal_of
 from shared.errors import Forbidden, InvalidInput
 from shared.http import DbSession, Page, Paging, feature_router, next_cursor
 from shared.openapi import REASONS
+from shared.types import Timestamp
 
 router = feature_router(tags=["satisfaction"])
 
@@ -94,8 +95,8 @@ def service_stats(
     who: Reader, session: DbSession,
     group_by: Annotated[GroupBy, Query(description="queue, agent, tier (the customer's value tier) or period")] = "queue",
     period: Annotated[Period, Query(description="The period's length, for group_by=period")] = "week",
-    start: Annotated[datetime | None, Query(alias="from", description="Tickets created from (default: to - 30 days)")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="... up to, exclusive (default: now)")] = None,
+    start: Annotated[Timestamp | None, Query(alias="from", description="Tickets created from (default: to - 30 days)")] = None,
+    end: Annotated[Timestamp | None, Query(alias="to", description="... up to, exclusive (default: now)")] = None,
 ) -> ServiceStats:
     try:
         upper = _utc(end) if end is not None else datetime.now(timezone.utc)

@@ -276,3 +276,11 @@ def test_service_stats_answer_per_group_and_refuse_an_empty_or_too_wide_window(d
         assert refused.status_code == 422, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert client.get("/v1/service-stats").status_code == 401
+
+
+def test_service_stats_take_rfc_3339_times_only(desk: Any) -> None:
+    client, _ = desk
+    reader = _token("service_desk:read")
+    for value in ("0.5", "2026-12-02", "2026-12-02T10:00:00"):  # a number, a day, no offset
+        assert client.get("/v1/service-stats", headers=reader, params={"to": value}).status_code == 422
+    assert client.get("/v1/service-stats", headers=reader, params={"to": "2026-12-02T10:00:00+01:00"}).status_code == 200
