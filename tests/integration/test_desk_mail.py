@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -44,6 +43,7 @@ from shared.errors import InvalidInput
 from shared.http import PageRequest
 from shared.service import create_service_app
 from shared.settings import load_settings
+from tests.support.mailbox import Inbox
 
 pytestmark = pytest.mark.integration
 
@@ -51,21 +51,6 @@ TENANT = "acme"
 ADA, BOB = uuid.UUID(int=7), uuid.UUID(int=8)
 # The process settings make the Message-IDs at queueing; the same address sends them here.
 DESK = load_settings("service_desk", DeskSettings).mail_from
-
-
-class Inbox:
-    """What the local SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.arrived.set()
-        return "250 OK"
 
 
 def _free_port() -> int:

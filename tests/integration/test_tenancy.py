@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -84,7 +85,9 @@ def _world(client: httpx.Client) -> dict[str, str]:
     credit = client.post("/v1/credit-notes", json={"invoice_id": invoice.json()["id"], "amount": "1.00",
                                                    "reason": f"{SECRET_NAME} goodwill"})
     assert credit.status_code == 201, credit.text
-    return {"order_id": order.json()["id"], "invoice_id": invoice.json()["id"], "payment_id": payment.json()["id"],
+    desk = _desk_world(client, who, case)
+    desk |= {"ticket_token": case["token"], "customer_email": who["emails"][0]["address"]}
+    return desk | {"order_id": order.json()["id"], "invoice_id": invoice.json()["id"], "payment_id": payment.json()["id"],
             "credit_note_id": credit.json()["id"], "lead_id": lead.json()["id"], "team_id": team.json()["id"], "rule_id": rule.json()["id"],
             "product_id": product.json()["id"], "price_book_id": book.json()["id"],
             "customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
@@ -92,10 +95,43 @@ def _world(client: httpx.Client) -> dict[str, str]:
             "name": SECRET_FIELD, "channel": "email", "rate_id": rate.json()["id"]}
 
 
+def _desk_world(client: httpx.Client, who: Json, case: Json) -> dict[str, str]:
+    """Tenant A's service desk set-up: a calendar, a policy, a queue, an agent, and an e-mailed ticket with an
+    attachment."""
+    calendar = client.post("/v1/calendars", json={"name": f"{SECRET_NAME} hours", "time_zone": "Europe/Berlin",
+                                                  "working_hours": {"mon": [{"start": "09:00", "end": "17:00"}]}})
+    assert calendar.status_code == 201, calendar.text
+    policy = client.post("/v1/sla-policies", json={"name": f"{SECRET_NAME} policy", "position": 0,
+                                                   "calendar_id": calendar.json()["id"], "first_response_minutes": 60})
+    assert policy.status_code == 201, policy.text
+    queue = client.post("/v1/queues", json={"name": f"{SECRET_NAME} queue"})
+    assert queue.status_code == 201, queue.text
+    agent = client.post("/v1/agents", json={"name": f"{SECRET_NAME} agent", "email": "agent@zenobia.example",
+                                            "queue_ids": [queue.json()["id"]]})
+    assert agent.status_code == 201, agent.text
+    mailed = client.post("/v1/tickets/inbound-email", content=_message(who["emails"][0]["address"], case),
+                         headers={"Content-Type": "message/rfc822"})
+    assert mailed.status_code == 200 and mailed.json()["attachments"], mailed.text
+    return {"calendar_id": calendar.json()["id"], "policy_id": policy.json()["id"], "queue_id": queue.json()["id"],
+            "agent_id": agent.json()["id"], "attachment_id": mailed.json()["attachments"][0]["id"],
+            "mailed_ticket_id": mailed.json()["ticket_id"]}
+
+
+def _message(sender: str, case: Json) -> bytes:
+    """A's customer writing about A's ticket, quoting its token, with an attachment."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "support@oneview-crm.local", f"{SECRET_NAME} [#{case['token']}]"
+    message["Message-ID"] = f"<{uuid.uuid4()}@zenobia.example>"
+    message.set_content(f"{SECRET_NAME} writes again.")
+    message.add_attachment(b"%PDF-1.4 zenobia", maintype="application", subtype="pdf", filename="zenobia.pdf")
+    return message.as_bytes()
+
+
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
     ghost = {key: str(uuid.uuid4()) for key in ("order_id", "invoice_id", "payment_id", "credit_note_id", "lead_id", "team_id", "rule_id", "product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
-                                                "opportunity_id", "ticket_id", "campaign_id")}
+                                                "opportunity_id", "ticket_id", "campaign_id", "calendar_id", "policy_id",
+                                                "queue_id", "agent_id", "attachment_id", "mailed_ticket_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
 
@@ -131,6 +167,17 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("PATCH", "/v1/tickets/{ticket_id}"): {"subject": "Hijacked"},
         ("POST", "/v1/tickets/{ticket_id}/comments"): {"body": "Hijacked", "author_name": "B"},
         ("POST", "/v1/tickets/{ticket_id}/merge"): {"into": ids["ticket_id"]},
+        ("POST", "/v1/tickets/{ticket_id}/satisfaction"): {"rating": 5, "comment": "Hijacked"},
+        ("POST", "/v1/calendars"): {"name": "B's hours", "time_zone": "UTC",
+                                    "working_hours": {"tue": [{"start": "08:00", "end": "12:00"}]}},
+        ("PATCH", "/v1/calendars/{calendar_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/sla-policies"): {"name": "B's policy", "position": 0, "calendar_id": ids["calendar_id"],
+                                       "first_response_minutes": 5},
+        ("PATCH", "/v1/sla-policies/{policy_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/queues"): {"name": "B's queue"},
+        ("PATCH", "/v1/queues/{queue_id}"): {"name": "Hijacked"},
+        ("POST", "/v1/agents"): {"name": "B's agent", "email": "b@b.example", "queue_ids": [ids["queue_id"]]},
+        ("PATCH", "/v1/agents/{agent_id}"): {"name": "Hijacked"},
         ("POST", "/v1/campaigns"): {"name": "B's own", "channel": "email", "budget": {"amount": "1", "currency": "EUR"}},
         ("PATCH", "/v1/campaigns/{campaign_id}"): {"name": "Hijacked"},
         ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
@@ -187,6 +234,11 @@ def _call(client: httpx.Client, method: str, path: str, ids: dict[str, str]) -> 
     if (method, path) == ("POST", "/v1/customers/import"):
         row = b'{"kind": "person", "given_name": "Bea", "family_name": "Other", "external_id": "b-1"}\n'
         return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})
+    if (method, path) == ("POST", "/v1/tickets/inbound-email"):
+        # A's customer's address and A's ticket token: B has no such customer, and A's ticket takes nothing.
+        case = {"token": ids.get("ticket_token", "0" * 12)}
+        return client.post(url, content=_message(ids.get("customer_email", "nobody@nowhere.example"), case),
+                           headers={"Content-Type": "message/rfc822"})
     if (method, path) == ("POST", "/v1/leads/import"):
         row = f'{{"email": "bea@b-own-company.com", "customer_id": "{ids["customer_id"]}"}}\n'.encode()
         return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})
@@ -222,7 +274,9 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
              f"/v1/routing-rules/{ids['rule_id']}", f"/v1/orders/{ids['order_id']}",
              f"/v1/orders/{ids['order_id']}/history", f"/v1/invoices/{ids['invoice_id']}",
              f"/v1/payments/{ids['payment_id']}", f"/v1/credit-notes/{ids['credit_note_id']}",
-             f"/v1/loyalty/accounts/{ids['customer_id']}"]
+             f"/v1/loyalty/accounts/{ids['customer_id']}", f"/v1/calendars/{ids['calendar_id']}",
+             f"/v1/sla-policies/{ids['policy_id']}", f"/v1/queues/{ids['queue_id']}", f"/v1/agents/{ids['agent_id']}",
+             f"/v1/tickets/{ids['mailed_ticket_id']}/attachments", f"/v1/tickets/{ids['ticket_id']}/comments"]
     seen: dict[str, Any] = {}
     for path in reads:
         answer = client.get(path)

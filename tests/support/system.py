@@ -31,6 +31,7 @@ from shared.auth import mint_token
 from shared.migrate import upgrade
 from shared.settings import DEV_JWT_SECRET
 from tests.support.databases import create_postgres_database, drop_postgres_database, sqlite_url
+from tests.support.mailbox import MailServer
 from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,10 +96,13 @@ class System:
         self.ports = {name: free_port() for name in (*SERVICES, *map(worker_name, SERVICES), "gateway")}
         self.database_urls: dict[str, str] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        # Where the service desk sends its mail: a real SMTP server in this process.
+        self.mail = MailServer(free_port())
 
     # --- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        self.mail.start()
         self.kafka.start()
         for service in SERVICES:
             self.database_urls[service] = self._new_database(service)
@@ -136,6 +140,7 @@ class System:
         for name in list(self.processes):
             self.stop_process(name)
         self.kafka.stop()
+        self.mail.stop()
         if self.postgres_admin_url:
             for url in self.database_urls.values():
                 drop_postgres_database(self.postgres_admin_url, url)
@@ -163,6 +168,12 @@ class System:
             "CRM_LEAD_FIRST_TOUCH_CHECK_SECONDS": "1",
             "CRM_FORECAST_ROLLUP_BUILD_SECONDS": "1",
             "CRM_COLLECTIONS_CHECK_SECONDS": "1",
+            # The service desk mails through the local SMTP server and checks SLAs and waiting tickets often.
+            "CRM_SMTP_HOST": "127.0.0.1",
+            "CRM_SMTP_PORT": str(self.mail.port),
+            "CRM_MAIL_SEND_SECONDS": "0.5",
+            "CRM_SLA_CHECK_SECONDS": "1",
+            "CRM_ASSIGNMENT_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():
