@@ -15,16 +15,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from services.service_desk.customers.tables import CustomerReplica
 from services.service_desk.mail.tables import OutgoingMail
 from services.service_desk.satisfaction import rules, service
 from services.service_desk.satisfaction.tables import SatisfactionAnswer, SatisfactionRequest
 from services.service_desk.tickets.tables import Ticket
 from shared.auth import mint_token
-from shared.db import OutboxRecord, make_engine, make_sessions, unit_of_work, utcnow
+from shared.db import OutboxRecord, unit_of_work
 from shared.errors import Conflict
-from shared.migrate import upgrade
 from shared.settings import DEV_JWT_SECRET
+from tests.support.desk import desk_app
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 TENANT = "acme"
@@ -94,23 +93,11 @@ def test_figures_round_and_rate_per_group_with_groups_in_order_and_none_last() -
 
 @pytest.fixture()
 def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Any]]:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    upgrade("service_desk", url)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    with unit_of_work(sessions) as session:
-        session.add(CustomerReplica(customer_id=CUSTOMER, tenant_id=TENANT, view_version=1, display_name="Ada Ltd",
-                                    kind="organization", updated_at=utcnow(), view={
-                                        "version": 1, "profile": {"emails": [
-                                            {"address": "other@example.org", "primary": False},
-                                            {"address": "ada@example.org", "primary": True}]}}))
-    monkeypatch.setenv("SERVICE_DESK_DATABASE_URL", url)
+    view = {"version": 1, "profile": {"emails": [{"address": "other@example.org", "primary": False},
+                                                 {"address": "ada@example.org", "primary": True}]}}
     monkeypatch.setenv("CRM_SATISFACTION_LINK_SECRET", SECRET)
-    from services.service_desk.app import create_app
-
-    with TestClient(create_app()) as client:
-        yield client, sessions
-    engine.dispose()
+    with desk_app(tmp_path, monkeypatch, tenant=TENANT, customer=CUSTOMER, view=view, scopes=[]) as desk:
+        yield desk
 
 
 def _ticket(sessions: Any, *, resolutions: int, tenant: str = TENANT) -> uuid.UUID:

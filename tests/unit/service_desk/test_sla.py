@@ -11,11 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.service_desk.customers.tables import CustomerReplica
-from shared.auth import mint_token
-from shared.db import make_engine, make_sessions, utcnow
-from shared.migrate import upgrade
-from shared.settings import DEV_JWT_SECRET
+from tests.support.desk import desk_app
 
 TENANT = "acme"
 CUSTOMER = uuid.UUID(int=11)
@@ -25,20 +21,8 @@ HOURS = {"mon": [{"start": "09:00", "end": "12:00"}, {"start": "13:00", "end": "
 
 @pytest.fixture()
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    upgrade("service_desk", url)
-    engine = make_engine(url)
-    with make_sessions(engine)() as session:
-        session.add(CustomerReplica(customer_id=CUSTOMER, tenant_id=TENANT, view_version=1, display_name="Ada Ltd",
-                                    kind="organization", view={"version": 1, "profile": {"value_tier": "gold"}},
-                                    updated_at=utcnow()))
-        session.commit()
-    engine.dispose()
-    monkeypatch.setenv("SERVICE_DESK_DATABASE_URL", url)
-    from services.service_desk.app import create_app
-
-    token = mint_token(secret=DEV_JWT_SECRET, issuer="oneview-crm", tenant=TENANT, scopes=["admin"])
-    with TestClient(create_app(), headers={"Authorization": f"Bearer {token}"}) as test_client:
+    view = {"version": 1, "profile": {"value_tier": "gold"}}
+    with desk_app(tmp_path, monkeypatch, tenant=TENANT, customer=CUSTOMER, view=view) as (test_client, _):
         yield test_client
 
 

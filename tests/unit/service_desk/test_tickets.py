@@ -21,11 +21,9 @@ from services.service_desk.tickets import rules as desk
 from services.service_desk.tickets import service
 from services.service_desk.tickets.schemas import TicketCreate
 from services.service_desk.tickets.tables import TicketComment
-from shared.auth import mint_token
 from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions, utcnow
 from shared.errors import Conflict, InvalidInput
-from shared.migrate import upgrade
-from shared.settings import DEV_JWT_SECRET
+from tests.support.desk import desk_app
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -299,19 +297,7 @@ def test_erasure_blanks_what_the_customer_wrote_and_keeps_the_ticket(db: Session
 
 @pytest.fixture()
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    url = f"sqlite:///{tmp_path / 'desk.db'}"
-    upgrade("service_desk", url)
-    engine = make_engine(url)
-    with make_sessions(engine)() as session:
-        session.add(CustomerReplica(customer_id=CUSTOMER, tenant_id=TENANT, view_version=9, display_name="Ada Ltd",
-                                    kind="organization", view=VIEW, updated_at=utcnow()))
-        session.commit()
-    engine.dispose()
-    monkeypatch.setenv("SERVICE_DESK_DATABASE_URL", url)
-    from services.service_desk.app import create_app
-
-    token = mint_token(secret=DEV_JWT_SECRET, issuer="oneview-crm", tenant=TENANT, scopes=["admin"])
-    with TestClient(create_app(), headers={"Authorization": f"Bearer {token}"}) as test_client:
+    with desk_app(tmp_path, monkeypatch, tenant=TENANT, customer=CUSTOMER, view=VIEW) as (test_client, _):
         yield test_client
 
 
