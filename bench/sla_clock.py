@@ -48,9 +48,9 @@ IDLE_SHARE = 0.05
 
 
 def due_times_per_second(count: int = TIMELINES) -> float:
-    from services.service_desk.sla import clock, rules
+    from services.service_desk.sla import rules
 
-    calendar = clock.Calendar.of("Europe/Berlin", HOURS, HOLIDAYS)
+    calendar = rules.Calendar.of("Europe/Berlin", HOURS, HOLIDAYS)
     targets = rules.Targets.of_minutes(60, 240, 16 * 60, 30)
     rng = random.Random(14)
     start = datetime(2026, 1, 1, tzinfo=UTC)

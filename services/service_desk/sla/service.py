@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.service_desk import contract
 from services.service_desk.customers import repository as customers
-from services.service_desk.sla import clock, repository, rules
+from services.service_desk.sla import repository, rules
 from services.service_desk.sla.schemas import CalendarIn, PolicyIn, TicketSla
 from services.service_desk.sla.tables import SlaCalendar, SlaPolicy, TicketSlaRow
 from services.service_desk.tickets import repository as tickets
@@ -156,8 +156,8 @@ def _no_nulls(patch: dict[str, Any]) -> None:
 # --- the clock -----------------------------------------------------------------------------------------
 
 
-def calendar_of(row: SlaCalendar) -> clock.Calendar:
-    return clock.Calendar.of(row.time_zone, row.working_hours, row.holidays)
+def calendar_of(row: SlaCalendar) -> rules.Calendar:
+    return rules.Calendar.of(row.time_zone, row.working_hours, row.holidays)
 
 
 def targets_of(policy: SlaPolicy) -> rules.Targets:
