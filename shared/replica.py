@@ -121,8 +121,10 @@ class ViewReplica(Generic[R]):
             self.on_applied(session, customer_id, None, None)
 
     def find(self, session: Session, tenant: str, customer_id: uuid.UUID) -> R | None:
-        model: Any = self.model
-        return session.scalar(select(model).where(model.tenant_id == tenant, model.customer_id == customer_id))
+        # By primary key: a request that asks for its customer many times (the record's own checks, routing,
+        # the SLA's policy choice) reads the row, and parses its view, once per unit of work.
+        row: R | None = session.get(self.model, customer_id)
+        return row if row is not None and row.tenant_id == tenant else None
 
     def find_many(self, session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, R]:
         if not ids:
