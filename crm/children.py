@@ -12,6 +12,7 @@ when it forks, and a child never returns into the parent's code: it leaves with 
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -89,9 +90,17 @@ class Child:
 
 
 def preload(children: list[Child]) -> None:
-    """Import every child's app module here, once, so that the forks inherit them."""
+    """Import every child's app module here, once, so that the forks inherit them.
+
+    The heap is then frozen (``gc.freeze``): a child's own ``settle_heap`` otherwise walked
+    every module of every service, 0.15 s of CPU in each of nine children starting at once,
+    which put the workers' group joins past their 3 s target on a 2-core machine. Frozen
+    objects are also left alone by the children's collections, so their pages stay shared.
+    """
     for child in children:
         importlib.import_module(child.factory.partition(":")[0])
+    gc.collect()
+    gc.freeze()
 
 
 def start(child: Child) -> None:
