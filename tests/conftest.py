@@ -54,11 +54,18 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     running.stop()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that kill the broker or services run last, so a slow recovery cannot spill into other tests;
+    """The tests of each system together, so that each backend's system starts once (about 20 s); among
+    them, those that kill its broker or services last, so a slow recovery cannot spill into other tests;
     the fault scenarios (whole systems of their own, restarted again and again) after everything."""
-    items.sort(key=lambda item: (item.nodeid.startswith("tests/faults/"),
-                                 item.nodeid.startswith("tests/integration/test_delivery.py")))
+    def order(item: pytest.Item) -> tuple[bool, int, bool]:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("system") if callspec is not None else None
+        return (item.nodeid.startswith("tests/faults/"), -1 if backend is None else BACKENDS.index(backend),
+                item.nodeid.startswith("tests/integration/test_delivery.py"))
+
+    items.sort(key=order)
 
 
 def _migrated_sessions(service: str, backend: str, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
