@@ -13,7 +13,9 @@ from shared.http import PageRequest
 
 
 def get_calendar(session: Session, tenant: str, calendar_id: uuid.UUID) -> SlaCalendar | None:
-    return session.scalar(select(SlaCalendar).where(SlaCalendar.tenant_id == tenant, SlaCalendar.id == calendar_id))
+    # By primary key: a calendar that policies_in_order loaded comes from the session, with no query.
+    found = session.get(SlaCalendar, calendar_id)
+    return found if found is not None and found.tenant_id == tenant else None
 
 
 def list_calendars(session: Session, tenant: str, page: PageRequest) -> list[SlaCalendar]:
@@ -40,9 +42,12 @@ def list_policies(session: Session, tenant: str, page: PageRequest) -> list[SlaP
 
 
 def policies_in_order(session: Session, tenant: str) -> list[SlaPolicy]:
-    """The tenant's policies in matching order: lowest position first, then id."""
-    return list(session.scalars(select(SlaPolicy).where(SlaPolicy.tenant_id == tenant)
-                                .order_by(SlaPolicy.position, SlaPolicy.id)))
+    """The tenant's policies in matching order: lowest position first, then id. Their calendars are loaded in
+    the same query, as the chosen policy's is read next (``get_calendar``)."""
+    rows = session.execute(select(SlaPolicy, SlaCalendar).outerjoin(SlaCalendar, (
+        SlaCalendar.tenant_id == SlaPolicy.tenant_id) & (SlaCalendar.id == SlaPolicy.calendar_id))
+        .where(SlaPolicy.tenant_id == tenant).order_by(SlaPolicy.position, SlaPolicy.id))
+    return [policy for policy, _ in rows]
 
 
 def get_ticket_sla(session: Session, ticket_id: uuid.UUID) -> TicketSlaRow | None:

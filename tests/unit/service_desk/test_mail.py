@@ -139,3 +139,25 @@ def test_bodies_are_decoded_by_their_charset_and_html_is_read_as_text() -> None:
     assert rules.parse(unknown, max_attachment_bytes=10).body == "plain"
     html = _raw("From: ada@example.test\nContent-Type: text/html", "<p>Hello <b>there</b></p>")
     assert rules.parse(html, max_attachment_bytes=10).body == "Hello there"
+
+
+def test_encoded_words_and_folded_headers_are_decoded_where_a_person_reads_them() -> None:
+    # As mail clients send non-ASCII names: RFC 2047 words in From and Subject, a folded Subject, an RFC
+    # 2047 file name on one attachment and an RFC 2231 one on another, a body part in its own charset.
+    raw = _raw("""
+From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <juergen@example.test>
+Subject: =?utf-8?b?UmVjaG51bmcgZmVobHQ=?=
+ [#0a1b2c3d]
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+""", "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+     "Gr=FC=DFe\r\n--b\r\nContent-Type: application/pdf\r\n"
+     "Content-Disposition: attachment; filename=\"=?utf-8?q?Rechnung_M=C3=A4rz.pdf?=\"\r\n\r\nPDF\r\n"
+     "--b\r\nContent-Type: text/csv\r\n"
+     "Content-Disposition: attachment; filename*=utf-8''Liste%20%C3%96l.csv\r\n\r\na,b\r\n--b--\r\n")
+    inbound = rules.parse(raw, max_attachment_bytes=1000)
+    assert inbound.sender == "juergen@example.test" and inbound.sender_name == "Jürgen Müller"
+    assert inbound.subject == "Rechnung fehlt [#0a1b2c3d]" and inbound.token == "0a1b2c3d"
+    assert inbound.body == "Grüße"
+    assert [(a.filename, a.content_type) for a in inbound.attachments] == [
+        ("Rechnung März.pdf", "application/pdf"), ("Liste Öl.csv", "text/csv")]
