@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import multiprocessing
 import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -84,20 +84,29 @@ class Figures:
             self.expected_tickets, self.expected_comments, self.expected_attachments)
 
 
+# The attachment's part, encoded once: the driver builds each message from text, so that the messages'
+# making (the e-mail library's is about a millisecond each) takes as little as possible of the CPU the
+# desk is measured on.
+ATTACHMENT_PART = ("Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"scan.pdf\"\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n"
+                   + base64.encodebytes(ATTACHMENT).decode().replace("\n", "\r\n"))
+
+
 def _message(sender: str, subject: str, body: str, message_id: str, *, answers: list[str], attach: bool,
              automatic: bool) -> bytes:
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, "support@oneview-crm.local", subject
-    message["Message-ID"] = f"<{message_id}>"
+    headers = [f"From: {sender}", "To: support@oneview-crm.local", f"Subject: {subject}",
+               f"Message-ID: <{message_id}>", "MIME-Version: 1.0"]
     if answers:
-        message["In-Reply-To"] = f"<{answers[-1]}>"
-        message["References"] = " ".join(f"<{m}>" for m in answers)
+        headers += [f"In-Reply-To: <{answers[-1]}>", "References: " + " ".join(f"<{m}>" for m in answers)]
     if automatic:
-        message["Auto-Submitted"] = "auto-replied"
-    message.set_content(body)
-    if attach:
-        message.add_attachment(ATTACHMENT, maintype="application", subtype="pdf", filename="scan.pdf")
-    return message.as_bytes()
+        headers.append("Auto-Submitted: auto-replied")
+    text = "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" + body + "\r\n"
+    if not attach:
+        return ("\r\n".join(headers) + "\r\n" + text).encode()
+    boundary = uuid.uuid4().hex
+    headers.append(f'Content-Type: multipart/mixed; boundary="{boundary}"')
+    return ("\r\n".join(headers) + f"\r\n\r\n--{boundary}\r\n{text}--{boundary}\r\n{ATTACHMENT_PART}"
+            f"--{boundary}--\r\n").encode()
 
 
 def run(database_url: str, messages: int, *, through_route: bool = True, tenant: str = TENANT,

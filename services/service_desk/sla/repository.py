@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.service_desk.sla.tables import SlaCalendar, SlaPolicy, TicketSlaRow
@@ -52,6 +54,28 @@ def policies_in_order(session: Session, tenant: str) -> list[SlaPolicy]:
 
 def get_ticket_sla(session: Session, ticket_id: uuid.UUID) -> TicketSlaRow | None:
     return session.get(TicketSlaRow, ticket_id)
+
+
+def lock_ticket_sla(session: Session, ticket_id: uuid.UUID) -> TicketSlaRow | None:
+    """The ticket's SLA row locked to the end of the transaction (PostgreSQL; SQLite has one writer anyway):
+    two transactions recomputing one ticket's clock (a reply and the replica following a tier change, say)
+    take turns, the second reading what the first wrote."""
+    return session.get(TicketSlaRow, ticket_id, with_for_update=True)
+
+
+def create_ticket_sla(session: Session, ticket_id: uuid.UUID, tenant: str, policy_id: uuid.UUID,
+                      now: datetime) -> TicketSlaRow:
+    """The ticket's first SLA row, locked: inserted unless another transaction did so first (then that one's
+    row, once it commits), never a duplicate key."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(TicketSlaRow).values(
+        ticket_id=ticket_id, tenant_id=tenant, policy_id=policy_id, state="ok", pending=[], warned=[], breached=[],
+        next_check_at=None, updated_at=now)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["ticket_id"]))
+    row = session.get(TicketSlaRow, ticket_id, with_for_update=True, populate_existing=True)
+    if row is None:  # not reachable: the row was just written or is another transaction's, committed
+        raise LookupError(f"ticket {ticket_id} has no SLA row after inserting it")
+    return row
 
 
 def drop_ticket_sla(session: Session, ticket_id: uuid.UUID) -> None:

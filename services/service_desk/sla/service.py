@@ -17,7 +17,7 @@ from services.service_desk import contract
 from services.service_desk.customers import repository as customers
 from services.service_desk.sla import repository, rules
 from services.service_desk.sla.schemas import CalendarIn, PolicyIn, TicketSla
-from services.service_desk.sla.tables import SlaCalendar, SlaPolicy, TicketSlaRow
+from services.service_desk.sla.tables import SlaCalendar, SlaPolicy
 from services.service_desk.tickets import repository as tickets
 from services.service_desk.tickets.tables import Ticket
 from shared.db import unit_of_work, utcnow
@@ -177,7 +177,7 @@ def recompute(session: Session, ticket: Ticket, *, now: datetime) -> str | None:
     """Choose the ticket's policy and recompute its due times from its history; returns its SLA state
     (ok, warning, breached, paused), None when no policy applies."""
     policy = choose_policy(session, ticket)
-    row = repository.get_ticket_sla(session, ticket.id)
+    row = repository.lock_ticket_sla(session, ticket.id)
     if policy is None:
         if row is not None:
             session.delete(row)
@@ -187,13 +187,13 @@ def recompute(session: Session, ticket: Ticket, *, now: datetime) -> str | None:
         if row is not None:
             session.delete(row)
         return None
-    entries = [rules.Entry(h.at, h.action, h.details) for h in tickets.history_of(session, ticket.tenant_id, ticket.id)]
+    entries = [rules.Entry(at, action, details)
+               for at, action, details in tickets.clock_history_of(session, ticket.tenant_id, ticket.id)]
     targets = targets_of(policy)
     computed = rules.compute(calendar_of(calendar), targets, entries, created_at=ticket.created_at,
                              status=ticket.status, now=now)
     if row is None:
-        row = TicketSlaRow(ticket_id=ticket.id, tenant_id=ticket.tenant_id, warned=[], breached=[])
-        session.add(row)
+        row = repository.create_ticket_sla(session, ticket.id, ticket.tenant_id, policy.id, now)
     warned, breached = set(row.warned), set(row.breached)
     row.policy_id = policy.id
     row.first_response_due = computed.due("first_response")

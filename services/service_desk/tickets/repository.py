@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import Row, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from services.service_desk.tickets.tables import Ticket, TicketComment, TicketHistory
@@ -61,8 +61,10 @@ def add_history(session: Session, ticket: Ticket, action: str, actor: str, detai
                               details=details))
 
 
-def history_of(session: Session, tenant: str, ticket_id: uuid.UUID) -> list[TicketHistory]:
-    return list(session.scalars(select(TicketHistory).where(
+def clock_history_of(session: Session, tenant: str, ticket_id: uuid.UUID) -> list[Row[tuple[datetime, str, Any]]]:
+    """The ticket's history as the SLA clock reads it, (at, action, details) oldest first: plain rows, not
+    entities, as every change of a ticket reads all of them."""
+    return list(session.execute(select(TicketHistory.at, TicketHistory.action, TicketHistory.details).where(
         TicketHistory.tenant_id == tenant, TicketHistory.ticket_id == ticket_id).order_by(TicketHistory.id)))
 
 

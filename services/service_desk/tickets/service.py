@@ -2,7 +2,9 @@
 sees of the customer, and following their customers' life cycle.
 
 Every function works inside the caller's unit of work and never commits; each change
-publishes its event in the same transaction.
+publishes its event in the same transaction. The events are appended without a flush of their own
+(``flush=False``): the commit, or the next query, writes them with the rest of the change, one flush fewer
+for each; nothing in a ticket's transaction expunges objects from the session.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def create_ticket(session: Session, tenant: str, body: TicketCreate, *, wait_sec
         at=now)
     sla_state = sla.recompute(session, ticket, now=now)
     publish(session, contract.TICKET_CREATED, contract.TicketCreated(**facts(ticket, sla_state=sla_state)),
-            subject=str(ticket.customer_id), tenant=tenant)
+            subject=str(ticket.customer_id), tenant=tenant, flush=False)
     agents.ticket_changed(session, ticket, {"status": {"old": None, "new": "new"}}, now=now)
     return _shown(session, ticket, customer)
 
@@ -221,7 +223,7 @@ def add_comment(session: Session, ticket: Ticket, *, visibility: str, author_typ
     sla_state = sla.recompute(session, ticket, now=now)
     publish(session, contract.TICKET_COMMENTED, contract.TicketCommented(
         **facts(ticket, sla_state=sla_state), comment_id=comment.id, visibility=visibility,
-        author_type=author_type, via=via), subject=str(ticket.customer_id), tenant=ticket.tenant_id)
+        author_type=author_type, via=via), subject=str(ticket.customer_id), tenant=ticket.tenant_id, flush=False)
     if visibility == "public" and author_type == "agent":
         mail.reply_added(session, ticket, comment)
     if new_status is not None and new_status != ticket.status:
@@ -375,4 +377,4 @@ def publish_change(session: Session, ticket: Ticket, action: str, changes: dict[
                    sla_state: str | None = None) -> None:
     publish(session, contract.TICKET_CHANGED[action],
             contract.TicketChanged(**facts(ticket, sla_state=sla_state), changes=_plain(changes)),
-            subject=str(ticket.customer_id), tenant=ticket.tenant_id)
+            subject=str(ticket.customer_id), tenant=ticket.tenant_id, flush=False)
