@@ -15,9 +15,7 @@ from shared.http import PageRequest
 
 
 def get_calendar(session: Session, tenant: str, calendar_id: uuid.UUID) -> SlaCalendar | None:
-    # By primary key: a calendar that policies_in_order loaded comes from the session, with no query.
-    found = session.get(SlaCalendar, calendar_id)
-    return found if found is not None and found.tenant_id == tenant else None
+    return session.scalar(select(SlaCalendar).where(SlaCalendar.tenant_id == tenant, SlaCalendar.id == calendar_id))
 
 
 def list_calendars(session: Session, tenant: str, page: PageRequest) -> list[SlaCalendar]:
@@ -43,13 +41,14 @@ def list_policies(session: Session, tenant: str, page: PageRequest) -> list[SlaP
     return list(session.scalars(query.order_by(SlaPolicy.id).limit(page.limit + 1)))
 
 
-def policies_in_order(session: Session, tenant: str) -> list[SlaPolicy]:
-    """The tenant's policies in matching order: lowest position first, then id. Their calendars are loaded in
-    the same query, as the chosen policy's is read next (``get_calendar``)."""
+def policies_in_order(session: Session, tenant: str) -> list[tuple[SlaPolicy, SlaCalendar | None]]:
+    """The tenant's policies in matching order (lowest position first, then id), each with its calendar, read
+    in the same query since the chosen one's is needed next (None: not reachable through the API, as a
+    calendar in use cannot be deleted)."""
     rows = session.execute(select(SlaPolicy, SlaCalendar).outerjoin(SlaCalendar, (
         SlaCalendar.tenant_id == SlaPolicy.tenant_id) & (SlaCalendar.id == SlaPolicy.calendar_id))
         .where(SlaPolicy.tenant_id == tenant).order_by(SlaPolicy.position, SlaPolicy.id))
-    return [policy for policy, _ in rows]
+    return [(policy, calendar) for policy, calendar in rows]
 
 
 def get_ticket_sla(session: Session, ticket_id: uuid.UUID) -> TicketSlaRow | None:

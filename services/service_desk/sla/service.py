@@ -165,25 +165,22 @@ def targets_of(policy: SlaPolicy) -> rules.Targets:
                                     policy.resolution_minutes, policy.warning_minutes)
 
 
-def choose_policy(session: Session, ticket: Ticket) -> SlaPolicy | None:
+def choose_policy(session: Session, ticket: Ticket) -> tuple[SlaPolicy, SlaCalendar | None] | None:
+    """The first policy that matches the ticket and its customer's view, with the policy's calendar."""
     customer = customers.find_customer(session, ticket.tenant_id, ticket.customer_id)
     tier, group = rules.segment_of(customer.view if customer is not None else None)
     policies = repository.policies_in_order(session, ticket.tenant_id)
-    return rules.choose(((p, rules.Match.of(p.match)) for p in policies), value_tier=tier, customer_group=group,
-                        priority=ticket.priority, type=ticket.type)
+    return rules.choose((((p, c), rules.Match.of(p.match)) for p, c in policies), value_tier=tier,
+                        customer_group=group, priority=ticket.priority, type=ticket.type)
 
 
 def recompute(session: Session, ticket: Ticket, *, now: datetime) -> str | None:
     """Choose the ticket's policy and recompute its due times from its history; returns its SLA state
     (ok, warning, breached, paused), None when no policy applies."""
-    policy = choose_policy(session, ticket)
+    chosen = choose_policy(session, ticket)
     row = repository.lock_ticket_sla(session, ticket.id)
-    if policy is None:
-        if row is not None:
-            session.delete(row)
-        return None
-    calendar = repository.get_calendar(session, ticket.tenant_id, policy.calendar_id)
-    if calendar is None:  # not reachable through the API (a used calendar cannot be deleted)
+    policy, calendar = chosen if chosen is not None else (None, None)
+    if policy is None or calendar is None:
         if row is not None:
             session.delete(row)
         return None
