@@ -6,12 +6,13 @@ from fastapi import FastAPI
 
 from services.campaign.campaigns import routes as campaigns
 from services.campaign.responses import routes as responses
+from services.campaign.settings import CampaignSettings
 from shared.service import create_service_app
 from shared.settings import load_settings
 
 
 def create_app() -> FastAPI:
-    settings = load_settings("campaign")
+    settings = load_settings("campaign", CampaignSettings)
     return create_service_app(
         settings=settings,
         title="OneView CRM: campaign service",

@@ -9,6 +9,8 @@ from services.campaign.customers import consumers as customers
 from services.campaign.customers.repository import REPLICA
 from services.campaign.campaigns import consumers as campaigns
 from services.campaign.responses import consumers as responses
+from services.campaign.responses.jobs import CONSENT_SYNC
+from services.campaign.settings import CampaignSettings
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
 from shared.settings import load_settings
@@ -18,7 +20,7 @@ CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     customers.following([campaigns.FOLLOWER, responses.FOLLOWER]),
 ]
-JOBS: tuple[PeriodicJob, ...] = ()
+JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC,)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its
@@ -29,7 +31,7 @@ states = REPLICA.states
 
 def create_worker() -> FastAPI:
     """The worker process: ``python -m services.campaign.worker`` (or ``uvicorn --factory``)."""
-    return create_worker_app(settings=load_settings("campaign"), consumers=CONSUMERS, jobs=JOBS,
+    return create_worker_app(settings=load_settings("campaign", CampaignSettings), consumers=CONSUMERS, jobs=JOBS,
                              topics=contract.TOPICS)
 
 

@@ -2,7 +2,8 @@
 them, and the one sales makes of a registration) and responses recorded through the campaign API show in a
 customer's KPIs and timeline, read-your-writes, and roll up to its parent organization; orders, an invoice, a
 payment, a return and its credit note made through the sales API show as open orders, lifetime value and
-receivables, and a (hand-made) invoice past its due date as overdue, with churn risk saying why."""
+receivables, and a (hand-made) invoice past its due date as overdue, with churn risk saying why. An
+unsubscribe response withdraws the customer's consent in the customer master, once."""
 
 from __future__ import annotations
 
@@ -88,9 +89,18 @@ def test_leads_and_campaign_responses_show_in_the_view_and_roll_up(system: Syste
         kpis = eventually(both_leads, what="the lead sales made of the registration to reach the view")
         assert datetime.fromisoformat(kpis["last_response_at"]) > datetime.fromisoformat("2026-03-02T09:00:00+00:00")
         assert kpis["open_pipeline_by_category"] == {"best_case": [], "commit": [], "pipeline": []}
-        # Recorded, not obeyed: consent is the customer master's, and an unsubscribe response leaves it alone.
-        consent = client.get(f"/v1/customers/{customer_id}/consent").json()
-        assert consent["channels"] and all(c["status"] == "unknown" for c in consent["channels"]), consent
+        # The unsubscribe withdraws consent in the customer master, through its consent API: e-mail, as an
+        # event campaign invites by e-mail; the other channels are left as they were.
+        def withdrawn() -> dict[str, dict[str, Any]] | None:
+            channels = {c["channel"]: c for c in client.get(f"/v1/customers/{customer_id}/consent").json()["channels"]}
+            return channels if channels["email"]["status"] == "opt_out" else None
+
+        channels = eventually(withdrawn, what="the unsubscribe to withdraw the customer's e-mail consent")
+        assert channels["email"]["source"] == "unsubscribed from campaign Spring fair"
+        assert channels["email"]["recorded_by"] == "campaign-worker"
+        assert channels["sms"]["status"] == channels["phone"]["status"] == "unknown"
+        history = client.get(f"/v1/customers/{customer_id}/consent/history").json()
+        assert [(h["channel"], h["status"]) for h in history] == [("email", "opt_out")], history
 
         timeline = client.get(f"/v1/customers/{customer_id}/timeline").json()["items"]
         leads = [e for e in timeline if e["type"].startswith("crm.sales.lead.")]

@@ -1,14 +1,15 @@
-"""Every query of the campaign responses table."""
+"""Every query of the campaign responses table and of the consent withdrawals waiting to be sent."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.campaign.responses.tables import CampaignResponse
+from services.campaign.responses.tables import CampaignResponse, ConsentWithdrawal
 from shared.http import PageRequest
 
 
@@ -22,3 +23,21 @@ def list_responses(session: Session, campaign_id: uuid.UUID, page: PageRequest,
     if page.after is not None:
         query = query.where(CampaignResponse.id > page.after)
     return list(session.scalars(query.order_by(CampaignResponse.id).limit(page.limit + 1)))
+
+
+def queue_withdrawal(session: Session, withdrawal: ConsentWithdrawal) -> None:
+    session.add(withdrawal)
+
+
+def due_withdrawals(session: Session, now: datetime, limit: int) -> list[ConsentWithdrawal]:
+    """Withdrawals waiting and due, oldest first, locked so that two workers never send the same one
+    (``SKIP LOCKED`` on PostgreSQL; SQLite has one writer anyway)."""
+    return list(session.scalars(select(ConsentWithdrawal).where(ConsentWithdrawal.next_attempt_at <= now)
+                                .order_by(ConsentWithdrawal.next_attempt_at, ConsentWithdrawal.response_id)
+                                .limit(limit).with_for_update(skip_locked=True)))
+
+
+def withdrawals_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[ConsentWithdrawal]:
+    return list(session.scalars(select(ConsentWithdrawal).where(
+        ConsentWithdrawal.tenant_id == tenant, ConsentWithdrawal.customer_id == customer_id)
+        .order_by(ConsentWithdrawal.requested_at)))

@@ -6,9 +6,13 @@ or not. A forwarded e-mail, a colleague registering at the door or a click on a 
 a real response from a real customer, and the reports can still tell members from the rest; a
 customer nobody knows is refused (422), as everywhere a record names a customer.
 
-An ``unsubscribed`` response is recorded and announced like any other: it says what the customer
-did in this campaign, and changes no consent (consent is the customer master's, set through its
-consent API).
+An ``unsubscribed`` response is recorded and announced like any other, and it withdraws the
+customer's consent: the consent is the customer master's, so a withdrawal is queued with the response
+(same transaction) and the worker's ``consent-sync`` job carries it to the customer service's consent
+API (``PUT /v1/customers/{id}/consent/{channel}``, opt_out), under the response's id as the
+idempotency key, retried with backoff until the customer service answers. The channel is the
+campaign's where consent is kept for it (e-mail, SMS, phone), else e-mail. A second unsubscribe is a
+response of its own and sets opt_out again, which changes nothing.
 
 Every function works inside the caller's unit of work and never commits; each change publishes
 its event in the same transaction.
@@ -29,7 +33,7 @@ from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
 from services.campaign.responses import repository, rules
 from services.campaign.responses.schemas import ResponseRecord
-from services.campaign.responses.tables import CampaignResponse
+from services.campaign.responses.tables import CampaignResponse, ConsentWithdrawal
 from shared.contract import EventType
 from shared.db import utcnow
 from shared.http import PageRequest
@@ -56,6 +60,11 @@ def record_response(session: Session, tenant: str, campaign_id: uuid.UUID, body:
                                 kind=body.kind, variant=body.variant, occurred_at=occurred_at, recorded_at=now)
     session.add(response)
     _announce(session, tenant, contract.RESPONSE_RECORDED[response.kind], response, campaign.name)
+    if response.kind == "unsubscribed":
+        repository.queue_withdrawal(session, ConsentWithdrawal(
+            response_id=response.id, tenant_id=tenant, customer_id=response.customer_id,
+            channel=rules.consent_channel(campaign.channel), source=f"unsubscribed from campaign {campaign.name}"[:200],
+            requested_at=occurred_at, attempts=0, next_attempt_at=now, outcome=None, last_error=None))
     return Shown(response, customer)
 
 

@@ -30,3 +30,23 @@ class CampaignResponse(Base):
         Index("ix_campaign_responses_campaign", "campaign_id", "id"),
         Index("ix_campaign_responses_customer", "tenant_id", "customer_id"),
     )
+
+
+class ConsentWithdrawal(Base):
+    """An unsubscribe waiting to be carried to the customer master's consent (its consent API), written with
+    the response: one per response, sent under the response's id as the idempotency key until it is done."""
+
+    __tablename__ = "consent_withdrawals"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[uuid.UUID]
+    channel: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime]  # when the customer unsubscribed (the response's occurred_at)
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime | None]  # None once done
+    outcome: Mapped[str | None] = mapped_column(String(20))  # withdrawn, already_opted_out, superseded, customer_gone, refused; None: waiting
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_consent_withdrawals_due", "next_attempt_at"),)

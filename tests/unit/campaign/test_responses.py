@@ -19,12 +19,13 @@ from services.campaign.campaigns.schemas import CampaignCreate
 from services.campaign.campaigns.tables import Campaign
 from services.campaign.customers.tables import CustomerReplica
 from services.campaign.database import Base
-from services.campaign.responses import rules, service
+from services.campaign.responses import jobs, repository, rules, service
 from services.campaign.responses.consumers import FOLLOWER
 from services.campaign.responses.routes import response_out
 from services.campaign.responses.schemas import ResponseRecord
 from services.campaign.responses.tables import CampaignResponse
-from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions, utcnow
+from services.campaign.settings import CampaignSettings
+from shared.db import PLATFORM_METADATA, OutboxRecord, make_engine, make_sessions, unit_of_work, utcnow
 from shared.errors import InvalidInput, NotFound
 from shared.http import PageRequest
 
@@ -117,12 +118,59 @@ def test_a_customer_need_not_be_a_member_but_must_be_known(db: Session) -> None:
     assert [t for t, _, _ in _events(db)] == ["crm.campaign.response.registered.v1"]
 
 
-def test_an_unsubscribe_is_recorded_and_announced_and_touches_no_consent(db: Session) -> None:
+def test_an_unsubscribe_is_announced_and_queues_one_withdrawal_of_the_campaigns_channel(db: Session) -> None:
     campaign = _plan(db)
-    _respond(db, campaign, ADA, "unsubscribed")
-    every_type = [r.type for r in db.scalars(select(OutboxRecord))]
-    assert "crm.campaign.response.unsubscribed.v1" in every_type
-    assert not [t for t in every_type if "consent" in t]
+    _respond(db, campaign, ADA, "clicked")
+    shown = _respond(db, campaign, ADA, "unsubscribed", occurred_at="2026-12-01T10:00:00+01:00")
+    assert "crm.campaign.response.unsubscribed.v1" in [t for t, _, _ in _events(db)]
+    queued = repository.withdrawals_of(db, TENANT, ADA)
+    assert [(w.response_id, w.channel, w.source, w.requested_at, w.attempts, w.outcome) for w in queued] == [
+        (shown.response.id, "email", "unsubscribed from campaign Spring", datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc),
+         0, None)]
+    assert repository.withdrawals_of(db, TENANT, BOB) == []
+
+
+def test_the_withdrawn_channel_outcomes_and_retries_follow_the_rules() -> None:
+    assert [rules.consent_channel(c) for c in ("email", "sms", "phone", "event", "web", "direct_mail")] == [
+        "email", "sms", "phone", "email", "email", "email"]
+    assert [rules.withdrawal_outcome(s) for s in (200, 404, 422, 409, 400, 401, 429, 500, 503)] == [
+        "withdrawn", "customer_gone", "refused", "refused", "refused", None, None, None, None]
+    assert [rules.retry_at(n, NOW) - NOW for n in (1, 2, 3, 8, 40)] == [
+        timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20), timedelta(minutes=10),
+        timedelta(minutes=10)]
+    # A consent recorded after the unsubscribe stands, and so does an opt-out; anything else is withdrawn.
+    assert rules.standing_consent({"status": "opt_in", "recorded_at": "2026-12-02T09:00:01+00:00"}, NOW) == "superseded"
+    assert rules.standing_consent({"status": "opt_out", "recorded_at": "2026-12-01T09:00:00+00:00"},
+                                  NOW) == "already_opted_out"
+    assert rules.standing_consent({"status": "opt_in", "recorded_at": "2026-12-02T09:00:00+00:00"}, NOW) is None
+    assert rules.standing_consent({"status": "unknown", "recorded_at": None}, NOW) is None
+    assert rules.standing_consent({"status": "opt_in", "recorded_at": "not a time"}, NOW) is None
+    assert rules.standing_consent({}, NOW) is None
+
+
+def test_the_sync_job_keeps_a_withdrawal_it_could_not_carry_and_retries_it_later(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'campaign.db'}")
+    PLATFORM_METADATA.create_all(engine)
+    Base.metadata.create_all(engine)
+    sessions = make_sessions(engine)
+    with unit_of_work(sessions) as session:
+        session.add(CustomerReplica(customer_id=ADA, tenant_id=TENANT, view_version=1, display_name="Ada Example",
+                                    kind="person", view={"version": 1}, updated_at=utcnow()))
+        session.flush()
+        _respond(session, _plan(session), ADA, "unsubscribed")
+    # No customer service configured: nothing is tried, the withdrawal waits.
+    assert jobs.sync_consent(sessions, CampaignSettings(service="campaign")) == 0
+    # One that refuses connections (port 1 of this machine): tried once, kept with the error, due again later.
+    before = utcnow()
+    assert jobs.sync_consent(sessions, CampaignSettings(service="campaign",
+                                                        customer_service_url="http://127.0.0.1:1")) == 0
+    with sessions() as session:
+        (waiting,) = repository.withdrawals_of(session, TENANT, ADA)
+        assert (waiting.attempts, waiting.outcome) == (1, None)
+        assert waiting.last_error and "ConnectError" in waiting.last_error
+        assert waiting.next_attempt_at is not None and waiting.next_attempt_at >= before + rules.FIRST_RETRY
+        assert repository.due_withdrawals(session, utcnow(), 10) == []
+    engine.dispose()
 
 
 def test_responses_list_by_kind_and_customer_in_pages(db: Session) -> None:
