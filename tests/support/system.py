@@ -177,8 +177,8 @@ class System:
             "CRM_MAIL_SEND_SECONDS": "0.5",
             "CRM_SLA_CHECK_SECONDS": "1",
             "CRM_ASSIGNMENT_SECONDS": "1",
-            # The campaign worker carries unsubscribes to the customer's consent every half second.
-            "CRM_CONSENT_SYNC_SECONDS": "0.5",
+            # The campaign worker carries unsubscribes to the customer's consent every second.
+            "CRM_CONSENT_SYNC_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():

@@ -46,10 +46,14 @@ def sync_consent(sessions: sessionmaker[Session], settings: Settings) -> int:
     if not base:
         return 0  # no customer service configured: the withdrawals wait
     ended = 0
-    with unit_of_work(sessions) as session, httpx.Client(base_url=base.rstrip("/"), timeout=TIMEOUT) as client:
+    with unit_of_work(sessions) as session:
         now = utcnow()
-        for withdrawal in repository.due_withdrawals(session, now, BATCH):
-            ended += _send(client, settings, withdrawal, now)
+        due = repository.due_withdrawals(session, now, BATCH)
+        if not due:
+            return 0  # the usual case: no client made (its TLS context alone costs milliseconds)
+        with httpx.Client(base_url=base.rstrip("/"), timeout=TIMEOUT) as client:
+            for withdrawal in due:
+                ended += _send(client, settings, withdrawal, now)
     return ended
 
 
