@@ -35,6 +35,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -51,6 +53,13 @@ def in_chunks(values: Iterable[Any], size: int = IN_LIST_SIZE) -> Iterator[list[
     values = list(values)
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """An INSERT of ``model`` in the session's own dialect (PostgreSQL's or SQLite's), which offers
+    ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def utcnow() -> datetime:

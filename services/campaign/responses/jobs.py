@@ -4,17 +4,21 @@ Each waiting withdrawal becomes ``PUT /v1/customers/{id}/consent/{channel}`` wit
 as the campaign worker (a token of the tenant with ``customers:write``, which the worker mints with the
 platform's secret) and under ``campaign-unsubscribe-<response id>`` as its idempotency key. A batch is
 taken under a row lock, sent, and marked in the same transaction: a crash before the commit sends those
-again, which the key makes harmless. The customer's current consent is read first: a consent recorded after the
-unsubscribe (the customer opted in again meanwhile, say while the customer service was down) stands, and
-the withdrawal ends as ``superseded``; one that is opted out already (a second unsubscribe) is left as it
-is, ``already_opted_out``, so the consent history records the withdrawal once. An answer of 404 (the customer was erased or merged away) or one
-refusing the request itself ends the withdrawal with that outcome; no answer, or any other, is retried
-with backoff, so an unsubscribe is never lost while the customer service is down.
+again, which the key makes harmless.
+
+The customer's current consent is read first: a consent recorded after the unsubscribe (the customer
+opted in again meanwhile, say while the customer service was down) stands, and the withdrawal ends as
+``superseded``; one that is opted out already (a second unsubscribe) is left as it is,
+``already_opted_out``, so the consent history records the withdrawal once. An answer of 404 (the
+customer was erased or merged away) or one refusing the request itself ends the withdrawal with that
+outcome; no answer, or any other, is retried with backoff, so an unsubscribe is never lost while the
+customer service is down.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -41,7 +45,7 @@ def idempotency_key(withdrawal: ConsentWithdrawal) -> str:
 
 
 def sync_consent(sessions: sessionmaker[Session], settings: Settings) -> int:
-    """Send the due withdrawals; returns how many ended (withdrawn, customer gone or refused)."""
+    """Send the due withdrawals; returns how many ended (any outcome: not to be sent again)."""
     base = settings.customer_api if isinstance(settings, CampaignSettings) else ""
     if not base:
         return 0  # no customer service configured: the withdrawals wait
@@ -57,7 +61,7 @@ def sync_consent(sessions: sessionmaker[Session], settings: Settings) -> int:
     return ended
 
 
-def _send(client: httpx.Client, settings: Settings, withdrawal: ConsentWithdrawal, now: Any) -> int:
+def _send(client: httpx.Client, settings: Settings, withdrawal: ConsentWithdrawal, now: datetime) -> int:
     token = mint_token(secret=settings.jwt_secret, issuer=settings.jwt_issuer, tenant=withdrawal.tenant_id,
                        scopes=[SCOPE], subject="campaign-worker")
     withdrawal.attempts += 1
@@ -94,7 +98,7 @@ def _channel(consents: Any, channel: str) -> dict[str, Any]:
     return {}
 
 
-def _retry(withdrawal: ConsentWithdrawal, error: str, now: Any) -> int:
+def _retry(withdrawal: ConsentWithdrawal, error: str, now: datetime) -> int:
     withdrawal.next_attempt_at = rules.retry_at(withdrawal.attempts, now)
     withdrawal.last_error = error[:500]
     log.warning("unsubscribe %s of customer %s not carried yet (attempt %d): %s", withdrawal.response_id,

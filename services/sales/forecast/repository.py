@@ -17,8 +17,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import case, delete, func, literal, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.sales.customers.tables import CustomerReplica
@@ -26,6 +24,7 @@ from services.sales.exchange_rates.tables import ExchangeRate
 from services.sales.forecast.rules import COUNTED_STATUSES, NO_GROUP, OMITTED, Deal, GroupBy, RollupKey, Sums
 from services.sales.forecast.tables import BY_CLOSE_DATE, ForecastRollup, ForecastRollupState
 from services.sales.opportunities.tables import Opportunity
+from shared.db import dialect_insert
 
 # The window of close dates is read by this index (declared with the forecast, on the deals' table).
 INDEXES = (BY_CLOSE_DATE,)
@@ -159,7 +158,7 @@ def rates_on_day(session: Session, tenant: str, day: date) -> int:
 
 def want_rollup(session: Session, tenant: str) -> None:
     """Mark the tenant's rollup as waiting for the build job (nothing if it is marked already)."""
-    statement = _insert(session, ForecastRollupState).values(tenant_id=tenant, built_at=None)
+    statement = dialect_insert(session, ForecastRollupState).values(tenant_id=tenant, built_at=None)
     session.execute(statement.on_conflict_do_nothing(index_elements=["tenant_id"]))
 
 
@@ -184,7 +183,7 @@ def add_to_rollup(session: Session, tenant: str, changes: list[tuple[RollupKey, 
     if not changes:
         return
     table = ForecastRollup.__table__
-    statement = _insert(session, ForecastRollup)
+    statement = dialect_insert(session, ForecastRollup)
     statement = statement.on_conflict_do_update(
         index_elements=[c.name for c in table.primary_key.columns],
         set_={"amount": table.c.amount + statement.excluded.amount,
@@ -254,6 +253,3 @@ def _row(tenant: str, key: RollupKey, amount: Decimal, n: int) -> dict[str, Any]
             "probability": key.probability, "amount": amount, "opportunities": n}
 
 
-def _insert(session: Session, model: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)

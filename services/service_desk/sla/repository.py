@@ -6,11 +6,10 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.service_desk.sla.tables import SlaCalendar, SlaPolicy, TicketSlaRow
+from shared.db import dialect_insert
 from shared.http import PageRequest
 
 
@@ -66,8 +65,7 @@ def create_ticket_sla(session: Session, ticket_id: uuid.UUID, tenant: str, polic
                       now: datetime) -> TicketSlaRow:
     """The ticket's first SLA row, locked: inserted unless another transaction did so first (then that one's
     row, once it commits), never a duplicate key."""
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(TicketSlaRow).values(
+    statement = dialect_insert(session, TicketSlaRow).values(
         ticket_id=ticket_id, tenant_id=tenant, policy_id=policy_id, state="ok", pending=[], warned=[], breached=[],
         next_check_at=None, updated_at=now)
     session.execute(statement.on_conflict_do_nothing(index_elements=["ticket_id"]))
