@@ -34,6 +34,12 @@ def list_leads(session: Session, tenant: str, page: PageRequest, filters: dict[s
     return list(session.scalars(query.order_by(Lead.id).limit(page.limit + 1)))
 
 
+def lock_intake(session: Session, tenant: str, *, whole: bool) -> None:
+    """Creations take it shared, side by side; an import batch takes it whole (``whole``), alone. A batch
+    checks thousands of keys at once: more key locks than PostgreSQL's lock table is sized for."""
+    hold_lock(session, f"lead-intake:{tenant}", shared=not whole)
+
+
 def lock_keys(session: Session, tenant: str, keys: list[tuple[str, str]]) -> None:
     """Serialise creations sharing a match key until the transaction ends, so two concurrent copies of
     one lead cannot both find no duplicate."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from shared.changes import changed_fields
@@ -156,12 +157,16 @@ class ScoringRule:
     minimum: int | None = None
     maximum: int | None = None
 
+    @cached_property
+    def _folded_values(self) -> frozenset[str]:
+        return frozenset(v.strip().casefold() for v in self.values)
+
     def matches(self, facts: Mapping[str, Any]) -> bool:
         value = facts.get(self.field)
         if value is None:
             return False
         if self.field in TEXT_FIELDS:
-            return str(value).strip().casefold() in {v.strip().casefold() for v in self.values}
+            return str(value).strip().casefold() in self._folded_values
         number = int(value)
         return (self.minimum is None or number >= self.minimum) and (self.maximum is None or number <= self.maximum)
 

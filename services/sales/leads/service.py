@@ -31,6 +31,7 @@ from services.sales.leads.tables import Lead, LeadHistory, ScoringRuleSet
 from services.sales.opportunities import service as opportunities
 from services.sales.opportunities.schemas import OpportunityCreate
 from services.sales.routing import service as routing
+from shared.contract import EventPayload, EventType
 from shared.db import unit_of_work, utcnow
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
 from shared.http import PageRequest
@@ -65,43 +66,104 @@ class Shown:
 # --- create --------------------------------------------------------------------------------
 
 
+class Intake:
+    """What creating a lead reads and where it writes: the database as it goes, for one request.
+
+    A bulk import passes its own (``services.sales.lead_import.service.BatchIntake``): the same
+    create, reading a whole batch's candidates up front and writing its rows in one go.
+    """
+
+    def __init__(self, session: Session, tenant: str) -> None:
+        self.session, self.tenant = session, tenant
+
+    def require_customer(self, customer_id: uuid.UUID, wait_seconds: float) -> CustomerReplica:
+        return customers.require_customer(self.session, self.tenant, customer_id, wait_seconds=wait_seconds)
+
+    def lock(self, keys: rules.MatchKeys) -> None:
+        repository.lock_intake(self.session, self.tenant, whole=False)
+        repository.lock_keys(self.session, self.tenant, keys.pairs())
+
+    def customer(self, customer_id: uuid.UUID | None) -> CustomerReplica | None:
+        return customers.find_customer(self.session, self.tenant, customer_id) if customer_id else None
+
+    def customer_match(self, keys: rules.MatchKeys) -> tuple[str, uuid.UUID] | None:
+        return rules.strongest_match(repository.customers_by_key(self.session, self.tenant, keys))
+
+    def open_lead_match(self, keys: rules.MatchKeys) -> tuple[str, Lead] | None:
+        return rules.strongest_match(repository.open_leads_by_key(self.session, self.tenant, keys))
+
+    def open_lead_of_customer(self, customer_id: uuid.UUID) -> Lead | None:
+        return repository.open_lead_of_customer(self.session, self.tenant, customer_id)
+
+    def scoring(self) -> list[rules.ScoringRule]:
+        return scoring_rules_of(self.session, self.tenant)[0]
+
+    def team_for(self, facts: dict[str, Any]) -> str | None:
+        return routing.team_for(self.session, self.tenant, facts)
+
+    def take_owner(self, team: str) -> str | None:
+        owners = routing.take_leads(self.session, self.tenant, team, 1)
+        return owners[0] if owners else None
+
+    def first_touch_minutes(self, team: str) -> int | None:
+        return routing.first_touch_minutes(self.session, self.tenant, team)
+
+    def new_lead(self, **fields: Any) -> Lead:
+        return Lead(**fields)
+
+    def add(self, lead: Lead) -> None:
+        self.session.add(lead)
+
+    def rekeyed(self, lead: Lead) -> None:
+        """A folded duplicate gave the lead new match keys (an intake with an index of its own follows)."""
+
+    def history(self, lead: Lead, action: str, details: dict[str, Any], at: datetime) -> None:
+        repository.add_history(self.session, lead, action, details, at)
+
+    def publish(self, action: str | None, lead: Lead, changes: dict[str, Any], *,
+                duplicate_of: uuid.UUID | None = None) -> None:
+        _publish(self.session, self.tenant, action, lead, changes, duplicate_of=duplicate_of)
+
+
 def create_lead(session: Session, tenant: str, body: LeadCreate, *, wait_seconds: float = 0.0,
-                campaign_id: uuid.UUID | None = None, engaged_at: datetime | None = None) -> Shown:
+                campaign_id: uuid.UUID | None = None, engaged_at: datetime | None = None,
+                intake: Intake | None = None) -> Shown:
     """A new lead, or the open lead it duplicates (``duplicate_of`` set); both scored, a new one routed."""
+    intake = intake or Intake(session, tenant)
     if body.email is None and body.phone is None and body.company is None and body.customer_id is None:
         raise InvalidInput.on("email", "a lead needs an e-mail, a phone, a company or a customer_id")
     customer = None
     if body.customer_id is not None:
         # Before anything is written: waiting for the replica may end the session's transaction.
-        customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
+        customer = intake.require_customer(body.customer_id, wait_seconds)
     incoming = body.model_dump(include=set(CONTACT_FIELDS))
     keys = rules.match_keys(body.email, body.phone)
-    repository.lock_keys(session, tenant, keys.pairs())
+    intake.lock(keys)
     now = utcnow()
     customer_id, matched_by = body.customer_id, None
     if customer_id is None:
-        found = rules.strongest_match(repository.customers_by_key(session, tenant, keys))
+        found = intake.customer_match(keys)
         if found is not None:
             matched_by, customer_id = found
-            customer = customers.find_customer(session, tenant, customer_id)
-    match = rules.strongest_match(repository.open_leads_by_key(session, tenant, keys))
+            customer = intake.customer(customer_id)
+    match = intake.open_lead_match(keys)
     if match is None and customer_id is not None:
         # The customer the lead belongs to (named, or matched) already has an open lead: the same interest.
-        existing = repository.open_lead_of_customer(session, tenant, customer_id)
+        existing = intake.open_lead_of_customer(customer_id)
         match = ("customer", existing) if existing is not None else None
     if match is not None:
         kind, existing = match
         fold_duplicate(session, tenant, existing, incoming, matched_on=kind, source=body.source, note=body.note,
-                       campaign_id=campaign_id, engaged_at=engaged_at, now=now)
-        return Shown(existing, _customer_of(session, tenant, existing), duplicate_of=existing.id, matched_on=[kind])
-    lead = Lead(id=new_id(), tenant_id=tenant, status="new", source=body.source, campaign_id=campaign_id,
-                **incoming, email_key=keys.email, phone_key=keys.phone, domain_key=keys.domain, score=0,
-                score_reasons=[], responses=1 if engaged_at else 0, last_engaged_at=engaged_at, team=None,
-                owner=None, queued_at=None, assigned_at=None, first_touch_due_at=None, touched_at=None,
-                overdue_at=None, customer_id=customer_id, opportunity_id=None, reason=None, history_steps=0, version=1,
-                created_at=now, updated_at=now)
-    _rescore(session, tenant, lead, customer, now)
-    session.add(lead)
+                       campaign_id=campaign_id, engaged_at=engaged_at, now=now, intake=intake)
+        return Shown(existing, intake.customer(existing.customer_id), duplicate_of=existing.id, matched_on=[kind])
+    lead = intake.new_lead(id=new_id(), tenant_id=tenant, status="new", source=body.source, campaign_id=campaign_id,
+                           **incoming, email_key=keys.email, phone_key=keys.phone, domain_key=keys.domain, score=0,
+                           score_reasons=[], responses=1 if engaged_at else 0, last_engaged_at=engaged_at, team=None,
+                           owner=None, queued_at=None, assigned_at=None, first_touch_due_at=None, touched_at=None,
+                           overdue_at=None, customer_id=customer_id, opportunity_id=None, reason=None,
+                           history_steps=0, version=1, created_at=now, updated_at=now)
+    _rescore(session, tenant, lead, customer, now, intake.scoring())
+    intake.add(lead)
     details: dict[str, Any] = {"source": body.source}
     if body.note:
         details["note"] = body.note
@@ -109,23 +171,26 @@ def create_lead(session: Session, tenant: str, body: LeadCreate, *, wait_seconds
         details["customer_matched_on"] = matched_by
     if campaign_id is not None:
         details["campaign_id"] = str(campaign_id)
-    repository.add_history(session, lead, "created", details, now)
-    owner = _route(session, tenant, lead, customer, now)
-    _publish(session, tenant, None, lead, {})
+    intake.history(lead, "created", details, now)
+    owner = _route(intake, lead, customer, now)
+    intake.publish(None, lead, {})
     if owner is not None:
         _bump(lead, now)
-        _publish(session, tenant, "assigned", lead, {"owner": {"old": None, "new": owner}})
+        intake.publish("assigned", lead, {"owner": {"old": None, "new": owner}})
     return Shown(lead, customer)
 
 
 def fold_duplicate(session: Session, tenant: str, lead: Lead, incoming: dict[str, Any], *, matched_on: str,
                    source: str, note: str | None, campaign_id: uuid.UUID | None, engaged_at: datetime | None,
-                   now: datetime) -> None:
+                   now: datetime, intake: Intake | None = None) -> None:
     """A duplicate joins the existing lead's history; it fills in only what the lead did not know."""
+    intake = intake or Intake(session, tenant)
     filled = rules.fill_blanks(_fields(lead), incoming)
     for name, value in filled.items():
         setattr(lead, name, value)
     _rekey(lead)
+    if filled:
+        intake.rekeyed(lead)
     if engaged_at is not None:
         _engage(lead, engaged_at)
     details: dict[str, Any] = {"matched_on": matched_on, "source": source,
@@ -134,11 +199,11 @@ def fold_duplicate(session: Session, tenant: str, lead: Lead, incoming: dict[str
         details["note"] = note
     if campaign_id is not None:
         details["campaign_id"] = str(campaign_id)
-    repository.add_history(session, lead, "merged", details, now)
-    _rescore(session, tenant, lead, _customer_of(session, tenant, lead), now)
+    intake.history(lead, "merged", details, now)
+    _rescore(session, tenant, lead, intake.customer(lead.customer_id), now, intake.scoring())
     _bump(lead, now)
-    _publish(session, tenant, "merged", lead, {name: {"old": None, "new": value} for name, value in filled.items()},
-             duplicate_of=lead.id)
+    intake.publish("merged", lead, {name: {"old": None, "new": value} for name, value in filled.items()},
+                   duplicate_of=lead.id)
 
 
 # --- read ----------------------------------------------------------------------------------
@@ -364,33 +429,35 @@ def hand_out_queue(session: Session, tenant: str, team: str) -> int:
     return len(owners)
 
 
-def _route(session: Session, tenant: str, lead: Lead, customer: CustomerReplica | None, now: datetime) -> str | None:
+def _route(intake: Intake, lead: Lead, customer: CustomerReplica | None, now: datetime) -> str | None:
     """Choose the team by the tenant's rules, then the member (returned); nobody free: the lead waits in the
     team's queue. The caller announces the assignment, after the lead's created event."""
-    team = routing.team_for(session, tenant, rules.lead_facts(_fields(lead), customer=_profile(customer), now=now))
+    team = intake.team_for(rules.lead_facts(_fields(lead), customer=_profile(customer), now=now))
     if team is None:
         return None
     lead.team = team
-    owners = routing.take_leads(session, tenant, team, 1)
-    if not owners:
+    owner = intake.take_owner(team)
+    if owner is None:
         lead.queued_at = now
-        repository.add_history(session, lead, "queued", {"team": team}, now)
+        intake.history(lead, "queued", {"team": team}, now)
         return None
-    _assign(session, tenant, lead, owners[0], routing.first_touch_minutes(session, tenant, team), now,
-            announce=False)
-    return owners[0]
+    _hand_to(lead, owner, intake.first_touch_minutes(team), now)
+    intake.history(lead, "assigned", {"team": lead.team, "owner": owner}, now)
+    return owner
 
 
-def _assign(session: Session, tenant: str, lead: Lead, owner: str, minutes: int | None, now: datetime, *,
-            announce: bool = True) -> None:
-    """The lead is the owner's now; its first-touch time starts. ``announce``: publish the assigned event
-    (a new lead's creation publishes created first, then assigned)."""
+def _assign(session: Session, tenant: str, lead: Lead, owner: str, minutes: int | None, now: datetime) -> None:
+    """A queued lead is the owner's now, announced."""
+    _hand_to(lead, owner, minutes, now)
+    repository.add_history(session, lead, "assigned", {"team": lead.team, "owner": owner}, now)
+    _bump(lead, now)
+    _publish(session, tenant, "assigned", lead, {"owner": {"old": None, "new": owner}})
+
+
+def _hand_to(lead: Lead, owner: str, minutes: int | None, now: datetime) -> None:
+    """The lead is the owner's; its first-touch time starts."""
     lead.owner, lead.queued_at, lead.assigned_at = owner, None, now
     lead.first_touch_due_at = now + timedelta(minutes=minutes) if minutes else None
-    repository.add_history(session, lead, "assigned", {"team": lead.team, "owner": owner}, now)
-    if announce:
-        _bump(lead, now)
-        _publish(session, tenant, "assigned", lead, {"owner": {"old": None, "new": owner}})
 
 
 def _freed(session: Session, tenant: str, lead: Lead, old_status: str) -> None:
@@ -468,8 +535,10 @@ def _scoring_document(rule: rules.ScoringRule) -> dict[str, Any]:
             "min": rule.minimum, "max": rule.maximum}
 
 
-def _rescore(session: Session, tenant: str, lead: Lead, customer: CustomerReplica | None, now: datetime) -> None:
-    tenant_rules, _, _ = scoring_rules_of(session, tenant)
+def _rescore(session: Session, tenant: str, lead: Lead, customer: CustomerReplica | None, now: datetime,
+             tenant_rules: list[rules.ScoringRule] | None = None) -> None:
+    if tenant_rules is None:
+        tenant_rules = scoring_rules_of(session, tenant)[0]
     facts = rules.lead_facts(_fields(lead), customer=_profile(customer), now=now)
     lead.score, lead.score_reasons = rules.score(facts, tenant_rules)
 
@@ -554,13 +623,18 @@ def _facts(lead: Lead, duplicate_of: uuid.UUID | None = None) -> dict[str, Any]:
             "opportunity_id": lead.opportunity_id, "duplicate_of": duplicate_of, "version": lead.version}
 
 
-def _publish(session: Session, tenant: str, action: str | None, lead: Lead, changes: dict[str, Any], *,
-             reason: str | None = None, duplicate_of: uuid.UUID | None = None) -> None:
-    """Created (``action`` None) or a change, keyed by the lead's customer when it has one, else by the lead."""
+def lead_event(action: str | None, lead: Lead, changes: dict[str, Any], *, reason: str | None = None,
+               duplicate_of: uuid.UUID | None = None) -> tuple[EventType, EventPayload, str]:
+    """The event of a creation (``action`` None) or a change, with its subject: keyed by the lead's customer
+    when it has one, else by the lead."""
     subject = str(lead.customer_id or lead.id)
     if action is None:
-        publish(session, contract.LEAD_CREATED, contract.LeadReported(**_facts(lead)), subject=subject, tenant=tenant)
-        return
-    publish(session, contract.LEAD_CHANGED[action],
-            contract.LeadChanged(**_facts(lead, duplicate_of), changes=changes, reason=reason),
-            subject=subject, tenant=tenant)
+        return contract.LEAD_CREATED, contract.LeadReported(**_facts(lead)), subject
+    return (contract.LEAD_CHANGED[action],
+            contract.LeadChanged(**_facts(lead, duplicate_of), changes=changes, reason=reason), subject)
+
+
+def _publish(session: Session, tenant: str, action: str | None, lead: Lead, changes: dict[str, Any], *,
+             reason: str | None = None, duplicate_of: uuid.UUID | None = None) -> None:
+    event_type, payload, subject = lead_event(action, lead, changes, reason=reason, duplicate_of=duplicate_of)
+    publish(session, event_type, payload, subject=subject, tenant=tenant)

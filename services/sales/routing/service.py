@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -177,8 +177,7 @@ def _check_rule(session: Session, tenant: str, team: str, conditions: Mapping[st
 
 def team_for(session: Session, tenant: str, facts: Mapping[str, Any]) -> str | None:
     """The team the tenant's first matching rule chooses for a lead; None when no rule matches."""
-    ordered = repository.rules_in_order(session, tenant)
-    return rules.choose_rule([(r.conditions, r.team) for r in ordered], facts)
+    return rules.choose_rule(routing_rules(session, tenant), facts)
 
 
 def locked_team(session: Session, tenant: str, name: str) -> SalesTeam | None:
@@ -186,20 +185,44 @@ def locked_team(session: Session, tenant: str, name: str) -> SalesTeam | None:
 
 
 def take_leads(session: Session, tenant: str, team_name: str, count: int) -> list[str]:
-    """Who takes the team's next ``count`` leads, in order, as far as capacity goes; remembers the turn.
+    """Who takes the team's next ``count`` leads, in order, as far as capacity goes; remembers the turn."""
+    hand = team_hand(session, tenant, team_name) if count > 0 else None
+    return [] if hand is None else hand.take(count)
 
-    The team row is locked first, so concurrent assignments in one team see each other's loads.
-    """
+
+@dataclass
+class TeamHand:
+    """A team's members and their loads, held for the assignments of one transaction (a request, or a
+    whole import batch: one read of the loads instead of one per lead)."""
+
+    team: SalesTeam
+    members: list[rules.Member]
+
+    def take(self, count: int = 1) -> list[str]:
+        """The owners of the next ``count`` leads, as far as capacity goes; loads and the turn move on."""
+        owners = rules.assign_queue(count, self.members, self.team.strategy, self.team.last_owner)
+        if owners:
+            self.team.last_owner = owners[-1]
+            taken = {owner: owners.count(owner) for owner in set(owners)}
+            self.members = [replace(m, load=m.load + taken.get(m.owner, 0)) for m in self.members]
+        return owners
+
+
+def team_hand(session: Session, tenant: str, team_name: str) -> TeamHand | None:
+    """The team, locked until the transaction ends (so concurrent assignments in one team see each
+    other's loads), with its members' loads; None when the tenant has no such team."""
     team = locked_team(session, tenant, team_name)
-    if team is None or count <= 0:
-        return []
+    if team is None:
+        return None
     loads = leads.loads_of(session, tenant, team_name)
     members = [rules.Member(m.owner, m.capacity, m.available, loads.get(m.owner, 0))
                for m in repository.members_of(session, {team.id})[team.id]]
-    owners = rules.assign_queue(count, members, team.strategy, team.last_owner)
-    if owners:
-        team.last_owner = owners[-1]
-    return owners
+    return TeamHand(team, members)
+
+
+def routing_rules(session: Session, tenant: str) -> list[tuple[Mapping[str, Any], str]]:
+    """The tenant's rules as ``(conditions, team)`` in order, ready for ``rules.choose_rule`` over many leads."""
+    return [(rules.prepared(r.conditions), r.team) for r in repository.rules_in_order(session, tenant)]
 
 
 def first_touch_minutes(session: Session, tenant: str, team_name: str) -> int | None:
