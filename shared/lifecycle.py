@@ -112,6 +112,11 @@ class Follower:
     movable: Callable[[Session, list[Any], uuid.UUID], list[Any]] = lambda session, records, survivor: records
 
 
+def nothing_personal(session: Session, tenant: str, customer_id: uuid.UUID) -> None:
+    """``anonymise`` of records holding no personal data (bookkeeping the law makes a business keep: orders,
+    invoices, payments): an erasure leaves them as they are, still the customer's by id only."""
+
+
 def lifecycle_consumer(followers: list[Follower], *, events: LifecycleEvents, repointing: type[Any],
                        replica: ViewReplica[Any]) -> ConsumerSpec:
     """The consumer that keeps a service's records with the right customer."""

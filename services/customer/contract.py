@@ -504,15 +504,18 @@ RESPONSE_EVENTS: tuple[Reads, ...] = tuple(
 # Order to cash: orders (a return has its own payload), invoices, payments and credit notes.
 ORDER_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.order.{action}.v1", SALES_TOPIC.name, OrderReport)
-    for action in ("placed", "confirmed", "held", "shipped", "delivered", "cancelled"))
+    for action in ("placed", "confirmed", "held", "shipped", "delivered", "cancelled", "moved"))
 ORDER_RETURNED = Reads("crm.sales.order.returned.v1", SALES_TOPIC.name, ReturnReport)
 INVOICE_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.invoice.{action}.v1", SALES_TOPIC.name, InvoiceReport)
-    for action in ("issued", "paid", "written_off", "overdue"))
+    for action in ("issued", "paid", "written_off", "overdue", "moved"))
 PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, PaymentReport)
 CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
+# A merge or an unmerge moved the record to another customer: its fact follows (``moved`` above too).
+PAYMENT_MOVED = Reads("crm.sales.payment.moved.v1", SALES_TOPIC.name, PaymentReport)
+CREDIT_NOTE_MOVED = Reads("crm.sales.credit_note.moved.v1", SALES_TOPIC.name, CreditNoteReport)
 CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS, PAYMENT_RECEIVED,
-                                  CREDIT_NOTE_ISSUED)
+                                  CREDIT_NOTE_ISSUED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
 # Loyalty movements (the balance after each) and the cross-sell offers the sales service ranks.
 LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.loyalty.{action}.v1", SALES_TOPIC.name, LoyaltyReport)

@@ -300,7 +300,10 @@ ORDER_RETURNED = EventType("crm.sales.order.returned.v1", SALES_TOPIC, OrderRetu
 ORDER_EVENTS: dict[str, EventType] = {
     "placed": ORDER_PLACED, "confirmed": ORDER_CONFIRMED, "on_hold": ORDER_HELD, "shipped": ORDER_SHIPPED,
     "delivered": ORDER_DELIVERED, "cancelled": ORDER_CANCELLED}
-PUBLISHES += (*ORDER_EVENTS.values(), ORDER_RETURNED)
+# A merge moved the order to the survivor, or an unmerge brought it back: its state as it is, under its
+# customer now (so the view moves the order's fact; status and version are unchanged).
+ORDER_MOVED = EventType("crm.sales.order.moved.v1", SALES_TOPIC, OrderReported)
+PUBLISHES += (*ORDER_EVENTS.values(), ORDER_RETURNED, ORDER_MOVED)
 
 
 class InvoiceReported(EventPayload):
@@ -324,7 +327,9 @@ class InvoiceReported(EventPayload):
 INVOICE_ISSUED = EventType("crm.sales.invoice.issued.v1", SALES_TOPIC, InvoiceReported)
 INVOICE_PAID = EventType("crm.sales.invoice.paid.v1", SALES_TOPIC, InvoiceReported)
 INVOICE_WRITTEN_OFF = EventType("crm.sales.invoice.written_off.v1", SALES_TOPIC, InvoiceReported)
-PUBLISHES += (INVOICE_ISSUED, INVOICE_PAID, INVOICE_WRITTEN_OFF)
+# Moved with a merge or an unmerge, like ORDER_MOVED.
+INVOICE_MOVED = EventType("crm.sales.invoice.moved.v1", SALES_TOPIC, InvoiceReported)
+PUBLISHES += (INVOICE_ISSUED, INVOICE_PAID, INVOICE_WRITTEN_OFF, INVOICE_MOVED)
 
 
 class InvoiceOverdue(InvoiceReported):
@@ -382,7 +387,10 @@ class CreditNoteIssued(EventPayload):
 
 
 CREDIT_NOTE_ISSUED = EventType("crm.sales.credit_note.issued.v1", SALES_TOPIC, CreditNoteIssued)
-PUBLISHES += (PAYMENT_RECEIVED, CREDIT_NOTE_ISSUED)
+# Moved with a merge or an unmerge, like ORDER_MOVED; ``paid_revenue`` is then the new customer's.
+PAYMENT_MOVED = EventType("crm.sales.payment.moved.v1", SALES_TOPIC, PaymentReceived)
+CREDIT_NOTE_MOVED = EventType("crm.sales.credit_note.moved.v1", SALES_TOPIC, CreditNoteIssued)
+PUBLISHES += (PAYMENT_RECEIVED, CREDIT_NOTE_ISSUED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
 
 # The sales policy (tenant currency, default credit limit, invoicing and payment terms) is a control
 # setting: its changes are told, keyed by sales_policy_subject so a tenant's changes stay in order.

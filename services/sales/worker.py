@@ -9,14 +9,18 @@ from fastapi import FastAPI
 
 from services.sales import contract
 from services.sales.collections import service as collections
+from services.sales.credit_notes import consumers as credit_notes
 from services.sales.customers import consumers as customers
 from services.sales.customers.repository import REPLICA
 from services.sales.forecast import service as forecast
+from services.sales.invoices import consumers as invoices
 from services.sales.leads import consumers as leads
 from services.sales.leads import service as leads_service
 from services.sales.loyalty import service as loyalty
 from services.sales.offers import service as offers
 from services.sales.opportunities import consumers as opportunities
+from services.sales.orders import consumers as orders
+from services.sales.payments import consumers as payments
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
 from services.sales.settings import SalesSettings
@@ -31,7 +35,9 @@ def _seconds(name: str) -> Callable[[Any], float]:
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
-    customers.following([opportunities.FOLLOWER, leads.FOLLOWER]),
+    # Invoices before payments and credit notes: what those tell of the paid revenue counts moved invoices.
+    customers.following([opportunities.FOLLOWER, leads.FOLLOWER, orders.FOLLOWER, invoices.FOLLOWER,
+                         payments.FOLLOWER, credit_notes.FOLLOWER]),
     leads.CAMPAIGN_RESPONSES,
 ]
 # Leads not touched by their team's first-touch time are flagged overdue, once each.

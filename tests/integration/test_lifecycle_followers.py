@@ -102,3 +102,63 @@ def test_erasure_reaches_every_service(system: System) -> None:
                                "SELECT count(*) FROM outbox WHERE key = :k AND data LIKE :p",
                                k=customer["id"], p="%Main St%")
         assert leftovers == [(0,)]
+
+
+def _money(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+def test_orders_invoices_payments_and_credit_notes_follow_a_merge_and_come_back_with_an_unmerge(
+        system: System) -> None:
+    cash_kpis = ("open_orders", "open_receivables", "lifetime_value", "credit_exposure")
+    with system.client() as client:
+        tenant = client.tenant  # type: ignore[attr-defined]
+        duplicate, dup_token = factories.organization(client, "Dupe Books", credit_limit=_money("100000.00"))
+        survivor, _ = factories.organization(client, "Keep Books", credit_limit=_money("100000.00"))
+        desk = factories.product(client, "DESK-MERGE")
+        factories.price_book(client, {desk["id"]: "200.00"})
+        placed = client.post("/v1/orders", headers=dup_token, json={
+            "customer_id": duplicate["id"], "currency": "EUR", "lines": [{"product_id": desk["id"], "quantity": "2"}]})
+        assert placed.status_code == 201, placed.text
+        order = placed.json()
+        for step in ("confirm", "ship"):
+            moved_on = client.post(f"/v1/orders/{order['id']}/{step}")
+            assert moved_on.status_code == 200, moved_on.text
+        invoice = client.post("/v1/invoices", json={"order_id": order["id"]}).json()
+        payment = client.post("/v1/payments", json={"customer_id": duplicate["id"], "amount": _money("150.00")}).json()
+        note = client.post("/v1/credit-notes", json={"invoice_id": invoice["id"], "amount": "50.00",
+                                                     "reason": "a scratched desk"})
+        assert note.status_code == 201, note.text
+        system.wait_drained()
+        before = {k: v for k, v in client.get(f"/v1/customers/{duplicate['id']}/view").json()["kpis"].items()
+                  if k in cash_kpis}
+        assert before["open_receivables"] == [_money("200.00")] and before["lifetime_value"] == [_money("150.00")]
+        records = {"orders": order["id"], "invoices": invoice["id"], "payments": payment["id"],
+                   "credit-notes": note.json()["id"]}
+
+        def owners() -> set[str]:
+            return {client.get(f"/v1/{path}/{record}").json()["customer_id"] for path, record in records.items()}
+
+        merge_id = str(uuid.uuid4())
+        _publish(system, tenant, "crm.customer.merged.v1", survivor["id"], {
+            "merge_id": merge_id, "survivor_id": survivor["id"], "merged_ids": [duplicate["id"]],
+            "customer": survivor})
+        eventually(lambda: owners() == {survivor["id"]}, what="sales to move the order, invoice, payment and note")
+        system.wait_drained()
+        # The survivor's view holds the duplicate's books now, and sales counts them for the survivor.
+        merged = client.get(f"/v1/customers/{survivor['id']}/view").json()["kpis"]
+        assert {k: merged[k] for k in cash_kpis} == before
+        listed = client.get("/v1/invoices", params={"customer_id": survivor["id"]}).json()["items"]
+        assert [i["id"] for i in listed] == [invoice["id"]]
+        timeline = client.get(f"/v1/customers/{survivor['id']}/timeline", params={"limit": 100}).json()["items"]
+        assert any(e["resource"] == f"/v1/invoices/{invoice['id']}" and "moved" in e["summary"] for e in timeline)
+
+        _publish(system, tenant, "crm.customer.unmerged.v1", survivor["id"], {
+            "merge_id": merge_id, "survivor_id": survivor["id"], "restored_ids": [duplicate["id"]],
+            "customer": survivor, "restored": [duplicate]})
+        eventually(lambda: owners() == {duplicate["id"]}, what="sales to give the books back")
+        system.wait_drained()
+        restored = client.get(f"/v1/customers/{duplicate['id']}/view").json()["kpis"]
+        assert {k: restored[k] for k in cash_kpis} == before
+        emptied = client.get(f"/v1/customers/{survivor['id']}/view").json()["kpis"]
+        assert (emptied["open_receivables"], emptied["lifetime_value"], emptied["open_orders"]) == ([], [], 0)

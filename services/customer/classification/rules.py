@@ -38,6 +38,8 @@ from typing import Any
 
 from services.customer.contract import (
     CREDIT_NOTE_ISSUED,
+    CREDIT_NOTE_MOVED,
+    PAYMENT_MOVED,
     PAYMENT_RECEIVED,
     CreditNoteReport,
     OpportunityReport,
@@ -205,9 +207,9 @@ class PaidRevenue:
 def paid_revenue_from_event(event: CloudEvent) -> PaidRevenue | None:
     """The paid revenue a payment or credit-note event reports; None for others, and for events from before
     the sales service reported it."""
-    if event.type == PAYMENT_RECEIVED.name:
+    if event.type in (PAYMENT_RECEIVED.name, PAYMENT_MOVED.name):
         report: PaymentReport | CreditNoteReport = PaymentReport.model_validate(event.data)
-    elif event.type == CREDIT_NOTE_ISSUED.name:
+    elif event.type in (CREDIT_NOTE_ISSUED.name, CREDIT_NOTE_MOVED.name):
         report = CreditNoteReport.model_validate(event.data)
     else:
         return None

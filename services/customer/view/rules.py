@@ -281,14 +281,14 @@ def _invoice_entry(event: CloudEvent) -> tuple[str, str | None]:
 
 def _payment_entry(event: CloudEvent) -> tuple[str, str | None]:
     report = PaymentReport.model_validate(event.data)
-    return (f"Payment received ({report.amount.amount} {report.amount.currency}, "
+    return (f"Payment {_action(event)} ({report.amount.amount} {report.amount.currency}, "
             f"to {len(report.allocations)} invoice{'' if len(report.allocations) == 1 else 's'})",
             f"/v1/payments/{report.payment_id}")
 
 
 def _credit_note_entry(event: CloudEvent) -> tuple[str, str | None]:
     report = CreditNoteReport.model_validate(event.data)
-    return (f"Credit note {report.number} issued ({report.amount.amount} {report.amount.currency}, {report.kind})",
+    return (f"Credit note {report.number} {_action(event)} ({report.amount.amount} {report.amount.currency}, {report.kind})",
             f"/v1/credit-notes/{report.credit_note_id}")
 
 

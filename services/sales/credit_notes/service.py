@@ -25,6 +25,7 @@ from services.sales.invoices import repository as invoices
 from services.sales.invoices import rules as invoice_rules
 from services.sales.invoices import service as invoice_service
 from services.sales.orders import repository as orders
+from shared.contract import EventType
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.http import PageRequest
@@ -81,12 +82,22 @@ def issue_credit_note(session: Session, tenant: str, body: CreditNoteCreate, *, 
     session.add(note)
     session.flush()
     invoice_service.settle(session, invoice_service.shown_many(session, tenant, [invoice])[0])
-    publish(session, contract.CREDIT_NOTE_ISSUED, contract.CreditNoteIssued(
-        credit_note_id=note.id, customer_id=note.customer_id, invoice_id=note.invoice_id, number=note.number,
-        kind=kind, return_id=note.return_id, amount=Money.of(amount, note.currency), reason=note.reason,
-        issued_on=today, paid_revenue=invoice_service.paid_revenue(session, tenant, note.customer_id)),
-        subject=str(note.customer_id), tenant=tenant)
+    _publish(session, contract.CREDIT_NOTE_ISSUED, note)
     return note
+
+
+def follow_customer(session: Session, tenant: str, note: CreditNote, previous: uuid.UUID) -> None:
+    """A merge or an unmerge moved the credit note from ``previous`` (with its invoice, which moved first)."""
+    _publish(session, contract.CREDIT_NOTE_MOVED, note)
+
+
+def _publish(session: Session, event: EventType, note: CreditNote) -> None:
+    publish(session, event, contract.CreditNoteIssued(
+        credit_note_id=note.id, customer_id=note.customer_id, invoice_id=note.invoice_id, number=note.number,
+        kind=note.kind, return_id=note.return_id, amount=Money.of(note.amount, note.currency), reason=note.reason,
+        issued_on=note.issued_on,
+        paid_revenue=invoice_service.paid_revenue(session, note.tenant_id, note.customer_id)),
+        subject=str(note.customer_id), tenant=note.tenant_id)
 
 
 def list_credit_notes(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[CreditNote]:

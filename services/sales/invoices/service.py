@@ -145,6 +145,12 @@ def settle(session: Session, shown: Shown) -> None:
         loyalty.earn_for_invoice(session, invoice)
 
 
+def follow_customer(session: Session, tenant: str, invoice: Invoice, previous: uuid.UUID) -> None:
+    """A merge or an unmerge moved the invoice from ``previous``: its dunning and the credit check follow
+    the invoice's customer, so they now count it for the new one."""
+    changed(session, shown_many(session, tenant, [invoice])[0], contract.INVOICE_MOVED)
+
+
 def changed(session: Session, shown: Shown, event: Any, *, reason: str | None = None) -> None:
     invoice = shown.invoice
     c = invoice.currency

@@ -32,6 +32,7 @@ from services.sales.opportunities.service import priced_lines
 from services.sales.orders import repository, rules
 from services.sales.orders.schemas import OrderCreate, ReturnIn
 from services.sales.orders.tables import Order, OrderChange, OrderReturn
+from shared.contract import EventType
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.http import PageRequest
@@ -257,9 +258,14 @@ def _facts(shown: Shown, previous: str | None) -> dict[str, Any]:
             "version": order.version, "approved_by": order.approved_by}
 
 
+def follow_customer(session: Session, tenant: str, order: Order, previous: uuid.UUID) -> None:
+    """A merge or an unmerge moved the order from ``previous``; its status and version stay as they were."""
+    _publish(session, _shown(session, tenant, [order])[0], order.status, event=contract.ORDER_MOVED)
+
+
 def _publish(session: Session, shown: Shown, previous: str | None, *, credit: contract.CreditFigures | None = None,
-             reason: str | None = None) -> None:
+             reason: str | None = None, event: EventType | None = None) -> None:
     order = shown.order
-    event = contract.ORDER_EVENTS[order.status]
+    event = event or contract.ORDER_EVENTS[order.status]
     publish(session, event, contract.OrderReported(**_facts(shown, previous), credit=credit, reason=reason),
             subject=str(order.customer_id), tenant=order.tenant_id)

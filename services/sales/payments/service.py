@@ -23,6 +23,7 @@ from services.sales.invoices import service as invoice_service
 from services.sales.payments import repository, rules
 from services.sales.payments.schemas import PaymentCreate
 from services.sales.payments.tables import Allocation, Payment
+from shared.contract import EventType
 from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
 from shared.http import PageRequest
@@ -70,15 +71,27 @@ def receive_payment(session: Session, tenant: str, body: PaymentCreate, *, by: s
     for settled in invoice_service.shown_many(session, tenant, [by_id[i] for i, _ in planned]):
         invoice_service.settle(session, settled)
     shown = Shown(payment, made)
-    publish(session, contract.PAYMENT_RECEIVED, contract.PaymentReceived(
-        payment_id=payment.id, customer_id=payment.customer_id, amount=Money.of(amount, currency),
+    _publish(session, contract.PAYMENT_RECEIVED, shown)
+    return shown
+
+
+def follow_customer(session: Session, tenant: str, payment: Payment, previous: uuid.UUID) -> None:
+    """A merge or an unmerge moved the payment from ``previous``: told with its new customer's paid revenue
+    (invoices follow before payments, so that is the revenue of every invoice the customer now has)."""
+    _publish(session, contract.PAYMENT_MOVED, Shown(payment, repository.allocations_of(session, tenant,
+                                                                                        {payment.id})[payment.id]))
+
+
+def _publish(session: Session, event: EventType, shown: Shown) -> None:
+    payment, currency = shown.payment, shown.payment.currency
+    publish(session, event, contract.PaymentReceived(
+        payment_id=payment.id, customer_id=payment.customer_id, amount=Money.of(payment.amount, currency),
         received_on=payment.received_on,
         allocations=[contract.AllocationReported(invoice_id=a.invoice_id, amount=Money.of(a.amount, currency))
-                     for a in made],
+                     for a in shown.allocations],
         unallocated=Money.of(shown.unallocated, currency),
-        paid_revenue=invoice_service.paid_revenue(session, tenant, payment.customer_id)),
-        subject=str(payment.customer_id), tenant=tenant)
-    return shown
+        paid_revenue=invoice_service.paid_revenue(session, payment.tenant_id, payment.customer_id)),
+        subject=str(payment.customer_id), tenant=payment.tenant_id)
 
 
 def list_payments(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Shown]:

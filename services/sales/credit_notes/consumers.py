@@ -1,0 +1,10 @@
+"""How credit notes follow their customer's life cycle: merges re-point them to the survivor, unmerges bring
+them back; an erasure leaves them (they hold no personal data, and the books must keep them)."""
+
+from __future__ import annotations
+
+from services.sales.credit_notes import service
+from services.sales.credit_notes.tables import CreditNote
+from shared.lifecycle import Follower, nothing_personal
+
+FOLLOWER = Follower(CreditNote, "credit_note", moved=service.follow_customer, anonymise=nothing_personal)
