@@ -94,6 +94,12 @@ def sales_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     yield from _migrated_sessions("sales", request.param, tmp_path)
 
 
+@pytest.fixture(params=BACKENDS)
+def customer_sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated customer database of one backend, like ``sales_sessions``."""
+    yield from _migrated_sessions("customer", request.param, tmp_path)
+
+
 @pytest.fixture()
 def other_sales_sessions(sales_sessions: sessionmaker[Session], tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     """A second fresh sales database on the backend of ``sales_sessions``, to compare two ways of doing one thing."""

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, text, union
 from sqlalchemy.orm import Session
 
 from services.customer.classification import rules
@@ -136,11 +136,24 @@ def deals_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[tupl
 
 
 def currencies_in_use(session: Session, tenant: str) -> list[str]:
-    """Every currency a value is held in: lifetime values and won deals."""
+    """Every currency a value is held in: lifetime values, won deals and the paid revenue sales reported."""
     lifetime = select(Customer.lifetime_value_currency).where(
         Customer.tenant_id == tenant, Customer.lifetime_value_currency.is_not(None), Customer.deleted_at.is_(None))
     deals = select(CustomerDeal.currency).where(CustomerDeal.tenant_id == tenant, CustomerDeal.status == "won")
-    return sorted(session.scalars(union(lifetime, deals)))
+    return sorted(set(session.scalars(union(lifetime, deals))) | _paid_revenue_currencies(session, tenant))
+
+
+# The currencies inside each customer's reported list, unnested by the database (the JSON functions differ).
+_PAID_REVENUE_CURRENCIES = {
+    "postgresql": "SELECT DISTINCT e ->> 'currency' FROM customers AS c, jsonb_array_elements(c.paid_revenue) AS e",
+    "sqlite": "SELECT DISTINCT json_extract(e.value, '$.currency') FROM customers AS c, json_each(c.paid_revenue) AS e",
+}
+
+
+def _paid_revenue_currencies(session: Session, tenant: str) -> set[str]:
+    query = _PAID_REVENUE_CURRENCIES[session.get_bind().dialect.name] + (
+        " WHERE c.tenant_id = :tenant AND c.deleted_at IS NULL AND c.paid_revenue_sequence IS NOT NULL")
+    return {str(currency) for (currency,) in session.execute(text(query), {"tenant": tenant}) if currency}
 
 
 def distribution(session: Session, tenant: str) -> list[dict[str, Any]]:
