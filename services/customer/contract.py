@@ -513,9 +513,11 @@ PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, Paym
 CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
 # A merge or an unmerge moved the record to another customer: its fact follows (``moved`` above too).
 PAYMENT_MOVED = Reads("crm.sales.payment.moved.v1", SALES_TOPIC.name, PaymentReport)
+# A payment's credit paid a later invoice: the payment with its allocations now.
+PAYMENT_APPLIED = Reads("crm.sales.payment.applied.v1", SALES_TOPIC.name, PaymentReport)
 CREDIT_NOTE_MOVED = Reads("crm.sales.credit_note.moved.v1", SALES_TOPIC.name, CreditNoteReport)
 CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS, PAYMENT_RECEIVED,
-                                  CREDIT_NOTE_ISSUED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
+                                  CREDIT_NOTE_ISSUED, PAYMENT_APPLIED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
 # Loyalty movements (the balance after each) and the cross-sell offers the sales service ranks.
 LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.loyalty.{action}.v1", SALES_TOPIC.name, LoyaltyReport)

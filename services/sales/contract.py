@@ -387,10 +387,12 @@ class CreditNoteIssued(EventPayload):
 
 
 CREDIT_NOTE_ISSUED = EventType("crm.sales.credit_note.issued.v1", SALES_TOPIC, CreditNoteIssued)
+# The payment's credit (what it kept over) paid a new invoice: its allocations as they are now.
+PAYMENT_APPLIED = EventType("crm.sales.payment.applied.v1", SALES_TOPIC, PaymentReceived)
 # Moved with a merge or an unmerge, like ORDER_MOVED; ``paid_revenue`` is then the new customer's.
 PAYMENT_MOVED = EventType("crm.sales.payment.moved.v1", SALES_TOPIC, PaymentReceived)
 CREDIT_NOTE_MOVED = EventType("crm.sales.credit_note.moved.v1", SALES_TOPIC, CreditNoteIssued)
-PUBLISHES += (PAYMENT_RECEIVED, CREDIT_NOTE_ISSUED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
+PUBLISHES += (PAYMENT_RECEIVED, CREDIT_NOTE_ISSUED, PAYMENT_APPLIED, PAYMENT_MOVED, CREDIT_NOTE_MOVED)
 
 # The sales policy (tenant currency, default credit limit, invoicing and payment terms) is a control
 # setting: its changes are told, keyed by sales_policy_subject so a tenant's changes stay in order.

@@ -247,6 +247,50 @@ def test_payments_go_oldest_first_and_a_write_off_closes_an_invoice(sessions: se
         _in(sessions, lambda s: invoices.write_off(s, TENANT, bad, "again"))
 
 
+def _invoice_spending_credit(sessions: sessionmaker[Session], order: uuid.UUID) -> invoices.Shown:
+    """What ``POST /v1/invoices`` does in its one transaction: issue the invoice, then spend the customer's credit."""
+    def work(session: Session) -> invoices.Shown:
+        issued = invoices.issue_invoice(session, TENANT, InvoiceCreate(order_id=order))
+        payments.spend_credit(session, TENANT, issued.invoice)
+        return invoices.shown_many(session, TENANT, [issued.invoice])[0]
+    return _in(sessions, work)
+
+
+def test_credit_kept_from_an_over_payment_pays_the_next_invoices_oldest_payment_first(
+        sessions: sessionmaker[Session]) -> None:
+    product = _catalogue(sessions, "10.00")
+    customer = _customer(sessions, None)
+    _in(sessions, lambda s: sales_policy.change_policy(s, TENANT, SalesPolicyIn(
+        currency="EUR", invoice_from="confirmed"), check_version=lambda _: None))
+    kept = [_in(sessions, lambda s: payments.receive_payment(s, TENANT, PaymentCreate(
+        customer_id=customer, amount={"amount": amount, "currency": "EUR"}, keep_excess_as_credit=True),
+        by="c", wait_seconds=0)).payment.id for amount in ("8.00", "12.00")]
+    # A credit in another currency pays nothing here.
+    _in(sessions, lambda s: payments.receive_payment(s, TENANT, PaymentCreate(
+        customer_id=customer, amount={"amount": "500.00", "currency": "USD"}, keep_excess_as_credit=True),
+        by="c", wait_seconds=0))
+    shown = []
+    for quantity in ("1", "2", "3"):
+        order = _place(sessions, customer, product, quantity)
+        _in(sessions, lambda s: orders.confirm(s, TENANT, order, by="c"))
+        shown.append(_invoice_spending_credit(sessions, order))
+    # 20 of credit: the 10 invoice is paid from the older payment (8) and 2 of the newer; the 20 invoice gets
+    # the newer's last 10; the 30 invoice finds nothing left.
+    assert [(s.invoice.status, s.open_amount) for s in shown] == [
+        ("paid", Decimal("0.00")), ("open", Decimal("10.00")), ("open", Decimal("30.00"))]
+    with sessions() as session:
+        spent = {p: [(a.invoice_id, a.amount) for a in payments.get_payment(session, TENANT, p).allocations]
+                 for p in kept}
+        applied = [r.data for r in session.scalars(select(OutboxRecord).where(
+            OutboxRecord.type == "crm.sales.payment.applied.v1").order_by(OutboxRecord.sequence))]
+    assert spent == {kept[0]: [(shown[0].invoice.id, Decimal("8.00"))],
+                     kept[1]: [(shown[0].invoice.id, Decimal("2.00")), (shown[1].invoice.id, Decimal("10.00"))]}
+    assert [(a["payment_id"], a["unallocated"]["amount"], len(a["allocations"])) for a in applied] == [
+        (str(kept[0]), "0.00", 1), (str(kept[1]), "10.00", 1), (str(kept[1]), "0.00", 2)]
+    assert applied[-1]["paid_revenue"] == [{"amount": "20.00", "currency": "EUR"}]
+    assert _events(sessions, "crm.sales.invoice.paid.v1") == 1
+
+
 def _side_by_side(work: Callable[[int], None], count: int) -> list[BaseException]:
     failures: list[BaseException] = []
     barrier = threading.Barrier(count)

@@ -157,3 +157,29 @@ def test_a_won_deal_is_held_for_credit_approved_shipped_invoiced_and_paid_in_two
     assert (data[2]["approved_by"], data[2]["from_status"]) == ("dev", "on_hold")
     assert [d["amount"] for d in (data[5], data[7])] == [_money("600.00"), _money("900.00")]
     assert (data[6]["status"], data[6]["open_amount"]) == ("paid", _money("0.00"))
+
+
+def test_an_over_payment_kept_as_credit_pays_the_next_invoice_at_once(system: System) -> None:
+    with system.client() as client:
+        buyer, token = factories.organization(client, "Prepaid Ltd", credit_limit=_money("5000.00"))
+        lamp = factories.product(client, "LAMP-CREDIT")
+        factories.price_book(client, {lamp["id"]: "40.00"})
+        prepaid = client.post("/v1/payments", headers=token, json={
+            "customer_id": buyer["id"], "amount": _money("100.00"), "keep_excess_as_credit": True})
+        assert prepaid.status_code == 201, prepaid.text
+        assert (prepaid.json()["allocations"], prepaid.json()["unallocated"]) == ([], _money("100.00"))
+        placed = client.post("/v1/orders", json={"customer_id": buyer["id"], "currency": EUR,
+                                                 "lines": [{"product_id": lamp["id"], "quantity": "3"}]})
+        assert placed.status_code == 201, placed.text
+        for step in ("confirm", "ship"):
+            assert client.post(f"/v1/orders/{placed.json()['id']}/{step}").status_code == 200
+        issued = client.post("/v1/invoices", json={"order_id": placed.json()["id"]})
+        assert issued.status_code == 201, issued.text
+        # 120 owed, 100 of credit: what is left open is answered at once.
+        assert (issued.json()["status"], issued.json()["paid"], issued.json()["open_amount"]) == (
+            "open", _money("100.00"), _money("20.00"))
+        payment = client.get(f"/v1/payments/{prepaid.json()['id']}").json()
+        assert (payment["allocations"], payment["unallocated"]) == (
+            [{"invoice_id": issued.json()["id"], "amount": _money("100.00")}], _money("0.00"))
+        _kpis_become(client, buyer["id"], {"open_receivables": [_money("20.00")],
+                                           "lifetime_value": [_money("100.00")]}, "the credit paying the invoice")

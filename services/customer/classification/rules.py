@@ -39,6 +39,7 @@ from typing import Any
 from services.customer.contract import (
     CREDIT_NOTE_ISSUED,
     CREDIT_NOTE_MOVED,
+    PAYMENT_APPLIED,
     PAYMENT_MOVED,
     PAYMENT_RECEIVED,
     CreditNoteReport,
@@ -207,7 +208,7 @@ class PaidRevenue:
 def paid_revenue_from_event(event: CloudEvent) -> PaidRevenue | None:
     """The paid revenue a payment or credit-note event reports; None for others, and for events from before
     the sales service reported it."""
-    if event.type in (PAYMENT_RECEIVED.name, PAYMENT_MOVED.name):
+    if event.type in (PAYMENT_RECEIVED.name, PAYMENT_APPLIED.name, PAYMENT_MOVED.name):
         report: PaymentReport | CreditNoteReport = PaymentReport.model_validate(event.data)
     elif event.type in (CREDIT_NOTE_ISSUED.name, CREDIT_NOTE_MOVED.name):
         report = CreditNoteReport.model_validate(event.data)

@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Response
 from services.sales import contract
 from services.sales.invoices import rules, service
 from services.sales.invoices.schemas import InvoiceCreate, InvoiceOut, Status, WriteOffIn
+from services.sales.payments import service as payments
 from shared.auth import Principal, Scopes
 from shared.db import utcnow
 from shared.http import DbSession, Page, Paging, check_if_match, etag, feature_router, next_cursor, written
@@ -39,7 +40,11 @@ def invoice_out(shown: service.Shown) -> InvoiceOut:
 @router.post("/invoices", status_code=201, response_model=InvoiceOut,
              summary="Invoice an order (numbered without gaps per tenant and year; due after the payment terms)")
 def issue_invoice(body: InvoiceCreate, response: Response, db: DbSession, who: Writer) -> InvoiceOut:
-    shown = service.issue_invoice(db, who.tenant, body)
+    """The customer's credit (over-payments kept) in the invoice's currency pays it at once, in the same
+    transaction: the answer shows what is left open."""
+    issued = service.issue_invoice(db, who.tenant, body)
+    payments.spend_credit(db, who.tenant, issued.invoice)
+    shown = service.shown_many(db, who.tenant, [issued.invoice])[0]
     written(response, version=shown.invoice.version, location=f"/v1/invoices/{shown.invoice.id}")
     return invoice_out(shown)
 

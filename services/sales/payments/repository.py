@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.sales.payments.tables import Allocation, Payment
@@ -23,6 +24,22 @@ def list_payments(session: Session, tenant: str, page: PageRequest, filters: dic
     if page.after is not None:
         query = query.where(Payment.id > page.after)
     return list(session.scalars(query.order_by(Payment.id).limit(page.limit + 1)))
+
+
+def credits_of(session: Session, tenant: str, customer_id: uuid.UUID, currency: str) -> list[tuple[Payment, Decimal]]:
+    """The customer's payments in ``currency`` with something left over (its credit), oldest first, with what is
+    left of each."""
+    payments = select(Payment.id).where(Payment.tenant_id == tenant, Payment.customer_id == customer_id,
+                                        Payment.currency == currency)
+    allocated = (select(Allocation.payment_id, func.sum(Allocation.amount).label("allocated"))
+                 .where(Allocation.tenant_id == tenant, Allocation.payment_id.in_(payments))
+                 .group_by(Allocation.payment_id).subquery())
+    rows = session.execute(select(Payment, func.coalesce(allocated.c.allocated, 0))
+                           .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+                           .where(Payment.tenant_id == tenant, Payment.customer_id == customer_id,
+                                  Payment.currency == currency)
+                           .order_by(Payment.received_on, Payment.created_at, Payment.id))
+    return [(payment, payment.amount - Decimal(used)) for payment, used in rows if payment.amount > Decimal(used)]
 
 
 def allocations_of(session: Session, tenant: str, payment_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Allocation]]:

@@ -5,7 +5,8 @@ date, then issue date, then number), each invoice taking what it still owes unti
 payment is spent. An allocation is to one of the payer's own open invoices, in the payment's
 currency, at most what the invoice still owes. What the allocations leave over is an
 **over-payment**: refused unless the payment asks for it (``keep_excess_as_credit``), then
-kept as the customer's credit.
+kept as the customer's credit, which pays the customer's next invoices in that currency as
+they are issued, oldest payment first (``credit_spent``).
 """
 
 from __future__ import annotations
@@ -26,14 +27,31 @@ class OpenInvoice:
 
 def oldest_first(amount: Decimal, invoices: Sequence[OpenInvoice]) -> list[tuple[uuid.UUID, Decimal]]:
     """``invoices`` already oldest first: each takes what it owes until the amount is spent."""
+    return _in_order(amount, [(invoice.invoice_id, invoice.open_amount) for invoice in invoices])
+
+
+@dataclass(frozen=True)
+class Credit:
+    """What a payment kept over, left to spend."""
+
+    payment_id: uuid.UUID
+    available: Decimal
+
+
+def credit_spent(owed: Decimal, credits: Sequence[Credit]) -> list[tuple[uuid.UUID, Decimal]]:
+    """What of each payment's credit (``credits`` already oldest first) pays an invoice owing ``owed``."""
+    return _in_order(owed, [(credit.payment_id, credit.available) for credit in credits])
+
+
+def _in_order(amount: Decimal, takers: Sequence[tuple[uuid.UUID, Decimal]]) -> list[tuple[uuid.UUID, Decimal]]:
     left = amount
     taken = []
-    for invoice in invoices:
+    for taker, most in takers:
         if left <= 0:
             break
-        part = min(left, invoice.open_amount)
+        part = min(left, most)
         if part > 0:
-            taken.append((invoice.invoice_id, part))
+            taken.append((taker, part))
             left -= part
     return taken
 

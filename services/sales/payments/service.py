@@ -20,6 +20,7 @@ from services.sales.credit import service as credit
 from services.sales.customers import repository as customers
 from services.sales.invoices import repository as invoices
 from services.sales.invoices import service as invoice_service
+from services.sales.invoices.tables import Invoice
 from services.sales.payments import repository, rules
 from services.sales.payments.schemas import PaymentCreate
 from services.sales.payments.tables import Allocation, Payment
@@ -73,6 +74,25 @@ def receive_payment(session: Session, tenant: str, body: PaymentCreate, *, by: s
     shown = Shown(payment, made)
     _publish(session, contract.PAYMENT_RECEIVED, shown)
     return shown
+
+
+def spend_credit(session: Session, tenant: str, invoice: Invoice) -> None:
+    """A new invoice is paid from the customer's credit in its currency, oldest payment first; each payment
+    that gave some tells its allocations again (``crm.sales.payment.applied.v1``). The caller holds the
+    customer's credit lock, as issuing an invoice does, so no payment spends the same credit meanwhile."""
+    owed = invoice_service.shown_many(session, tenant, [invoice])[0].open_amount
+    credits = repository.credits_of(session, tenant, invoice.customer_id, invoice.currency) if owed > 0 else []
+    spent = rules.credit_spent(owed, [rules.Credit(payment.id, left) for payment, left in credits])
+    if not spent:
+        return
+    session.add_all(Allocation(id=new_id(), tenant_id=tenant, payment_id=payment_id, invoice_id=invoice.id,
+                               amount=part) for payment_id, part in spent)
+    session.flush()
+    invoice_service.settle(session, invoice_service.shown_many(session, tenant, [invoice])[0])
+    by_id = {payment.id: payment for payment, _ in credits}
+    allocations = repository.allocations_of(session, tenant, {payment_id for payment_id, _ in spent})
+    for payment_id, _ in spent:
+        _publish(session, contract.PAYMENT_APPLIED, Shown(by_id[payment_id], allocations[payment_id]))
 
 
 def follow_customer(session: Session, tenant: str, payment: Payment, previous: uuid.UUID) -> None:
