@@ -495,10 +495,20 @@ class LoyaltyExpired(LoyaltyMovementReported):
     expires_on: date = Field(description="The lot's last usable day.")
 
 
+class LoyaltyMoved(LoyaltyMovementReported):
+    """A lot of points moved with a merge (to the survivor) or an unmerge (back): told once for the account
+    it left and once for the account it joined (``customer_id``), each with its balance after."""
+
+    lot_id: uuid.UUID = Field(description="The earning movement whose remaining points moved.")
+    from_customer_id: uuid.UUID
+    to_customer_id: uuid.UUID
+
+
 LOYALTY_EARNED = EventType("crm.sales.loyalty.earned.v1", SALES_TOPIC, LoyaltyEarned)
 LOYALTY_REDEEMED = EventType("crm.sales.loyalty.redeemed.v1", SALES_TOPIC, LoyaltyRedeemed)
 LOYALTY_EXPIRED = EventType("crm.sales.loyalty.expired.v1", SALES_TOPIC, LoyaltyExpired)
-PUBLISHES += (LOYALTY_EARNED, LOYALTY_REDEEMED, LOYALTY_EXPIRED)
+LOYALTY_MOVED = EventType("crm.sales.loyalty.moved.v1", SALES_TOPIC, LoyaltyMoved)
+PUBLISHES += (LOYALTY_EARNED, LOYALTY_REDEEMED, LOYALTY_EXPIRED, LOYALTY_MOVED)
 
 
 # --- read from the customer service --------------------------------------------------------

@@ -16,6 +16,7 @@ from services.sales.forecast import service as forecast
 from services.sales.invoices import consumers as invoices
 from services.sales.leads import consumers as leads
 from services.sales.leads import service as leads_service
+from services.sales.loyalty import consumers as loyalty_lots
 from services.sales.loyalty import service as loyalty
 from services.sales.offers import service as offers
 from services.sales.opportunities import consumers as opportunities
@@ -37,7 +38,7 @@ CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     # Invoices before payments and credit notes: what those tell of the paid revenue counts moved invoices.
     customers.following([opportunities.FOLLOWER, leads.FOLLOWER, orders.FOLLOWER, invoices.FOLLOWER,
-                         payments.FOLLOWER, credit_notes.FOLLOWER]),
+                         payments.FOLLOWER, credit_notes.FOLLOWER, loyalty_lots.FOLLOWER]),
     leads.CAMPAIGN_RESPONSES,
 ]
 # Leads not touched by their team's first-touch time are flagged overdue, once each.

@@ -7,6 +7,7 @@ them, so these tests pin the consumers' behaviour independently of the master's 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -108,36 +109,61 @@ def _money(amount: str) -> dict[str, str]:
     return {"amount": amount, "currency": "EUR"}
 
 
-def test_orders_invoices_payments_and_credit_notes_follow_a_merge_and_come_back_with_an_unmerge(
+def test_orders_invoices_payments_credit_notes_and_loyalty_follow_a_merge_and_come_back_with_an_unmerge(
         system: System) -> None:
-    cash_kpis = ("open_orders", "open_receivables", "lifetime_value", "credit_exposure")
+    cash_kpis = ("open_orders", "open_receivables", "lifetime_value", "credit_exposure", "loyalty_balance")
     with system.client() as client:
         tenant = client.tenant  # type: ignore[attr-defined]
         duplicate, dup_token = factories.organization(client, "Dupe Books", credit_limit=_money("100000.00"))
-        survivor, _ = factories.organization(client, "Keep Books", credit_limit=_money("100000.00"))
+        survivor, sur_token = factories.organization(client, "Keep Books", credit_limit=_money("100000.00"))
         desk = factories.product(client, "DESK-MERGE")
         factories.price_book(client, {desk["id"]: "200.00"})
-        placed = client.post("/v1/orders", headers=dup_token, json={
-            "customer_id": duplicate["id"], "currency": "EUR", "lines": [{"product_id": desk["id"], "quantity": "2"}]})
-        assert placed.status_code == 201, placed.text
-        order = placed.json()
-        for step in ("confirm", "ship"):
-            moved_on = client.post(f"/v1/orders/{order['id']}/{step}")
-            assert moved_on.status_code == 200, moved_on.text
-        invoice = client.post("/v1/invoices", json={"order_id": order["id"]}).json()
-        payment = client.post("/v1/payments", json={"customer_id": duplicate["id"], "amount": _money("150.00")}).json()
+        policy = client.put("/v1/loyalty/policy", json={"earning_rules": [{"points_per_unit": "0.1"}],
+                                                        "point_value": "0.01", "expiry_months": 12})
+        assert policy.status_code == 200, policy.text
+
+        def invoiced(quantity: str) -> tuple[dict[str, Any], dict[str, Any]]:
+            placed = client.post("/v1/orders", headers=dup_token, json={
+                "customer_id": duplicate["id"], "currency": "EUR",
+                "lines": [{"product_id": desk["id"], "quantity": quantity}]})
+            assert placed.status_code == 201, placed.text
+            for step in ("confirm", "ship"):
+                moved_on = client.post(f"/v1/orders/{placed.json()['id']}/{step}")
+                assert moved_on.status_code == 200, moved_on.text
+            return placed.json(), client.post("/v1/invoices", json={"order_id": placed.json()["id"]}).json()
+
+        order, invoice = invoiced("2")
+        payment = client.post("/v1/payments", json={"customer_id": duplicate["id"], "amount": _money("150.00"),
+                                                    "allocations": [{"invoice_id": invoice["id"],
+                                                                     "amount": "150.00"}]}).json()
         note = client.post("/v1/credit-notes", json={"invoice_id": invoice["id"], "amount": "50.00",
                                                      "reason": "a scratched desk"})
         assert note.status_code == 201, note.text
+        _, paid_in_full = invoiced("1")  # 200.00 paid: 20 points on the duplicate's account
+        assert client.post("/v1/payments", json={"customer_id": duplicate["id"], "amount": _money("200.00"),
+                                                 "allocations": [{"invoice_id": paid_in_full["id"],
+                                                                  "amount": "200.00"}]}).status_code == 201
+        # The survivor's own points: a paid order of its own.
+        own = client.post("/v1/orders", headers=sur_token, json={
+            "customer_id": survivor["id"], "currency": "EUR", "lines": [{"product_id": desk["id"], "quantity": "1"}]})
+        for step in ("confirm", "ship"):
+            assert client.post(f"/v1/orders/{own.json()['id']}/{step}").status_code == 200
+        own_invoice = client.post("/v1/invoices", json={"order_id": own.json()["id"]}).json()
+        assert client.post("/v1/payments", json={"customer_id": survivor["id"], "amount": _money("200.00")}
+                           ).status_code == 201
         system.wait_drained()
-        before = {k: v for k, v in client.get(f"/v1/customers/{duplicate['id']}/view").json()["kpis"].items()
-                  if k in cash_kpis}
-        assert before["open_receivables"] == [_money("200.00")] and before["lifetime_value"] == [_money("150.00")]
+        view_of = lambda who: client.get(f"/v1/customers/{who['id']}/view").json()["kpis"]  # noqa: E731
+        before, survivor_before = view_of(duplicate), view_of(survivor)
+        assert before["open_receivables"] == [_money("200.00")] and before["lifetime_value"] == [_money("350.00")]
+        assert (before["loyalty_balance"], survivor_before["loyalty_balance"]) == (20, 20)
         records = {"orders": order["id"], "invoices": invoice["id"], "payments": payment["id"],
                    "credit-notes": note.json()["id"]}
 
         def owners() -> set[str]:
             return {client.get(f"/v1/{path}/{record}").json()["customer_id"] for path, record in records.items()}
+
+        def points(who: dict[str, Any]) -> int:
+            return int(client.get(f"/v1/loyalty/accounts/{who['id']}").json()["balance"])
 
         merge_id = str(uuid.uuid4())
         _publish(system, tenant, "crm.customer.merged.v1", survivor["id"], {
@@ -145,11 +171,14 @@ def test_orders_invoices_payments_and_credit_notes_follow_a_merge_and_come_back_
             "customer": survivor})
         eventually(lambda: owners() == {survivor["id"]}, what="sales to move the order, invoice, payment and note")
         system.wait_drained()
-        # The survivor's view holds the duplicate's books now, and sales counts them for the survivor.
-        merged = client.get(f"/v1/customers/{survivor['id']}/view").json()["kpis"]
-        assert {k: merged[k] for k in cash_kpis} == before
+        # The survivor's view holds the duplicate's books and points now, and sales counts them for the survivor.
+        merged = view_of(survivor)
+        assert merged["open_receivables"] == [_money("200.00")]
+        assert merged["open_orders"] == before["open_orders"] + survivor_before["open_orders"]
+        assert merged["lifetime_value"] == [_money("550.00")] and merged["loyalty_balance"] == 40
+        assert points(survivor) == 40
         listed = client.get("/v1/invoices", params={"customer_id": survivor["id"]}).json()["items"]
-        assert [i["id"] for i in listed] == [invoice["id"]]
+        assert {i["id"] for i in listed} == {invoice["id"], paid_in_full["id"], own_invoice["id"]}
         timeline = client.get(f"/v1/customers/{survivor['id']}/timeline", params={"limit": 100}).json()["items"]
         assert any(e["resource"] == f"/v1/invoices/{invoice['id']}" and "moved" in e["summary"] for e in timeline)
 
@@ -158,7 +187,8 @@ def test_orders_invoices_payments_and_credit_notes_follow_a_merge_and_come_back_
             "customer": survivor, "restored": [duplicate]})
         eventually(lambda: owners() == {duplicate["id"]}, what="sales to give the books back")
         system.wait_drained()
-        restored = client.get(f"/v1/customers/{duplicate['id']}/view").json()["kpis"]
-        assert {k: restored[k] for k in cash_kpis} == before
-        emptied = client.get(f"/v1/customers/{survivor['id']}/view").json()["kpis"]
-        assert (emptied["open_receivables"], emptied["lifetime_value"], emptied["open_orders"]) == ([], [], 0)
+        restored = view_of(duplicate)
+        assert {k: restored[k] for k in cash_kpis} == {k: before[k] for k in cash_kpis}
+        back = view_of(survivor)
+        assert {k: back[k] for k in cash_kpis} == {k: survivor_before[k] for k in cash_kpis}
+        assert (points(duplicate), points(survivor)) == (20, 20)

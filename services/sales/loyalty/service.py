@@ -260,6 +260,27 @@ def run_expiry(sessions: sessionmaker[Session], settings: Settings) -> int:
         total += expired
 
 
+# --- merges ----------------------------------------------------------------------------------------------------
+
+
+def movable_lots(session: Session, records: list[LoyaltyMovement], survivor: uuid.UUID) -> list[LoyaltyMovement]:
+    """What a merge moves of an account: its lots still holding points, with their days. Its history stays
+    with it; the survivor's balance counts the lots from then on, and an unmerge takes back what is left."""
+    return [row for row in records if row.kind == "earned" and (row.remaining or 0) > 0]
+
+
+def follow_customer(session: Session, tenant: str, lot: LoyaltyMovement, previous: uuid.UUID) -> None:
+    """A lot moved from ``previous``'s account to its customer's: both accounts tell their balance now."""
+    today = utcnow().date()
+    for customer_id in sorted({lot.customer_id, previous}):  # one lock order everywhere
+        repository.lock_account(session, tenant, customer_id)
+    for customer_id in (previous, lot.customer_id):
+        publish(session, contract.LOYALTY_MOVED, contract.LoyaltyMoved(
+            movement_id=lot.id, customer_id=customer_id, points=lot.remaining or 0,
+            balance=rules.balance_of(_lots(session, tenant, customer_id), today), lot_id=lot.id,
+            from_customer_id=previous, to_customer_id=lot.customer_id), subject=str(customer_id), tenant=tenant)
+
+
 # --- reading ---------------------------------------------------------------------------------------------------
 
 
