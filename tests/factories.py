@@ -81,3 +81,15 @@ def price_book(client: httpx.Client, prices: dict[str, str], *, name: str = "Pri
                for product_id, amount in prices.items()]
     body = {"name": name, "currency": currency, "valid_from": valid_from, "entries": entries} | fields
     return _created(client.post("/v1/price-books", json=body))
+
+
+def shipped_order(client: httpx.Client, customer: Json, product: Json, quantity: str, token: Token | None = None, *,
+                  currency: str = "EUR") -> Json:
+    """Place an order of one product at its price-book price, confirm it and ship it (ready to invoice)."""
+    placed = _created(client.post("/v1/orders", headers=token or {}, json={
+        "customer_id": customer["id"], "currency": currency,
+        "lines": [{"product_id": product["id"], "quantity": quantity}]}))
+    for step in ("confirm", "ship"):
+        moved_on = client.post(f"/v1/orders/{placed['id']}/{step}")
+        assert moved_on.status_code == 200, moved_on.text
+    return placed

@@ -123,14 +123,8 @@ def test_orders_invoices_payments_credit_notes_and_loyalty_follow_a_merge_and_co
         assert policy.status_code == 200, policy.text
 
         def invoiced(quantity: str) -> tuple[dict[str, Any], dict[str, Any]]:
-            placed = client.post("/v1/orders", headers=dup_token, json={
-                "customer_id": duplicate["id"], "currency": "EUR",
-                "lines": [{"product_id": desk["id"], "quantity": quantity}]})
-            assert placed.status_code == 201, placed.text
-            for step in ("confirm", "ship"):
-                moved_on = client.post(f"/v1/orders/{placed.json()['id']}/{step}")
-                assert moved_on.status_code == 200, moved_on.text
-            return placed.json(), client.post("/v1/invoices", json={"order_id": placed.json()["id"]}).json()
+            order = factories.shipped_order(client, duplicate, desk, quantity, dup_token)
+            return order, client.post("/v1/invoices", json={"order_id": order["id"]}).json()
 
         order, invoice = invoiced("2")
         payment = client.post("/v1/payments", json={"customer_id": duplicate["id"], "amount": _money("150.00"),
@@ -144,11 +138,8 @@ def test_orders_invoices_payments_credit_notes_and_loyalty_follow_a_merge_and_co
                                                  "allocations": [{"invoice_id": paid_in_full["id"],
                                                                   "amount": "200.00"}]}).status_code == 201
         # The survivor's own points: a paid order of its own.
-        own = client.post("/v1/orders", headers=sur_token, json={
-            "customer_id": survivor["id"], "currency": "EUR", "lines": [{"product_id": desk["id"], "quantity": "1"}]})
-        for step in ("confirm", "ship"):
-            assert client.post(f"/v1/orders/{own.json()['id']}/{step}").status_code == 200
-        own_invoice = client.post("/v1/invoices", json={"order_id": own.json()["id"]}).json()
+        own = factories.shipped_order(client, survivor, desk, "1", sur_token)
+        own_invoice = client.post("/v1/invoices", json={"order_id": own["id"]}).json()
         assert client.post("/v1/payments", json={"customer_id": survivor["id"], "amount": _money("200.00")}
                            ).status_code == 201
         system.wait_drained()

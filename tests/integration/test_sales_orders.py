@@ -168,12 +168,8 @@ def test_an_over_payment_kept_as_credit_pays_the_next_invoice_at_once(system: Sy
             "customer_id": buyer["id"], "amount": _money("100.00"), "keep_excess_as_credit": True})
         assert prepaid.status_code == 201, prepaid.text
         assert (prepaid.json()["allocations"], prepaid.json()["unallocated"]) == ([], _money("100.00"))
-        placed = client.post("/v1/orders", json={"customer_id": buyer["id"], "currency": EUR,
-                                                 "lines": [{"product_id": lamp["id"], "quantity": "3"}]})
-        assert placed.status_code == 201, placed.text
-        for step in ("confirm", "ship"):
-            assert client.post(f"/v1/orders/{placed.json()['id']}/{step}").status_code == 200
-        issued = client.post("/v1/invoices", json={"order_id": placed.json()["id"]})
+        placed = factories.shipped_order(client, buyer, lamp, "3")
+        issued = client.post("/v1/invoices", json={"order_id": placed["id"]})
         assert issued.status_code == 201, issued.text
         # 120 owed, 100 of credit: what is left open is answered at once.
         assert (issued.json()["status"], issued.json()["paid"], issued.json()["open_amount"]) == (

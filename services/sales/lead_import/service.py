@@ -150,13 +150,14 @@ class BatchIntake(leads.Intake):
         for lead in repository.open_leads_with_keys(session, tenant, pairs):
             self._index(lead)
         self._customer_keys = repository.customers_with_keys(session, tenant, pairs)
-        named = {body.customer_id for body in bodies if body.customer_id is not None}
+        # The customers rows name or match, and those of the open leads they may fold into.
+        wanted = {body.customer_id for body in bodies if body.customer_id is not None} | set(
+            self._customer_keys.values())
         self._of_customer: dict[uuid.UUID, Lead] = {}
-        for lead in repository.open_leads_of_customers(session, tenant, named | set(self._customer_keys.values())):
+        for lead in repository.open_leads_of_customers(session, tenant, wanted):
             self._of_customer.setdefault(lead.customer_id, lead)  # type: ignore[arg-type]
         held = {lead.customer_id for lead in (*self._by_key.values(), *self._of_customer.values())}
-        self._customers = customers.find_customers(
-            session, tenant, {c for c in (named | set(self._customer_keys.values()) | held) if c is not None})
+        self._customers = customers.find_customers(session, tenant, {c for c in wanted | held if c is not None})
         self._scoring = leads.scoring_rules_of(session, tenant)[0]
         self._routing = routing.routing_rules(session, tenant)
         self._hands: dict[str, routing.TeamHand | None] = {}
@@ -241,7 +242,8 @@ class BatchIntake(leads.Intake):
 
     def _index(self, lead: Lead) -> None:
         rank = self._rank.setdefault(lead.id, len(self._rank))
-        for pair in rules.match_keys(lead.email, lead.phone).pairs():
+        # The keys the lead holds (create and fold keep them current): not derived again from its fields.
+        for pair in MatchKeys(lead.email_key, lead.phone_key, lead.domain_key).pairs():
             if pair not in self._wanted:
                 continue  # no row of the batch has that key: no candidate was read for it either
             holder = self._by_key.get(pair)

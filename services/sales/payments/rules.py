@@ -6,7 +6,7 @@ payment is spent. An allocation is to one of the payer's own open invoices, in t
 currency, at most what the invoice still owes. What the allocations leave over is an
 **over-payment**: refused unless the payment asks for it (``keep_excess_as_credit``), then
 kept as the customer's credit, which pays the customer's next invoices in that currency as
-they are issued, oldest payment first (``credit_spent``).
+they are issued, oldest payment first (``spread``).
 """
 
 from __future__ import annotations
@@ -27,23 +27,12 @@ class OpenInvoice:
 
 def oldest_first(amount: Decimal, invoices: Sequence[OpenInvoice]) -> list[tuple[uuid.UUID, Decimal]]:
     """``invoices`` already oldest first: each takes what it owes until the amount is spent."""
-    return _in_order(amount, [(invoice.invoice_id, invoice.open_amount) for invoice in invoices])
+    return spread(amount, [(invoice.invoice_id, invoice.open_amount) for invoice in invoices])
 
 
-@dataclass(frozen=True)
-class Credit:
-    """What a payment kept over, left to spend."""
-
-    payment_id: uuid.UUID
-    available: Decimal
-
-
-def credit_spent(owed: Decimal, credits: Sequence[Credit]) -> list[tuple[uuid.UUID, Decimal]]:
-    """What of each payment's credit (``credits`` already oldest first) pays an invoice owing ``owed``."""
-    return _in_order(owed, [(credit.payment_id, credit.available) for credit in credits])
-
-
-def _in_order(amount: Decimal, takers: Sequence[tuple[uuid.UUID, Decimal]]) -> list[tuple[uuid.UUID, Decimal]]:
+def spread(amount: Decimal, takers: Sequence[tuple[uuid.UUID, Decimal]]) -> list[tuple[uuid.UUID, Decimal]]:
+    """``amount`` over ``(id, at most)`` takers in their order, until it is spent: a payment over the invoices it
+    pays, or an invoice's debt over the payments whose credit pays it."""
     left = amount
     taken = []
     for taker, most in takers:

@@ -82,7 +82,7 @@ def spend_credit(session: Session, tenant: str, invoice: Invoice) -> None:
     customer's credit lock, as issuing an invoice does, so no payment spends the same credit meanwhile."""
     owed = invoice_service.shown_many(session, tenant, [invoice])[0].open_amount
     credits = repository.credits_of(session, tenant, invoice.customer_id, invoice.currency) if owed > 0 else []
-    spent = rules.credit_spent(owed, [rules.Credit(payment.id, left) for payment, left in credits])
+    spent = rules.spread(owed, [(payment.id, left) for payment, left in credits])
     if not spent:
         return
     session.add_all(Allocation(id=new_id(), tenant_id=tenant, payment_id=payment_id, invoice_id=invoice.id,
