@@ -32,10 +32,11 @@ $(BIN)/kustomize: | $(BIN)/.installed
 test-faults: install
 	CRM_FAULT_SYSTEM_RESTARTS=20 CRM_FAULT_BROKER_RESTARTS=10 $(BIN)/python -m pytest tests/faults -s -p no:cacheprovider
 
-# The contract fuzz test in its long form: every service, on both databases, against its OpenAPI document with many
-# more examples per operation than `make test` sends (CRM_FUZZ_EXAMPLES there: 5).
+# The contract fuzz test in its long form: every service, on both databases, against its OpenAPI document, with
+# schemathesis's random fuzzing phase added to the examples and coverage phases `make test` runs, and many
+# examples per operation (CRM_FUZZ_EXAMPLES there: 5).
 test-fuzz: install
-	CRM_FUZZ_EXAMPLES=200 CRM_FUZZ_BACKENDS=sqlite,postgresql $(BIN)/python -m pytest tests/integration/test_openapi_fuzz.py -s -p no:cacheprovider
+	CRM_FUZZ_EXAMPLES=200 CRM_FUZZ_BACKENDS=sqlite,postgresql CRM_FUZZ_PHASES=examples,coverage,fuzzing $(BIN)/python -m pytest tests/integration/test_openapi_fuzz.py -s -p no:cacheprovider
 
 clean:
 	rm -rf var .pytest_cache

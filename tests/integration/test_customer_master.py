@@ -283,24 +283,24 @@ def _comparable(export: str) -> list[dict[str, Any]]:
 def test_seed_is_deterministic_and_export_round_trips_through_import(system: System, tmp_path: Any) -> None:
     first, second, copy = (f"seed-{uuid.uuid4().hex[:8]}" for _ in range(3))
     for tenant in (first, second, first):
-        done = _crm(system, "seed", "--tenant", tenant, "--customers", "300", "--seed", "42")
+        done = _crm(system, "seed", "--tenant", tenant, "--customers", "120", "--seed", "42")
         assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["existing"] == 300  # seeding again creates nothing
+    assert json.loads(done.stdout)["existing"] == 120  # seeding again creates nothing
     exports = [_crm(system, "export", "--tenant", t).stdout for t in (first, second)]
-    assert len(exports[0].splitlines()) == 300 and _comparable(exports[0]) == _comparable(exports[1])
+    assert len(exports[0].splitlines()) == 120 and _comparable(exports[0]) == _comparable(exports[1])
     kinds = {row["kind"] for row in _comparable(exports[0])}
     assert kinds == {"person", "organization"}
     path = tmp_path / "customers.csv"
     assert _crm(system, "export", "--tenant", first, "--format", "csv", "--output", str(path)).returncode == 0
     imported = _crm(system, "import", str(path), "--tenant", copy)
     assert imported.returncode == 0, imported.stderr
-    assert json.loads(imported.stdout)["created"] == 300
+    assert json.loads(imported.stdout)["created"] == 120
     # The seeded groups survive the trip: the export names links by external id, the import resolves them.
     links = "SELECT count(parent_id), count(organization_id) FROM customers WHERE tenant_id = :t"
     seeded, copied = system.sql("customer", links, t=first), system.sql("customer", links, t=copy)
     assert seeded == copied and seeded[0][0] > 0 and seeded[0][1] > 0
     assert system.sql("customer", "SELECT count(*) FROM outbox WHERE tenant_id = :t AND type = 'crm.customer.created.v1'",
-                      t=copy) == [(300,)]
+                      t=copy) == [(120,)]
 
 
 def test_classification_rules_reclassify_and_publish(system: System) -> None:
