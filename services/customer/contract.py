@@ -295,7 +295,9 @@ class CustomerViewDocument(EventPayload):
     customer_id: uuid.UUID
     version: int = Field(description="How many events the view has applied.")
     profile: dict[str, Any] = Field(description="The customer document without version and times, and "
-                                                "customer_since (when the customer was created).")
+                                                "customer_since (when the customer was created) and consent "
+                                                "({email, sms, phone}: the master's current opt_in, opt_out or "
+                                                "unknown per channel).")
     kpis: dict[str, Any] = Field(description=VIEW_KPIS_DESCRIPTION)
     source_sequences: dict[str, int] = Field(description="The last outbox sequence applied from each service.")
     as_of: IsoTime = Field(description="Time of the latest event the view reflects.")

@@ -165,7 +165,7 @@ def _unfold(session: Session, event: CloudEvent) -> None:
         restored.merged_into = None
         document = restored_docs.get(str(restored_id))
         if document is not None and rules.is_newer(event.sequence, restored.profile_sequence):
-            restored.profile, restored.profile_sequence = profile_of(document), event.sequence
+            restored.profile, restored.profile_sequence = profile_of(document, restored.profile), event.sequence
         restored.parent_id = _parent_of(restored.profile) if restored.profile else None
         _record(restored, event, applied_here=False, moves_as_of=False)
         _recompute(session, restored, event.tenant)
@@ -195,11 +195,28 @@ def _take_profile(view: CustomerView, event: CloudEvent) -> None:
     if event.type == contract.CUSTOMER_CLASSIFIED.name:
         _take_classification(view, event)
         return
+    if event.type == contract.CONSENT_CHANGED.name:
+        _take_consent(view, event)
+        return
     document = event.data.get("customer")
     if document is None or not rules.is_newer(event.sequence, view.profile_sequence):
         return
-    view.profile, view.profile_sequence = profile_of(document), event.sequence
+    view.profile, view.profile_sequence = profile_of(document, view.profile), event.sequence
     view.parent_id = _parent_of(view.profile) if view.merged_into is None else None
+
+
+def _take_consent(view: CustomerView, event: CloudEvent) -> None:
+    """The status the customer master recorded last on one channel; its history and wording stay there.
+
+    A customer's consent events and documents share its partition, so they arrive in the order
+    the master wrote them; an older sequence is a replay of what the view already holds.
+    """
+    if view.profile is None or not rules.is_newer(event.sequence, view.profile_sequence):
+        return
+    consent = dict(view.profile.get("consent") or rules.NO_CONSENT)
+    consent[str(event.data["channel"])] = str(event.data["status"])
+    view.profile = view.profile | {"consent": consent}
+    view.profile_sequence = event.sequence
 
 
 def _take_classification(view: CustomerView, event: CloudEvent) -> None:
@@ -210,10 +227,12 @@ def _take_classification(view: CustomerView, event: CloudEvent) -> None:
     view.profile_sequence = event.sequence
 
 
-def profile_of(customer: dict[str, Any]) -> dict[str, Any]:
-    """What a view keeps of a customer document: all but its version and times, and when it became a customer."""
+def profile_of(customer: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a view keeps of a customer document: all but its version and times, when it became a customer,
+    and the consent per channel, which no document carries (consent events do): kept from ``previous``."""
     return {name: value for name, value in customer.items() if name not in ("version", "created_at", "updated_at")} | {
         "customer_since": customer.get("created_at"),
+        "consent": dict((previous or {}).get("consent") or rules.NO_CONSENT),
     }
 
 

@@ -40,6 +40,8 @@ from services.customer.contract import (
 from shared.envelope import CloudEvent
 
 RECENT = timedelta(days=90)
+# A view's consent before the master recorded any: every channel unknown (the consent API's own answer).
+NO_CONSENT: dict[str, str] = {"email": "unknown", "sms": "unknown", "phone": "unknown"}
 
 
 @dataclass(frozen=True)

@@ -434,6 +434,34 @@ def test_a_merge_carries_leads_and_responses_to_the_survivor_and_an_unmerge_brin
     assert _kpis(db, survivor)["last_response_at"] is None
 
 
+def _consent(customer_id: uuid.UUID, channel: str, status: str, sequence: int) -> CloudEvent:
+    return _about(customer_id, _event("crm.customer.consent_changed.v1", {
+        "customer_id": str(customer_id), "channel": channel, "status": status, "previous_status": "unknown",
+        "source": "web form", "wording": "Send me news", "recorded_at": "2026-11-26 12:00:00",
+        "recorded_by": "ines"}, sequence=sequence))
+
+
+def _profile(db: Session, customer_id: uuid.UUID) -> dict[str, Any]:
+    view = view_repository.get_view(db, customer_id)
+    assert view is not None and view.profile is not None
+    return dict(view.profile)
+
+
+def test_the_view_shows_the_masters_current_consent_per_channel_and_keeps_it_across_profile_changes(db: Session) -> None:
+    customer = uuid.uuid4()
+    _apply(db, _person(customer, 1))
+    assert _profile(db, customer)["consent"] == {"email": "unknown", "sms": "unknown", "phone": "unknown"}
+    _apply(db, _consent(customer, "email", "opt_in", 2), _consent(customer, "sms", "opt_out", 3))
+    updated = _person(customer, 4).model_copy(update={"id": str(uuid.uuid4()), "type": "crm.customer.updated.v1"})
+    _apply(db, updated)
+    assert _profile(db, customer)["consent"] == {"email": "opt_in", "sms": "opt_out", "phone": "unknown"}
+    _apply(db, _consent(customer, "email", "opt_out", 5))
+    assert _profile(db, customer)["consent"]["email"] == "opt_out"
+    # A replayed older change (a rebuild reading what the view already holds) does not undo a newer one.
+    _apply(db, _consent(customer, "email", "opt_in", 2).model_copy(update={"id": str(uuid.uuid4())}))
+    assert _profile(db, customer)["consent"]["email"] == "opt_out"
+
+
 # --- order to cash: orders, invoices, payments, credit notes ----------------------------------------
 
 
