@@ -1,9 +1,10 @@
-"""The campaign service: campaigns, their members and their responses (audiences, sends and ROI grow here next)."""
+"""The campaign service: audiences, campaigns, their members and their responses (sends and ROI grow here next)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.campaign.audiences import routes as audiences
 from services.campaign.campaigns import routes as campaigns
 from services.campaign.responses import routes as responses
 from services.campaign.settings import CampaignSettings
@@ -17,5 +18,5 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
-        routers=(campaigns.router, responses.router),
+        routers=(audiences.router, campaigns.router, responses.router),
     )

@@ -1,5 +1,6 @@
 """The campaign service's own settings, beyond the library's: where the customer service answers, and how
-often unsubscribes are carried to its consent API."""
+often unsubscribes are carried to its consent API, how often audiences that read the clock are evaluated again,
+and how often scheduled campaigns are checked for their start."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ class CampaignSettings(Settings):
     customer_service_url: str = ""
     # How often withdrawals waiting for the customer service are sent (CRM_CONSENT_SYNC_SECONDS).
     consent_sync_seconds: float = 5.0
+    # How often audiences whose rules read the clock (last_contact_days) are evaluated again
+    # (CRM_AUDIENCE_REFRESH_SECONDS): a day passing changes them without any view changing.
+    audience_refresh_seconds: float = 3600.0
+    # How often scheduled campaigns whose start day has come are set running (CRM_CAMPAIGN_START_SECONDS).
+    campaign_start_seconds: float = 60.0
 
     @property
     def customer_api(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.campaign import contract
+from services.campaign.audiences.jobs import AUDIENCE_REFRESH
 from services.campaign.customers import consumers as customers
 from services.campaign.customers.repository import REPLICA
 from services.campaign.campaigns import consumers as campaigns
@@ -20,7 +21,7 @@ CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     customers.following([campaigns.FOLLOWER, responses.FOLLOWER]),
 ]
-JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC,)
+JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

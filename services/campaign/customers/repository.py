@@ -7,10 +7,12 @@ import uuid
 from sqlalchemy.orm import Session
 
 from services.campaign import contract
+from services.campaign.audiences.service import customer_changed
 from services.campaign.customers.tables import CustomerReplica
 from shared.replica import ViewReplica
 
-REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED)
+# Each applied view re-evaluates the customer against its tenant's audiences, in the same transaction.
+REPLICA = ViewReplica(CustomerReplica, reads=contract.VIEW_UPDATED, on_applied=customer_changed)
 
 
 def find_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> CustomerReplica | None:

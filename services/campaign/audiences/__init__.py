@@ -1,0 +1,1 @@
+"""Audiences: rules over the unified view and static lists, their membership kept current by view versions."""
