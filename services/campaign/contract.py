@@ -35,6 +35,13 @@ CUSTOMER_VIEW_TOPIC = TopicSpec("crm.customer_view.v1", compacted=True)
 # break a reader that validates the payload.
 
 
+class VariantFacts(EventPayload):
+    """An A/B variant by name and share; its subject and body stay in the API (they can be long)."""
+
+    name: str
+    share: int
+
+
 class CampaignFacts(EventPayload):
     """A campaign as it is now. The event's own model: the HTTP response may evolve apart from it."""
 
@@ -42,9 +49,16 @@ class CampaignFacts(EventPayload):
     name: str
     channel: str
     budget: Money
-    status: str = Field(description="draft, active, completed or cancelled")
+    actual_cost: Money = Field(description="The costs booked so far, in the budget's currency.")
+    status: str = Field(description="draft, scheduled, running, completed or cancelled")
     starts_on: date | None
     ends_on: date | None
+    objective: str | None
+    owner: str | None
+    audience_id: uuid.UUID | None
+    variants: list[VariantFacts]
+    test_share: int | None
+    launched_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -68,6 +82,7 @@ class MemberChanged(EventPayload):
     campaign_name: str
     customer_id: uuid.UUID
     status: str = Field(description="member or removed")
+    variant: str | None = Field(default=None, description="The A/B variant given at launch, if any.")
 
 
 class ResponseRecorded(EventPayload):

@@ -9,6 +9,7 @@ from services.campaign.audiences.jobs import AUDIENCE_REFRESH
 from services.campaign.customers import consumers as customers
 from services.campaign.customers.repository import REPLICA
 from services.campaign.campaigns import consumers as campaigns
+from services.campaign.campaigns.jobs import CAMPAIGN_START
 from services.campaign.responses import consumers as responses
 from services.campaign.responses.jobs import CONSENT_SYNC
 from services.campaign.settings import CampaignSettings
@@ -21,7 +22,7 @@ CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
     customers.following([campaigns.FOLLOWER, responses.FOLLOWER]),
 ]
-JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH)
+JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH, CAMPAIGN_START)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

@@ -1,19 +1,40 @@
-"""Every query of the campaigns and campaign members tables."""
+"""Every query of the campaigns, campaign members and campaign costs tables."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.campaign.campaigns.tables import Campaign, CampaignMember
+from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignMember
 from shared.http import PageRequest
 
 
-def get_campaign(session: Session, tenant: str, campaign_id: uuid.UUID) -> Campaign | None:
-    return session.scalar(select(Campaign).where(Campaign.tenant_id == tenant, Campaign.id == campaign_id))
+def get_campaign(session: Session, tenant: str, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign | None:
+    query = select(Campaign).where(Campaign.tenant_id == tenant, Campaign.id == campaign_id)
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
+def scheduled_due(session: Session, today: date) -> list[Campaign]:
+    """Scheduled campaigns whose start day has come, locked (a second job run skips them)."""
+    return list(session.scalars(select(Campaign).where(Campaign.status == "scheduled", Campaign.starts_on <= today)
+                                .order_by(Campaign.id).with_for_update(skip_locked=True)))
+
+
+def members_of(session: Session, campaign_id: uuid.UUID) -> dict[uuid.UUID, CampaignMember]:
+    """Every membership of a campaign, removed ones too, by customer."""
+    rows = session.scalars(select(CampaignMember).where(CampaignMember.campaign_id == campaign_id))
+    return {row.customer_id: row for row in rows}
+
+
+def list_costs(session: Session, campaign_id: uuid.UUID, page: PageRequest) -> list[CampaignCost]:
+    query = select(CampaignCost).where(CampaignCost.campaign_id == campaign_id)
+    if page.after is not None:
+        query = query.where(CampaignCost.id > page.after)
+    return list(session.scalars(query.order_by(CampaignCost.id).limit(page.limit + 1)))
 
 
 def list_campaigns(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any]) -> list[Campaign]:

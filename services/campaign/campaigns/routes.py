@@ -1,4 +1,4 @@
-"""HTTP edges of campaigns and their members: parse, authorise, call the service, shape the reply."""
+"""HTTP edges of campaigns, their launch, costs and members: parse, authorise, call the service, shape the reply."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from services.campaign.campaigns.schemas import (
     CampaignOut,
     CampaignPatch,
     Channel,
+    CostIn,
+    CostOut,
+    LaunchOut,
     MemberAdd,
     MemberOut,
     MemberStatus,
     Status,
 )
-from services.campaign.campaigns.tables import Campaign
+from services.campaign.campaigns.tables import Campaign, CampaignCost
 from shared.auth import Principal, Scopes
 from shared.http import DbSession, Page, Paging, check_if_match, etag, feature_router, next_cursor, patience, written
 from shared.replica import embedded
@@ -37,9 +40,16 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         name=campaign.name,
         channel=campaign.channel,  # type: ignore[arg-type]
         budget=Money.of(campaign.budget_amount, campaign.budget_currency),
+        actual_cost=Money.of(campaign.spent_amount, campaign.budget_currency),
         status=campaign.status,  # type: ignore[arg-type]
         starts_on=campaign.starts_on,
         ends_on=campaign.ends_on,
+        objective=campaign.objective,
+        owner=campaign.owner,
+        audience_id=campaign.audience_id,
+        variants=campaign.variants,  # type: ignore[arg-type]
+        test_share=campaign.test_share,
+        launched_at=campaign.launched_at,
         version=campaign.version,
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
@@ -54,9 +64,15 @@ def member_out(shown: service.Shown) -> MemberOut:
         customer_id=member.customer_id,
         customer=embedded(shown.customer, member.customer_id),
         status=member.status,  # type: ignore[arg-type]
+        variant=member.variant,
         added_at=member.added_at,
         updated_at=member.updated_at,
     )
+
+
+def cost_out(cost: CampaignCost) -> CostOut:
+    return CostOut(id=cost.id, campaign_id=cost.campaign_id, amount=Money.of(cost.amount, cost.currency),
+                   incurred_on=cost.incurred_on, description=cost.description, created_at=cost.created_at)
 
 
 def members_page(shown: list[service.Shown], paging: Paging) -> Page[MemberOut]:
@@ -100,6 +116,32 @@ def patch_campaign(campaign_id: uuid.UUID, body: CampaignPatch, request: Request
                                        check_version=lambda version: check_if_match(request, version))
     written(response, version=campaign.version)
     return campaign_out(campaign)
+
+
+@router.post("/campaigns/{campaign_id:uuid}/launch", response_model=LaunchOut,
+             summary="Launch a draft: freeze its audience into members, give each a variant (honours If-Match)")
+def launch_campaign(campaign_id: uuid.UUID, request: Request, response: Response, db: DbSession,
+                    who: Writer) -> LaunchOut:
+    launched = service.launch_campaign(db, who.tenant, campaign_id,
+                                       check_version=lambda version: check_if_match(request, version))
+    written(response, version=launched.campaign.version)
+    return LaunchOut(campaign=campaign_out(launched.campaign), members=launched.members,
+                     by_variant=launched.by_variant, awaiting_winner=launched.awaiting_winner)
+
+
+@router.post("/campaigns/{campaign_id:uuid}/costs", status_code=201, response_model=CostOut,
+             summary="Book a cost the campaign actually had")
+def add_cost(campaign_id: uuid.UUID, body: CostIn, response: Response, db: DbSession, who: Writer) -> CostOut:
+    cost = service.add_cost(db, who.tenant, campaign_id, body)
+    written(response, location=f"/v1/campaigns/{campaign_id}/costs/{cost.id}")
+    return cost_out(cost)
+
+
+@router.get("/campaigns/{campaign_id:uuid}/costs", response_model=Page[CostOut], summary="List a campaign's costs")
+def list_costs(campaign_id: uuid.UUID, db: DbSession, who: Reader, paging: Paging) -> Page[CostOut]:
+    rows = service.list_costs(db, who.tenant, campaign_id, paging)
+    return Page(items=[cost_out(c) for c in rows[: paging.limit]],
+                next_cursor=next_cursor([c.id for c in rows], paging.limit))
 
 
 @router.post("/campaigns/{campaign_id:uuid}/members", status_code=201, response_model=MemberOut,

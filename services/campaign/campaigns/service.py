@@ -1,5 +1,10 @@
-"""Campaign use cases: plan, list, read and change campaigns, manage their members, and move memberships
-with their customers' life cycle.
+"""Campaign use cases: plan, list, read and change campaigns, launch them, book their costs, manage their
+members, and move memberships with their customers' life cycle.
+
+A launch freezes who the campaign is for: the audience's members as its stored membership holds them
+at that moment join (those a marketer removed by hand stay removed), every member gets its A/B
+variant, and the campaign is scheduled (a start day ahead) or running. Later changes to the audience
+no longer change the campaign; consent is checked again at each send.
 
 Every function works inside the caller's unit of work and never commits; each change
 publishes its event in the same transaction.
@@ -7,29 +12,46 @@ publishes its event in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.campaign import contract
+from services.campaign.audiences import service as audiences
 from services.campaign.campaigns import repository, rules
-from services.campaign.campaigns.schemas import CampaignCreate
-from services.campaign.campaigns.tables import Campaign, CampaignMember
+from services.campaign.campaigns.schemas import CampaignCreate, CostIn
+from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignMember
 from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
+from shared.bulk import write_outbox, write_rows
 from shared.contract import EventType
-from shared.db import utcnow
-from shared.errors import Conflict, NotFound
+from shared.db import unit_of_work, utcnow
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.http import PageRequest
 from shared.ids import new_id
-from shared.outbox import publish
+from shared.outbox import outbox_row, publish
+from shared.settings import Settings
 from shared.types import Money
 
 # What a PATCH may change, read before the change to diff against.
-CAMPAIGN_FIELDS = ("name", "channel", "budget_amount", "budget_currency", "status", "starts_on", "ends_on")
+CAMPAIGN_FIELDS = ("name", "channel", "budget_amount", "budget_currency", "status", "starts_on", "ends_on",
+                   "objective", "owner", "audience_id", "variants", "test_share")
+
+
+@dataclass(frozen=True)
+class Launched:
+    """A launched campaign and who it froze: members per variant, and those waiting for the winner."""
+
+    campaign: Campaign
+    members: int
+    by_variant: dict[str, int]
+    awaiting_winner: int
 
 
 @dataclass(frozen=True)
@@ -43,11 +65,16 @@ class Shown:
 def create_campaign(session: Session, tenant: str, body: CampaignCreate) -> Campaign:
     budget = rules.check_budget(body.budget.amount, body.budget.currency)
     rules.check_dates(body.starts_on, body.ends_on)
+    variants = [v.model_dump(exclude_none=True) for v in body.variants]
+    rules.check_variants(variants)
+    _check_audience(session, tenant, body.audience_id)
     now = utcnow()
     campaign = Campaign(
         id=new_id(), tenant_id=tenant, name=body.name, channel=body.channel, budget_amount=budget,
         budget_currency=body.budget.currency, status="draft", starts_on=body.starts_on, ends_on=body.ends_on,
-        version=1, created_at=now, updated_at=now,
+        objective=body.objective, owner=body.owner, audience_id=body.audience_id, variants=variants,
+        test_share=body.test_share, launched_at=None, spent_amount=Decimal(0), version=1, created_at=now,
+        updated_at=now,
     )
     session.add(campaign)
     publish(session, contract.CAMPAIGN_CREATED, contract.CampaignCreated(campaign=_facts(campaign)),
@@ -60,8 +87,8 @@ def list_campaigns(session: Session, tenant: str, page: PageRequest, filters: di
     return repository.list_campaigns(session, tenant, page, filters)
 
 
-def get_campaign(session: Session, tenant: str, campaign_id: uuid.UUID) -> Campaign:
-    campaign = repository.get_campaign(session, tenant, campaign_id)
+def get_campaign(session: Session, tenant: str, campaign_id: uuid.UUID, *, for_update: bool = False) -> Campaign:
+    campaign = repository.get_campaign(session, tenant, campaign_id, for_update=for_update)
     if campaign is None:
         raise NotFound(f"No campaign {campaign_id}.")
     return campaign
@@ -70,18 +97,70 @@ def get_campaign(session: Session, tenant: str, campaign_id: uuid.UUID) -> Campa
 def update_campaign(session: Session, tenant: str, campaign_id: uuid.UUID, patch: dict[str, Any], *,
                     check_version: Callable[[int], None]) -> Campaign:
     """Apply a partial update; ``check_version`` refuses a stale one (the client's If-Match)."""
-    campaign = get_campaign(session, tenant, campaign_id)
+    campaign = get_campaign(session, tenant, campaign_id, for_update=True)
     check_version(campaign.version)
     fields = rules.patch_fields(patch)
+    if fields.get("audience_id") is not None:
+        _check_audience(session, tenant, fields["audience_id"])
     diff = rules.change_campaign({name: getattr(campaign, name) for name in CAMPAIGN_FIELDS}, fields)
     if diff:
-        for name, change in diff.items():
-            setattr(campaign, name, change["new"])
-        campaign.version += 1
-        campaign.updated_at = utcnow()
-        publish(session, contract.CAMPAIGN_UPDATED, contract.CampaignChanged(campaign=_facts(campaign), changes=diff),
-                subject=str(campaign.id), tenant=tenant)
+        _changed(session, tenant, campaign, diff)
     return campaign
+
+
+def launch_campaign(session: Session, tenant: str, campaign_id: uuid.UUID, *,
+                    check_version: Callable[[int], None]) -> Launched:
+    """Freeze the members (the audience's now, and those added by hand), give each its variant, and
+    schedule or run the campaign. The campaign row is locked, so two launches cannot both freeze."""
+    campaign = get_campaign(session, tenant, campaign_id, for_update=True)
+    check_version(campaign.version)
+    existing = repository.members_of(session, campaign.id)
+    from_audience = _audience_members(session, tenant, campaign.audience_id) if campaign.status == "draft" else []
+    joining = [c for c in from_audience if c not in existing]
+    current = [m for m in existing.values() if m.status == "member"]
+    rules.check_launch(campaign.status, campaign.budget_amount, bool(current or joining))
+    variants = [rules.Variant(v["name"], int(v["share"])) for v in campaign.variants]
+    everyone = [m.customer_id for m in current] + joining
+    assigned = rules.assign_variants([(_digest(campaign.id, c), c) for c in everyone], variants, campaign.test_share)
+    for member in current:
+        member.variant = assigned[member.customer_id]
+    now = utcnow()
+    _freeze(session, tenant, campaign, joining, assigned, now)
+    _changed(session, tenant, campaign, {
+        "status": {"old": campaign.status, "new": rules.status_at_launch(campaign.starts_on, now.date())},
+        "launched_at": {"old": None, "new": now}})
+    counts = Counter(v for v in assigned.values() if v is not None)
+    return Launched(campaign=campaign, members=len(everyone), by_variant=dict(counts),
+                    awaiting_winner=sum(1 for v in assigned.values() if v is None) if variants else 0)
+
+
+def start_due_campaigns(sessions: sessionmaker[Session], settings: Settings) -> int:
+    """The ``campaign-start`` job: scheduled campaigns whose start day has come are running now."""
+    started = 0
+    with unit_of_work(sessions) as session:
+        for campaign in repository.scheduled_due(session, utcnow().date()):
+            _changed(session, campaign.tenant_id, campaign, {"status": {"old": "scheduled", "new": "running"}})
+            started += 1
+    return started
+
+
+def add_cost(session: Session, tenant: str, campaign_id: uuid.UUID, body: CostIn) -> CampaignCost:
+    """Book money the campaign actually spent; its running total moves in the same transaction."""
+    campaign = get_campaign(session, tenant, campaign_id, for_update=True)
+    amount = rules.check_cost(body.amount.amount, body.amount.currency, campaign.budget_currency)
+    cost = CampaignCost(id=new_id(), tenant_id=tenant, campaign_id=campaign.id, amount=amount,
+                        currency=body.amount.currency, incurred_on=body.incurred_on, description=body.description,
+                        created_at=utcnow())
+    session.add(cost)
+    _changed(session, tenant, campaign, {"spent_amount": {"old": campaign.spent_amount,
+                                                          "new": campaign.spent_amount + amount}})
+    return cost
+
+
+def list_costs(session: Session, tenant: str, campaign_id: uuid.UUID, page: PageRequest) -> list[CampaignCost]:
+    """The page of a campaign's costs, plus one more if there is a next page."""
+    get_campaign(session, tenant, campaign_id)
+    return repository.list_costs(session, campaign_id, page)
 
 
 def add_member(session: Session, tenant: str, campaign_id: uuid.UUID, customer_id: uuid.UUID, *,
@@ -96,7 +175,7 @@ def add_member(session: Session, tenant: str, campaign_id: uuid.UUID, customer_i
         raise Conflict(f"Customer {customer_id} is already a member of this campaign.")
     if member is None:
         member = CampaignMember(id=new_id(), tenant_id=tenant, campaign_id=campaign_id, customer_id=customer_id,
-                                added_at=now)
+                                variant=_late_variant(campaign, customer_id), added_at=now)
         session.add(member)
     member.status = "member"
     member.updated_at = now
@@ -152,10 +231,72 @@ def _shown(session: Session, tenant: str, members: list[CampaignMember]) -> list
 def _facts(campaign: Campaign) -> contract.CampaignFacts:
     return contract.CampaignFacts(
         id=campaign.id, name=campaign.name, channel=campaign.channel,
-        budget=Money.of(campaign.budget_amount, campaign.budget_currency), status=campaign.status,
-        starts_on=campaign.starts_on, ends_on=campaign.ends_on, version=campaign.version,
+        budget=Money.of(campaign.budget_amount, campaign.budget_currency),
+        actual_cost=Money.of(campaign.spent_amount, campaign.budget_currency), status=campaign.status,
+        starts_on=campaign.starts_on, ends_on=campaign.ends_on, objective=campaign.objective, owner=campaign.owner,
+        audience_id=campaign.audience_id,
+        variants=[contract.VariantFacts(name=v["name"], share=v["share"]) for v in campaign.variants],
+        test_share=campaign.test_share, launched_at=campaign.launched_at, version=campaign.version,
         created_at=campaign.created_at, updated_at=campaign.updated_at,
     )
+
+
+def _changed(session: Session, tenant: str, campaign: Campaign, diff: dict[str, dict[str, Any]]) -> None:
+    for name, change in diff.items():
+        setattr(campaign, name, change["new"])
+    campaign.version += 1
+    campaign.updated_at = utcnow()
+    publish(session, contract.CAMPAIGN_UPDATED, contract.CampaignChanged(campaign=_facts(campaign), changes=diff),
+            subject=str(campaign.id), tenant=tenant)
+
+
+def _check_audience(session: Session, tenant: str, audience_id: uuid.UUID | None) -> None:
+    if audience_id is not None:
+        try:
+            audiences.get_audience(session, tenant, audience_id)
+        except NotFound:
+            raise InvalidInput.on("audience_id", f"no audience {audience_id}") from None
+
+
+def _audience_members(session: Session, tenant: str, audience_id: uuid.UUID | None) -> list[uuid.UUID]:
+    if audience_id is None:
+        return []
+    _check_audience(session, tenant, audience_id)
+    return audiences.member_ids(session, tenant, audience_id)
+
+
+def _digest(campaign_id: uuid.UUID, customer_id: uuid.UUID) -> str:
+    return hashlib.sha256(f"{campaign_id}:{customer_id}".encode()).hexdigest()
+
+
+def _late_variant(campaign: Campaign, customer_id: uuid.UUID) -> str | None:
+    """A member added after the launch: a variant by the shares, from the digest (no test: the split is
+    everyone's); in an A/B test, the winner's once chosen, until then none."""
+    if campaign.status == "draft" or not campaign.variants or campaign.test_share is not None:
+        return None
+    bucket = int(_digest(campaign.id, customer_id)[:8], 16) % 100
+    for variant in campaign.variants:
+        bucket -= int(variant["share"])
+        if bucket < 0:
+            return str(variant["name"])
+    return None
+
+
+def _freeze(session: Session, tenant: str, campaign: Campaign, joining: list[uuid.UUID],
+            assigned: dict[uuid.UUID, str | None], now: Any) -> None:
+    """The audience's members join, written set-based with their events (an audience can hold millions)."""
+    rows, events = [], []
+    for customer_id in joining:
+        member_id = new_id()
+        rows.append({"id": member_id, "tenant_id": tenant, "campaign_id": campaign.id, "customer_id": customer_id,
+                     "status": "member", "variant": assigned[customer_id], "added_at": now, "updated_at": now})
+        events.append(outbox_row(contract.MEMBER_ADDED, contract.MemberChanged(
+            member_id=member_id, campaign_id=campaign.id, campaign_name=campaign.name, customer_id=customer_id,
+            status="member", variant=assigned[customer_id]).model_dump(mode="json"),
+            subject=str(customer_id), tenant=tenant, occurred_at=now))
+    session.flush()
+    write_rows(session, CampaignMember.__table__, rows)  # type: ignore[arg-type]
+    write_outbox(session, events)
 
 
 def _member_changed(session: Session, tenant: str, event_type: EventType, member: CampaignMember, campaign_name: str, *,
@@ -164,4 +305,4 @@ def _member_changed(session: Session, tenant: str, event_type: EventType, member
     about = customer_id or member.customer_id
     publish(session, event_type, contract.MemberChanged(
         member_id=member.id, campaign_id=member.campaign_id, campaign_name=campaign_name, customer_id=about,
-        status=status or member.status), subject=str(about), tenant=tenant)
+        status=status or member.status, variant=member.variant), subject=str(about), tenant=tenant)

@@ -1,10 +1,11 @@
-"""The campaigns and campaign members tables."""
+"""The campaigns, campaign members and campaign costs tables."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +25,16 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(12))
     starts_on: Mapped[date | None]
     ends_on: Mapped[date | None]
+    objective: Mapped[str | None] = mapped_column(String(500))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    audience_id: Mapped[uuid.UUID | None]
+    # [{name, share, subject?, body?}]: shares in whole percent, adding up to 100.
+    variants: Mapped[list[Any]]
+    # Percent of the members in the A/B test; the rest wait for the winner. None: everyone is split.
+    test_share: Mapped[int | None]
+    launched_at: Mapped[datetime | None]
+    # The sum of its costs (campaign_costs), kept with each cost booked so a list shows it without summing.
+    spent_amount: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -41,6 +52,8 @@ class CampaignMember(Base):
     campaign_id: Mapped[uuid.UUID]
     customer_id: Mapped[uuid.UUID]
     status: Mapped[str] = mapped_column(String(12))
+    # The A/B variant the member was given at launch (None: no variants, or waiting for the winner).
+    variant: Mapped[str | None] = mapped_column(String(60))
     added_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -49,3 +62,20 @@ class CampaignMember(Base):
         Index("ix_campaign_members_campaign", "campaign_id", "id"),
         Index("ix_campaign_members_customer", "tenant_id", "customer_id"),
     )
+
+
+class CampaignCost(Base):
+    """Money a campaign actually spent, dated, in its budget's currency."""
+
+    __tablename__ = "campaign_costs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[uuid.UUID]
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    currency: Mapped[str] = mapped_column(String(3))
+    incurred_on: Mapped[date]
+    description: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_campaign_costs_campaign", "campaign_id", "incurred_on", "id"),)
