@@ -55,6 +55,9 @@ def _world(client: httpx.Client) -> dict[str, str]:
     # An open, not a reply: a reply would make a lead of its own for the customer (sales reads responses).
     answered = client.post(f"/v1/campaigns/{plan['id']}/responses", json={"customer_id": who["id"], "kind": "opened"})
     assert answered.status_code == 201, answered.text
+    audience = client.post("/v1/audiences", json={"name": f"{SECRET_NAME} audience", "rules": {
+        "all": [{"field": "tags", "op": "contains", "value": SECRET_FIELD}]}})
+    assert audience.status_code == 201, audience.text
     rate = client.post("/v1/exchange-rates", json={"base": "USD", "quote": "EUR", "rate": "0.9",
                                                    "valid_from": "2026-01-01"})
     assert rate.status_code == 201, rate.text
@@ -92,6 +95,7 @@ def _world(client: httpx.Client) -> dict[str, str]:
             "product_id": product.json()["id"], "price_book_id": book.json()["id"],
             "customer_id": who["id"], "survivor_id": who["id"], "organization_id": org["id"], "twin_id": twin["id"],
             "opportunity_id": deal["id"], "ticket_id": case["id"], "campaign_id": plan["id"],
+            "audience_id": audience.json()["id"],
             "name": SECRET_FIELD, "channel": "email", "rate_id": rate.json()["id"]}
 
 
@@ -130,7 +134,7 @@ def _message(sender: str, case: Json) -> bytes:
 def _ghosts() -> dict[str, str]:
     """The same parameters, naming nothing that exists in any tenant."""
     ghost = {key: str(uuid.uuid4()) for key in ("order_id", "invoice_id", "payment_id", "credit_note_id", "lead_id", "team_id", "rule_id", "product_id", "price_book_id", "customer_id", "rate_id", "survivor_id", "organization_id", "twin_id",
-                                                "opportunity_id", "ticket_id", "campaign_id", "calendar_id", "policy_id",
+                                                "opportunity_id", "ticket_id", "campaign_id", "audience_id", "calendar_id", "policy_id",
                                                 "queue_id", "agent_id", "attachment_id", "mailed_ticket_id")}
     return ghost | {"name": "nobody_has_this_field", "channel": "email"}
 
@@ -182,6 +186,14 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("PATCH", "/v1/campaigns/{campaign_id}"): {"name": "Hijacked"},
         ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
         ("POST", "/v1/campaigns/{campaign_id}/responses"): {"customer_id": ids["customer_id"], "kind": "opened"},
+        ("POST", "/v1/campaigns/{campaign_id}/launch"): None,
+        ("POST", "/v1/campaigns/{campaign_id}/costs"): {"amount": {"amount": "1.00", "currency": "EUR"},
+                                                         "incurred_on": "2026-12-01", "description": "Hijacked"},
+        # B's own audience listing A's customer: refused as for an unknown one.
+        ("POST", "/v1/audiences"): {"name": "B's own", "static_customer_ids": [ids["customer_id"]]},
+        ("PUT", "/v1/audiences/{audience_id}"): {"name": "Hijacked", "rules": {
+            "all": [{"field": "country", "op": "eq", "value": "DE"}]}},
+        ("POST", "/v1/audiences/preview"): {"rules": {"all": [{"field": "tags", "op": "contains", "value": SECRET_FIELD}]}},
         # B's own bundle of A's product, B's own book pricing it, B's quote of it: refused as for unknown ids.
         ("POST", "/v1/products"): {"sku": "B-1", "name": "B's own",
                                     "components": [{"product_id": ids["product_id"], "quantity": "1"}]},
@@ -268,6 +280,7 @@ def _snapshot(client: httpx.Client, ids: dict[str, str]) -> dict[str, Any]:
              "/v1/custom-fields", "/v1/classification", f"/v1/opportunities/{ids['opportunity_id']}",
              f"/v1/opportunities/{ids['opportunity_id']}/history", "/v1/pipeline-stages",
              f"/v1/tickets/{ids['ticket_id']}", f"/v1/campaigns/{ids['campaign_id']}",
+             f"/v1/audiences/{ids['audience_id']}", f"/v1/audiences/{ids['audience_id']}/preview",
              f"/v1/campaigns/{ids['campaign_id']}/members", f"/v1/products/{ids['product_id']}",
              f"/v1/price-books/{ids['price_book_id']}", f"/v1/campaigns/{ids['campaign_id']}/responses",
              f"/v1/leads/{ids['lead_id']}", f"/v1/leads/{ids['lead_id']}/history", f"/v1/sales-teams/{ids['team_id']}",
@@ -314,7 +327,8 @@ def test_a_second_tenant_can_neither_see_nor_touch_the_first_on_any_route(system
                 # A write B makes without A's identifiers is B's own business; what it answers must not show A's.
                 if method == "POST" and path in ("/v1/opportunities", "/v1/tickets", "/v1/customers", "/v1/products",
                                                         "/v1/price-books", "/v1/price-quotes", "/v1/leads", "/v1/orders",
-                                                        "/v1/invoices", "/v1/payments", "/v1/credit-notes"):
+                                                        "/v1/invoices", "/v1/payments", "/v1/credit-notes",
+                                                        "/v1/audiences"):
                     ghost = _call(tenant_b, method, path, ghosts)
                     if (answer.status_code, _problem_type(answer)) != (ghost.status_code, _problem_type(ghost)):
                         leaks.append(f"{method} {path} naming A's customer -> {answer.status_code}, "

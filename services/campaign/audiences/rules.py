@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.errors import InvalidInput
+from shared.types import CURRENCY_CODES
 
 TEXT_FIELDS = ("customer_group", "value_tier", "country", "region", "industry")
 CONSENT_FIELDS = ("consent.email", "consent.sms", "consent.phone")
@@ -46,7 +47,7 @@ NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPS = tuple(dict.fromkeys((*TEXT_OPS, *SET_OPS, *NUMBER_OPS)))
 CONSENT_STATUSES = ("opt_in", "opt_out", "unknown")
 GROUPS = ("all", "any", "not")
-MAX_DEPTH = 5
+MAX_DEPTH = 2
 MAX_CONDITIONS = 100
 
 # A view as the rules see it: field name -> its value (text, set of texts, number, money per currency).
@@ -134,6 +135,8 @@ def _check_value(field: str, op: str, value: Any, path: str) -> Any:
 def _money_value(value: Any, path: str) -> dict[str, str]:
     if not isinstance(value, dict) or not isinstance(value.get("currency"), str):
         raise InvalidInput.on(path, "lifetime_value is compared with money: {amount, currency}")
+    if value["currency"] not in CURRENCY_CODES:
+        raise InvalidInput.on(f"{path}.currency", "an ISO 4217 currency code")
     try:
         amount = Decimal(str(value.get("amount")))
     except (InvalidOperation, ValueError):

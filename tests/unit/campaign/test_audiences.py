@@ -104,8 +104,8 @@ def test_days_since_the_last_contact_read_the_clock_and_never_contacted_is_furth
     ({"all": [cond("shoe_size", "eq", "42")]}, "rules.all[0].field"),
     ({"all": []}, "rules.all"),
     ({"every": [cond("country", "eq", "DE")]}, "rules"),
-    ({"all": [{"all": [{"all": [{"all": [{"all": [{"all": [cond("country", "eq", "DE")]}]}]}]}]}]},
-     "rules.all[0].all[0].all[0].all[0].all[0]"),
+    ({"all": [{"all": [{"all": [cond("country", "eq", "DE")]}]}]}, "rules.all[0].all[0]"),
+    ({"all": [cond("lifetime_value", "gte", {"amount": "1", "currency": "XXY"})]}, "rules.all[0].value.currency"),
 ])
 def test_a_rule_on_an_unknown_field_with_a_wrong_type_or_too_deep_names_the_place(tree: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as refused:
