@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import forecast, inbound_email, leads, order_flow, receivables, sla_clock
+from bench import audience, forecast, inbound_email, leads, order_flow, receivables, sla_clock
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -594,6 +594,10 @@ def sales_receivables(ctx: Context, report: Report, plan: Plan) -> None:
     receivables.receivables(ctx, report, FORECAST_REQUESTS[plan.mode] // 4)
 
 
+def campaign_audience(ctx: Context, report: Report, plan: Plan) -> None:
+    audience.audience(ctx, report, FORECAST_REQUESTS[plan.mode])
+
+
 def sales_order_flow(ctx: Context, report: Report, plan: Plan) -> None:
     order_flow.order_flow(ctx, report, plan.write_seconds, plan.profile)
 
@@ -638,6 +642,7 @@ SCENARIOS = {
     "lead-intake": leads.lead_intake,
     "order-flow": sales_order_flow,
     "receivables": sales_receivables,
+    "audience": campaign_audience,
     "inbound-email": desk_inbound_email,
     "sla-clock": sla_clock.sla_clock,
     "memory": memory,

@@ -58,6 +58,11 @@ class CampaignFacts(EventPayload):
     audience_id: uuid.UUID | None
     variants: list[VariantFacts]
     test_share: int | None
+    winner_metric: str | None
+    test_window_hours: int | None
+    winner: str | None
+    winner_chosen_at: datetime | None
+    winner_reason: str | None
     launched_at: datetime | None
     version: int
     created_at: datetime

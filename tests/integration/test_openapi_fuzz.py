@@ -146,13 +146,14 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "POST /v1/campaigns/{campaign_id}/members": ("customer_id",),
     # Audiences: a condition's operator and value must suit its field, groups nest at most five deep, rules or
     # a static list (a rule over two fields), static customers the replica knows. Campaigns: variant shares
-    # adding up to 100 (a rule over several items), an audience of the tenant; a launch needs a budget above zero
+    # adding up to 100 (a rule over several items), an audience of the tenant, an A/B test's metric and window
+    # named exactly when there is a test share (rules over three fields); a launch needs a budget above zero
     # and someone to reach; a cost is booked in the budget's currency.
     "POST /v1/audiences": ("rules", "static_customer_ids"),
     "PUT /v1/audiences/{audience_id}": ("rules", "static_customer_ids"),
     "POST /v1/audiences/preview": ("rules",),
-    "POST /v1/campaigns": ("variants", "audience_id"),
-    "PATCH /v1/campaigns/{campaign_id}": ("variants", "audience_id"),
+    "POST /v1/campaigns": ("variants", "audience_id", "winner_metric", "test_window_hours"),
+    "PATCH /v1/campaigns/{campaign_id}": ("variants", "audience_id", "winner_metric", "test_window_hours"),
     "POST /v1/campaigns/{campaign_id}/launch": ("budget", "audience_id"),
     "POST /v1/campaigns/{campaign_id}/costs": ("amount",),
     # occurred_at: not in the future, a rule on the clock no schema can state.

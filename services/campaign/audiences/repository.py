@@ -55,6 +55,10 @@ def leave(session: Session, customer_id: uuid.UUID, audience_ids: set[uuid.UUID]
                                                      AudienceMember.audience_id.in_(audience_ids)))
 
 
+def leave_all(session: Session, customer_id: uuid.UUID) -> None:
+    session.execute(delete(AudienceMember).where(AudienceMember.customer_id == customer_id))
+
+
 def replace_members(session: Session, tenant: str, audience_id: uuid.UUID, customer_ids: list[uuid.UUID],
                     now: datetime) -> None:
     """The audience holds exactly these customers now; the ones it kept keep their ``since``."""

@@ -137,13 +137,20 @@ def member_ids(session: Session, tenant: str, audience_id: uuid.UUID) -> list[uu
 
 def customer_changed(session: Session, customer_id: uuid.UUID, tenant: str | None,
                      view: dict[str, Any] | None) -> None:
-    """The replica applied a customer's view (or forgot the customer): the audiences holding it follow."""
-    held = repository.memberships_of(session, customer_id)
+    """The replica applied a customer's view (or forgot the customer): the audiences holding it follow.
+
+    Called for every view version the replica applies, so it does no database work a tenant without
+    audiences would pay for, and writes only when the membership really changes.
+    """
     if tenant is None or view is None:
-        repository.leave(session, customer_id, held)
+        repository.leave_all(session, customer_id)
+        return
+    compiled = _tenant_audiences(session, tenant)
+    if not compiled:
         return
     values = rules.values_of(view, utcnow())
-    holding = {a.id for a in _tenant_audiences(session, tenant) if a.holds(customer_id, values)}
+    holding = {a.id for a in compiled if a.holds(customer_id, values)}
+    held = repository.memberships_of(session, customer_id)
     repository.leave(session, customer_id, held - holding)
     repository.join(session, tenant, customer_id, holding - held, utcnow())
 

@@ -1,8 +1,13 @@
-"""The ``campaign-start`` job: scheduled campaigns set running on their start day (``service``)."""
+"""The ``campaign-start`` job: scheduled campaigns set running on their start day, and A/B tests whose window
+has passed given their winner (``service``)."""
 
 from __future__ import annotations
 
-from services.campaign.campaigns.service import start_due_campaigns
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.campaign.campaigns.service import choose_winners, start_due_campaigns
 from services.campaign.settings import CampaignSettings
 from shared.jobs import PeriodicJob
 
@@ -10,4 +15,8 @@ CAMPAIGN_START = PeriodicJob(
     name="campaign-start",
     interval=lambda settings: float(getattr(settings, "campaign_start_seconds",
                                             CampaignSettings.model_fields["campaign_start_seconds"].default)),
-    run=start_due_campaigns)
+    run=lambda sessions, settings: _start_and_choose(sessions, settings))
+
+
+def _start_and_choose(sessions: sessionmaker[Session], settings: Any) -> int:
+    return start_due_campaigns(sessions, settings) + choose_winners(sessions, settings)

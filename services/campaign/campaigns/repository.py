@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.orm import Session
 
 from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignMember
+from services.campaign.responses.tables import CampaignResponse
 from shared.http import PageRequest
 
 
@@ -22,6 +23,38 @@ def scheduled_due(session: Session, today: date) -> list[Campaign]:
     """Scheduled campaigns whose start day has come, locked (a second job run skips them)."""
     return list(session.scalars(select(Campaign).where(Campaign.status == "scheduled", Campaign.starts_on <= today)
                                 .order_by(Campaign.id).with_for_update(skip_locked=True)))
+
+
+def tests_due(session: Session, now: datetime) -> list[Campaign]:
+    """Running A/B tests without a winner whose window has passed, locked (a second job run skips them)."""
+    candidates = session.scalars(select(Campaign).where(
+        Campaign.status == "running", Campaign.test_share.is_not(None), Campaign.winner.is_(None),
+        Campaign.launched_at.is_not(None)).order_by(Campaign.id).with_for_update(skip_locked=True))
+    # The window is per campaign; the few running tests are filtered here rather than in dialect-specific SQL.
+    return [c for c in candidates if c.launched_at + timedelta(hours=c.test_window_hours or 0) <= now]
+
+
+def variant_results(session: Session, campaign: Campaign, names: list[str]) -> list[tuple[str, int, int]]:
+    """Per variant: its members in the test, and how many of them responded by the campaign's metric."""
+    members = dict(session.execute(
+        select(CampaignMember.variant, func.count()).where(
+            CampaignMember.campaign_id == campaign.id, CampaignMember.status == "member",
+            CampaignMember.variant.is_not(None)).group_by(CampaignMember.variant)).all())
+    responders = dict(session.execute(
+        select(CampaignMember.variant, func.count(distinct(CampaignResponse.customer_id)))
+        .join(CampaignResponse, (CampaignResponse.campaign_id == CampaignMember.campaign_id)
+              & (CampaignResponse.customer_id == CampaignMember.customer_id))
+        .where(CampaignMember.campaign_id == campaign.id, CampaignMember.status == "member",
+               CampaignMember.variant.is_not(None), CampaignResponse.kind == campaign.winner_metric)
+        .group_by(CampaignMember.variant)).all())
+    return [(name, int(members.get(name, 0)), int(responders.get(name, 0))) for name in names]
+
+
+def give_waiting_members(session: Session, campaign_id: uuid.UUID, variant: str, now: datetime) -> None:
+    """The members outside the A/B test get the winning variant."""
+    session.execute(update(CampaignMember).where(CampaignMember.campaign_id == campaign_id,
+                                                 CampaignMember.variant.is_(None))
+                    .values(variant=variant, updated_at=now))
 
 
 def members_of(session: Session, campaign_id: uuid.UUID) -> dict[uuid.UUID, CampaignMember]:

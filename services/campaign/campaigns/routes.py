@@ -49,6 +49,11 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         audience_id=campaign.audience_id,
         variants=campaign.variants,  # type: ignore[arg-type]
         test_share=campaign.test_share,
+        winner_metric=campaign.winner_metric,  # type: ignore[arg-type]
+        test_window_hours=campaign.test_window_hours,
+        winner=campaign.winner,
+        winner_chosen_at=campaign.winner_chosen_at,
+        winner_reason=campaign.winner_reason,
         launched_at=campaign.launched_at,
         version=campaign.version,
         created_at=campaign.created_at,

@@ -22,7 +22,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 LAUNCHED = frozenset({"scheduled", "running"})
 OPEN_FOR_MEMBERS = frozenset({"draft", "scheduled", "running"})
 # What a launch freezes: changing these afterwards would change who the campaign is for.
-FROZEN_AT_LAUNCH = frozenset({"audience_id", "variants", "test_share", "channel"})
+FROZEN_AT_LAUNCH = frozenset({"audience_id", "variants", "test_share", "channel", "winner_metric",
+                              "test_window_hours"})
+# What a winner is chosen by: the rate of members of each variant who responded so. Leads and won
+# revenue need the sales outcomes attributed to the campaign, which this service does not read yet.
+WINNER_METRICS = ("opened", "clicked", "replied", "registered", "converted")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,41 @@ def check_variants(variants: list[dict[str, Any]]) -> None:
     total = sum(int(v["share"]) for v in variants)
     if total != 100:
         raise InvalidInput.on("variants", f"the shares add up to {total}%, not 100%")
+
+
+def check_ab_test(variants: list[Any], test_share: int | None, metric: str | None, window: int | None) -> None:
+    """An A/B test splits a share of the members among two variants or more, and says by what and when
+    the rest get the winner; without a test share nothing is chosen, so neither may be named."""
+    if test_share is None:
+        for name, value in (("winner_metric", metric), ("test_window_hours", window)):
+            if value is not None:
+                raise InvalidInput.on(name, "only an A/B test (test_share) chooses a winner")
+        return
+    if len(variants) < 2:
+        raise InvalidInput.on("variants", "an A/B test (test_share) needs two variants or more")
+    for name, value in (("winner_metric", metric), ("test_window_hours", window)):
+        if value is None:
+            raise InvalidInput.on(name, "an A/B test (test_share) says how and when its winner is chosen")
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    name: str
+    members: int
+    responders: int
+
+    @property
+    def rate(self) -> float:
+        return self.responders / self.members if self.members else 0.0
+
+
+def choose_winner(metric: str, results: list[VariantResult]) -> tuple[str, str]:
+    """The variant whose members responded most by the metric (a tie: the one more members got, then the
+    first listed), and the reason with every variant's figures."""
+    ranked = sorted(enumerate(results), key=lambda pair: (-pair[1].rate, -pair[1].members, pair[0]))
+    winner = ranked[0][1]
+    figures = ", ".join(f"{r.name} {r.responders} of {r.members} ({r.rate:.1%})" for _, r in ranked)
+    return winner.name, f"{metric}: {figures}"[:500]
 
 
 def check_launch(status: str, budget_amount: Decimal, has_audience: bool) -> None:

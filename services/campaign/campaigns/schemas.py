@@ -33,6 +33,8 @@ class Variant(BaseModel):
 
 
 Variants = Annotated[list[Variant], Field(max_length=10)]
+WinnerMetric = Literal["opened", "clicked", "replied", "registered", "converted"]
+TestWindow = Annotated[int, Field(ge=1, le=720, description="Hours from the launch until the winner is chosen.")]
 
 
 class CampaignCreate(BaseModel):
@@ -48,6 +50,9 @@ class CampaignCreate(BaseModel):
     audience_id: uuid.UUID | None = None
     variants: Variants = Field(default_factory=list)
     test_share: TestShare | None = None
+    winner_metric: WinnerMetric | None = Field(default=None, description="The response whose rate among each "
+                                                                         "variant's members picks the winner.")
+    test_window_hours: TestWindow | None = None
 
 
 class CampaignPatch(BaseModel):
@@ -64,6 +69,8 @@ class CampaignPatch(BaseModel):
     audience_id: uuid.UUID | None = None
     variants: Variants | SkipJsonSchema[None] = None
     test_share: TestShare | None = None
+    winner_metric: WinnerMetric | None = None
+    test_window_hours: TestWindow | None = None
 
 
 class CampaignOut(BaseModel):
@@ -80,6 +87,11 @@ class CampaignOut(BaseModel):
     audience_id: uuid.UUID | None
     variants: list[Variant]
     test_share: int | None
+    winner_metric: WinnerMetric | None
+    test_window_hours: int | None
+    winner: str | None = Field(description="The variant the A/B test chose; the members outside the test get it.")
+    winner_chosen_at: datetime | None
+    winner_reason: str | None = Field(description="The metric and every variant's figures behind the choice.")
     launched_at: datetime | None
     version: int
     created_at: datetime

@@ -41,7 +41,7 @@ from shared.types import Money
 
 # What a PATCH may change, read before the change to diff against.
 CAMPAIGN_FIELDS = ("name", "channel", "budget_amount", "budget_currency", "status", "starts_on", "ends_on",
-                   "objective", "owner", "audience_id", "variants", "test_share")
+                   "objective", "owner", "audience_id", "variants", "test_share", "winner_metric", "test_window_hours")
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,15 @@ def create_campaign(session: Session, tenant: str, body: CampaignCreate) -> Camp
     rules.check_dates(body.starts_on, body.ends_on)
     variants = [v.model_dump(exclude_none=True) for v in body.variants]
     rules.check_variants(variants)
+    rules.check_ab_test(variants, body.test_share, body.winner_metric, body.test_window_hours)
     _check_audience(session, tenant, body.audience_id)
     now = utcnow()
     campaign = Campaign(
         id=new_id(), tenant_id=tenant, name=body.name, channel=body.channel, budget_amount=budget,
         budget_currency=body.budget.currency, status="draft", starts_on=body.starts_on, ends_on=body.ends_on,
         objective=body.objective, owner=body.owner, audience_id=body.audience_id, variants=variants,
-        test_share=body.test_share, launched_at=None, spent_amount=Decimal(0), version=1, created_at=now,
+        test_share=body.test_share, winner_metric=body.winner_metric, test_window_hours=body.test_window_hours,
+        winner=None, winner_chosen_at=None, winner_reason=None, launched_at=None, spent_amount=Decimal(0), version=1, created_at=now,
         updated_at=now,
     )
     session.add(campaign)
@@ -102,7 +104,10 @@ def update_campaign(session: Session, tenant: str, campaign_id: uuid.UUID, patch
     fields = rules.patch_fields(patch)
     if fields.get("audience_id") is not None:
         _check_audience(session, tenant, fields["audience_id"])
-    diff = rules.change_campaign({name: getattr(campaign, name) for name in CAMPAIGN_FIELDS}, fields)
+    current = {name: getattr(campaign, name) for name in CAMPAIGN_FIELDS}
+    diff = rules.change_campaign(current, fields)
+    after = current | {name: change["new"] for name, change in diff.items()}
+    rules.check_ab_test(after["variants"] or [], after["test_share"], after["winner_metric"], after["test_window_hours"])
     if diff:
         _changed(session, tenant, campaign, diff)
     return campaign
@@ -142,6 +147,24 @@ def start_due_campaigns(sessions: sessionmaker[Session], settings: Settings) -> 
             _changed(session, campaign.tenant_id, campaign, {"status": {"old": "scheduled", "new": "running"}})
             started += 1
     return started
+
+
+def choose_winners(sessions: sessionmaker[Session], settings: Settings) -> int:
+    """The ``campaign-start`` job's second half: running A/B tests whose window has passed get their winner,
+    which the members outside the test are given. Each campaign row is locked, so a winner is chosen once."""
+    chosen = 0
+    with unit_of_work(sessions) as session:
+        now = utcnow()
+        for campaign in repository.tests_due(session, now):
+            results = [rules.VariantResult(name, members, responders) for name, members, responders
+                       in repository.variant_results(session, campaign, [v["name"] for v in campaign.variants])]
+            winner, reason = rules.choose_winner(str(campaign.winner_metric), results)
+            repository.give_waiting_members(session, campaign.id, winner, now)
+            _changed(session, campaign.tenant_id, campaign, {
+                "winner": {"old": None, "new": winner}, "winner_chosen_at": {"old": None, "new": now},
+                "winner_reason": {"old": None, "new": reason}})
+            chosen += 1
+    return chosen
 
 
 def add_cost(session: Session, tenant: str, campaign_id: uuid.UUID, body: CostIn) -> CampaignCost:
@@ -236,7 +259,10 @@ def _facts(campaign: Campaign) -> contract.CampaignFacts:
         starts_on=campaign.starts_on, ends_on=campaign.ends_on, objective=campaign.objective, owner=campaign.owner,
         audience_id=campaign.audience_id,
         variants=[contract.VariantFacts(name=v["name"], share=v["share"]) for v in campaign.variants],
-        test_share=campaign.test_share, launched_at=campaign.launched_at, version=campaign.version,
+        test_share=campaign.test_share, winner_metric=campaign.winner_metric,
+        test_window_hours=campaign.test_window_hours, winner=campaign.winner,
+        winner_chosen_at=campaign.winner_chosen_at, winner_reason=campaign.winner_reason,
+        launched_at=campaign.launched_at, version=campaign.version,
         created_at=campaign.created_at, updated_at=campaign.updated_at,
     )
 
@@ -271,9 +297,11 @@ def _digest(campaign_id: uuid.UUID, customer_id: uuid.UUID) -> str:
 
 def _late_variant(campaign: Campaign, customer_id: uuid.UUID) -> str | None:
     """A member added after the launch: a variant by the shares, from the digest (no test: the split is
-    everyone's); in an A/B test, the winner's once chosen, until then none."""
-    if campaign.status == "draft" or not campaign.variants or campaign.test_share is not None:
+    everyone's); in an A/B test, the winner once chosen, until then none."""
+    if campaign.status == "draft" or not campaign.variants:
         return None
+    if campaign.test_share is not None:
+        return campaign.winner
     bucket = int(_digest(campaign.id, customer_id)[:8], 16) % 100
     for variant in campaign.variants:
         bucket -= int(variant["share"])

@@ -32,6 +32,13 @@ class Campaign(Base):
     variants: Mapped[list[Any]]
     # Percent of the members in the A/B test; the rest wait for the winner. None: everyone is split.
     test_share: Mapped[int | None]
+    # The A/B test: the response kind whose rate picks the winner, after this many hours from the launch.
+    winner_metric: Mapped[str | None] = mapped_column(String(20))
+    test_window_hours: Mapped[int | None]
+    winner: Mapped[str | None] = mapped_column(String(60))
+    winner_chosen_at: Mapped[datetime | None]
+    # Why that variant won, with each variant's figures, e.g. "clicked: B 12 of 50 (24.0%), A 8 of 50 (16.0%)".
+    winner_reason: Mapped[str | None] = mapped_column(String(500))
     launched_at: Mapped[datetime | None]
     # The sum of its costs (campaign_costs), kept with each cost booked so a list shows it without summing.
     spent_amount: Mapped[Decimal] = mapped_column(Numeric(20, 4))

@@ -223,3 +223,56 @@ def test_costs_are_booked_in_the_budgets_currency_and_add_up(db: Session) -> Non
             {"amount": {"amount": "5", "currency": "USD"}, "incurred_on": "2026-12-01", "description": "Ads"}))
     assert foreign.value.errors[0]["field"] == "amount.currency"
     assert len(service.list_costs(db, TENANT, campaign.id, PageRequest(limit=50, after=None))) == 2
+
+
+def test_an_ab_test_says_how_and_when_its_winner_is_chosen() -> None:
+    two = [{"name": "A", "share": 50}, {"name": "B", "share": 50}]
+    campaigns.check_ab_test(two, 20, "clicked", 24)
+    campaigns.check_ab_test(two, None, None, None)
+    for variants, share, metric, window, field in ((two, 20, None, 24, "winner_metric"),
+                                                   (two, 20, "clicked", None, "test_window_hours"),
+                                                   (two[:1], 20, "clicked", 24, "variants"),
+                                                   (two, None, "clicked", None, "winner_metric")):
+        with pytest.raises(InvalidInput) as refused:
+            campaigns.check_ab_test(variants, share, metric, window)
+        assert refused.value.errors[0]["field"] == field
+
+
+def test_the_winner_has_the_best_rate_and_the_reason_shows_every_variant() -> None:
+    winner, reason = campaigns.choose_winner("clicked", [campaigns.VariantResult("A", 50, 8),
+                                                         campaigns.VariantResult("B", 40, 8)])
+    assert winner == "B" and reason == "clicked: B 8 of 40 (20.0%), A 8 of 50 (16.0%)"
+    tie, _ = campaigns.choose_winner("opened", [campaigns.VariantResult("A", 10, 1), campaigns.VariantResult("B", 20, 2)])
+    assert tie == "B"  # the same rate: the variant more members got
+
+
+def test_after_the_window_the_best_variant_wins_and_the_waiting_members_get_it(db: Session) -> None:
+    from services.campaign.responses import service as responses
+    from services.campaign.responses.schemas import ResponseRecord
+    people = [uuid.UUID(int=100 + n) for n in range(20)]
+    for n, customer in enumerate(people):
+        db.add(CustomerReplica(customer_id=customer, tenant_id=TENANT, view_version=1, display_name=f"P{n}",
+                               kind="person", view={"version": 1}, updated_at=utcnow()))
+    db.flush()
+    campaign = _plan(db, audience_id=str(_audience_of(db, *people)), test_share=50, winner_metric="clicked",
+                     test_window_hours=24, variants=[{"name": "A", "share": 50}, {"name": "B", "share": 50}])
+    launched = service.launch_campaign(db, TENANT, campaign.id, check_version=_any_version)
+    assert (launched.by_variant, launched.awaiting_winner) == ({"A": 5, "B": 5}, 10)
+    members = list(db.scalars(select(CampaignMember).where(CampaignMember.campaign_id == campaign.id)))
+    clickers = [m.customer_id for m in members if m.variant == "B"][:3] + [m.customer_id for m in members
+                                                                            if m.variant == "A"][:1]
+    for customer in clickers:
+        responses.record_response(db, TENANT, campaign.id, ResponseRecord.model_validate(
+            {"customer_id": str(customer), "kind": "clicked"}), wait_seconds=0)
+    db.commit()
+    sessions = make_sessions(db.get_bind())  # type: ignore[arg-type]
+    assert service.choose_winners(sessions, None) == 0  # type: ignore[arg-type]  # the window is still open
+    campaign.launched_at = utcnow() - timedelta(hours=25)
+    db.commit()
+    assert service.choose_winners(sessions, None) == 1  # type: ignore[arg-type]
+    assert service.choose_winners(sessions, None) == 0  # type: ignore[arg-type]  # chosen once
+    db.expire_all()
+    chosen = service.get_campaign(db, TENANT, campaign.id)
+    assert (chosen.winner, chosen.winner_reason) == ("B", "clicked: B 3 of 5 (60.0%), A 1 of 5 (20.0%)")
+    assert Counter(m.variant for m in db.scalars(select(CampaignMember))) == {"B": 15, "A": 5}
+    assert _events(db)[-1][2]["changes"]["winner"] == {"old": None, "new": "B"}

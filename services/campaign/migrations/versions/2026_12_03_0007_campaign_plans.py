@@ -1,4 +1,4 @@
-"""Campaign plans: objective, owner, audience, A/B variants, launch; members' variants; actual costs.
+"""Campaign plans: objective, owner, audience, A/B variants and their test, launch; members' variants; costs.
 
 The old ``active`` status is the new ``running``.
 
@@ -27,6 +27,11 @@ def upgrade() -> None:
         table.add_column(sa.Column("audience_id", sa.Uuid()))
         table.add_column(sa.Column("variants", JsonType, nullable=False, server_default="[]"))
         table.add_column(sa.Column("test_share", sa.Integer()))
+        table.add_column(sa.Column("winner_metric", sa.String(20)))
+        table.add_column(sa.Column("test_window_hours", sa.Integer()))
+        table.add_column(sa.Column("winner", sa.String(60)))
+        table.add_column(sa.Column("winner_chosen_at", UtcDateTime()))
+        table.add_column(sa.Column("winner_reason", sa.String(500)))
         table.add_column(sa.Column("launched_at", UtcDateTime()))
         table.add_column(sa.Column("spent_amount", sa.Numeric(20, 4), nullable=False, server_default="0"))
     op.execute("UPDATE campaigns SET status = 'running' WHERE status = 'active'")
@@ -52,5 +57,6 @@ def downgrade() -> None:
         table.drop_column("variant")
     op.execute("UPDATE campaigns SET status = 'active' WHERE status IN ('scheduled', 'running')")
     with op.batch_alter_table("campaigns") as table:
-        for column in ("spent_amount", "launched_at", "test_share", "variants", "audience_id", "owner", "objective"):
+        for column in ("spent_amount", "launched_at", "winner_reason", "winner_chosen_at", "winner", "test_window_hours",
+                       "winner_metric", "test_share", "variants", "audience_id", "owner", "objective"):
             table.drop_column(column)
