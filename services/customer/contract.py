@@ -523,7 +523,7 @@ CASH_EVENTS: tuple[Reads, ...] = (*ORDER_EVENTS, ORDER_RETURNED, *INVOICE_EVENTS
 # Loyalty movements (the balance after each) and the cross-sell offers the sales service ranks.
 LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.loyalty.{action}.v1", SALES_TOPIC.name, LoyaltyReport)
-    for action in ("earned", "redeemed", "expired", "moved"))
+    for action in ("earned", "redeemed", "expired", "moved", "reversed", "restored"))
 OFFERS_UPDATED = Reads("crm.sales.offers.updated.v1", SALES_TOPIC.name, OffersReport)
 
 READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, SLA_BREACHED, SATISFACTION_RATED,

@@ -504,11 +504,30 @@ class LoyaltyMoved(LoyaltyMovementReported):
     to_customer_id: uuid.UUID
 
 
+class LoyaltyReversed(LoyaltyMovementReported):
+    """Points taken back because goods came back or the invoice was corrected after it earned them (once per
+    credit note): ``points_due`` is what the invoice no longer earns, ``points`` what the account still held
+    of it (points already spent are not taken twice; ``shortfall`` says how many)."""
+
+    invoice_id: uuid.UUID
+    credit_note_id: uuid.UUID
+    points_due: int
+    shortfall: int
+
+
+class LoyaltyRestored(LoyaltyMovementReported):
+    """The points a cancelled order's discount used, given back to the lots they came from (once per order)."""
+
+    order_id: uuid.UUID
+
+
 LOYALTY_EARNED = EventType("crm.sales.loyalty.earned.v1", SALES_TOPIC, LoyaltyEarned)
 LOYALTY_REDEEMED = EventType("crm.sales.loyalty.redeemed.v1", SALES_TOPIC, LoyaltyRedeemed)
 LOYALTY_EXPIRED = EventType("crm.sales.loyalty.expired.v1", SALES_TOPIC, LoyaltyExpired)
 LOYALTY_MOVED = EventType("crm.sales.loyalty.moved.v1", SALES_TOPIC, LoyaltyMoved)
-PUBLISHES += (LOYALTY_EARNED, LOYALTY_REDEEMED, LOYALTY_EXPIRED, LOYALTY_MOVED)
+LOYALTY_REVERSED = EventType("crm.sales.loyalty.reversed.v1", SALES_TOPIC, LoyaltyReversed)
+LOYALTY_RESTORED = EventType("crm.sales.loyalty.restored.v1", SALES_TOPIC, LoyaltyRestored)
+PUBLISHES += (LOYALTY_EARNED, LOYALTY_REDEEMED, LOYALTY_EXPIRED, LOYALTY_MOVED, LOYALTY_REVERSED, LOYALTY_RESTORED)
 
 
 # --- read from the customer service --------------------------------------------------------

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.sales.contract import VIEW_UPDATED
+from services.sales.credit_notes import service as credit_notes
+from services.sales.credit_notes.schemas import CreditNoteCreate
 from services.sales.customers.consumers import VIEW_REPLICA
 from services.sales.exchange_rates import service as exchange_rates
 from services.sales.exchange_rates.schemas import ExchangeRateCreate
@@ -28,7 +30,7 @@ from services.sales.loyalty import rules, service
 from services.sales.loyalty.schemas import LoyaltyPolicyIn, RedemptionIn
 from services.sales.loyalty.tables import LoyaltyMovement
 from services.sales.orders import service as orders
-from services.sales.orders.schemas import OrderCreate
+from services.sales.orders.schemas import OrderCreate, ReturnIn
 from services.sales.orders.tables import Order
 from services.sales.payments import service as payments
 from services.sales.payments.schemas import PaymentCreate
@@ -205,6 +207,57 @@ def test_points_earned_once_on_a_paid_invoice_redeemed_on_an_order_and_expired_a
         (50, "category Software, tier (any): 0.5 per unit of EUR, on 101 EUR")]
     assert (spent["points"], spent["balance"], spent["discount"]) == (200, 450, {"amount": "25.00", "currency": "USD"})
     assert (lost["points"], lost["balance"], lost["expires_on"]) == (450, 0, expires_on.isoformat())
+
+
+def _return(sessions: sessionmaker[Session], order: uuid.UUID, line: int, quantity: str) -> None:
+    """Goods back and the return credited, as a credit note against the order's invoice."""
+    _, record = _in(sessions, lambda s: orders.take_return(s, TENANT, order, ReturnIn(
+        lines=[{"line": line, "quantity": quantity}]), by="c"))
+    _in(sessions, lambda s: credit_notes.issue_credit_note(s, TENANT, CreditNoteCreate(
+        return_id=record.id, reason="broken"), by="c"))
+
+
+def test_returns_and_corrections_take_back_what_they_no_longer_earn_and_a_cancellation_gives_points_back(
+        sales_sessions: sessionmaker[Session]) -> None:
+    sessions = sales_sessions
+    _setup(sessions)
+    gold = _customer(sessions, "gold")
+    laptop, software = _products(sessions, "Hardware/Laptops", "Software")
+    bought = _order(sessions, gold, "EUR", [(laptop, "300"), (software, "101")])
+    invoice = _invoice(sessions, bought)
+    _in(sessions, lambda s: orders.ship(s, TENANT, bought, by="c"))
+    _pay(sessions, gold, invoice.id, "401.00")
+    assert _account(sessions, gold).balance == 650  # 600 for the laptops (gold: 2 a euro), 50 for the software
+
+    # 100 of the 300 laptops come back: those lines earn 400 now, so 200 points go.
+    _return(sessions, bought, 0, "100")
+    assert _account(sessions, gold).balance == 450
+    # 300 points off another order; then a correction of a tenth of the invoice: 405 points are earned now,
+    # 45 more go (the software's 90.90 earns 45, the laptops' 180 earn 360).
+    other = _order(sessions, gold, "EUR", [(laptop, "100")])
+    _redeem(sessions, gold, other, 300)
+    _in(sessions, lambda s: credit_notes.issue_credit_note(s, TENANT, CreditNoteCreate(
+        invoice_id=invoice.id, amount="40.10", reason="late delivery"), by="c"))
+    assert _account(sessions, gold).balance == 105
+    # The discounted order is cancelled: its 300 points come back to the lot they came from.
+    _in(sessions, lambda s: orders.cancel(s, TENANT, other, reason="changed mind", by="c"))
+    assert _account(sessions, gold).balance == 405
+    assert _in(sessions, lambda s: service.restore_redemption(s, s.get(Order, other))) is None  # once
+
+    # 400 of them spent; then the other 200 laptops come back: 360 are due, 5 are left to take.
+    third = _order(sessions, gold, "EUR", [(laptop, "100")])
+    _redeem(sessions, gold, third, 400)
+    _return(sessions, bought, 0, "200")
+    account = _account(sessions, gold)
+    assert account.balance == 0
+    assert [(m.kind, m.points) for m in account.history] == [
+        ("reversed", -5), ("redeemed", -400), ("restored", 300), ("reversed", -45), ("redeemed", -300),
+        ("reversed", -200), ("earned", 650)]
+    events = _outbox(sessions)
+    assert [(e["points"], e["points_due"], e["shortfall"], e["balance"])
+            for e in events["crm.sales.loyalty.reversed.v1"]] == [(200, 200, 0, 450), (45, 45, 0, 105), (5, 360, 355, 0)]
+    assert [(e["points"], e["balance"], e["order_id"]) for e in events["crm.sales.loyalty.restored.v1"]] == [
+        (300, 405, str(other))]
 
 
 def test_redemptions_at_once_never_spend_more_than_the_account_holds(

@@ -6,7 +6,8 @@ Either is at most what the invoice was not credited or written off yet (its tota
 earlier credit notes and the write-off): a credit note on a paid invoice leaves the
 difference as the customer's credit. Numbers are gap-free (``CN-<year>-<n>``) like invoices'.
 Takes the customer's credit lock; publishes ``crm.sales.credit_note.issued.v1`` (and
-``invoice.paid`` if nothing is left open). Nothing commits here.
+``invoice.paid`` if nothing is left open); points the invoice earned on what it no longer charges are taken
+back (``loyalty.reverse_for_credit_note``). Nothing commits here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.sales.credit_notes.tables import CreditNote
 from services.sales.invoices import repository as invoices
 from services.sales.invoices import rules as invoice_rules
 from services.sales.invoices import service as invoice_service
+from services.sales.loyalty import service as loyalty
 from services.sales.orders import repository as orders
 from shared.contract import EventType
 from shared.db import utcnow
@@ -83,6 +85,7 @@ def issue_credit_note(session: Session, tenant: str, body: CreditNoteCreate, *, 
     session.flush()
     invoice_service.settle(session, invoice_service.shown_many(session, tenant, [invoice])[0])
     _publish(session, contract.CREDIT_NOTE_ISSUED, note)
+    loyalty.reverse_for_credit_note(session, note)
     return note
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from datetime import date
 
 from sqlalchemy import func, select
@@ -92,6 +93,18 @@ def returns_of_order(session: Session, tenant: str, order_id: uuid.UUID) -> list
     return list(session.scalars(select(OrderReturn).where(OrderReturn.tenant_id == tenant,
                                                           OrderReturn.order_id == order_id)
                                 .order_by(OrderReturn.id)))
+
+
+def corrected(session: Session, tenant: str, invoice_id: uuid.UUID) -> Decimal:
+    """What correction credit notes (not returns) took off the invoice."""
+    return Decimal(session.scalar(select(func.coalesce(func.sum(CreditNote.amount), 0)).where(
+        CreditNote.tenant_id == tenant, CreditNote.invoice_id == invoice_id, CreditNote.kind == "correction")) or 0)
+
+
+def reversals_of_invoice(session: Session, tenant: str, invoice_id: uuid.UUID) -> list[LoyaltyMovement]:
+    return list(session.scalars(select(LoyaltyMovement).where(
+        LoyaltyMovement.tenant_id == tenant, LoyaltyMovement.invoice_id == invoice_id,
+        LoyaltyMovement.kind == "reversed")))
 
 
 def credited_return_ids(session: Session, tenant: str, invoice_id: uuid.UUID) -> set[uuid.UUID]:

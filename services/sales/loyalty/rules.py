@@ -213,6 +213,32 @@ def consume_oldest_first(lots: Sequence[Lot], points: int, today: date) -> list[
     return taken
 
 
+def still_earned(bases: Sequence[LineBase], points_per_unit: dict[int, Decimal | None], rate: Decimal | None,
+                 kept_share: Decimal) -> int:
+    """What an invoice earns now that part of it came back or was corrected: each line on what is left of it
+    (``bases``, returns credited since taken off), scaled by the share corrections left of the invoice, at
+    the rate and per-unit points of its earning."""
+    if rate is None:
+        return 0
+    with localcontext() as context:
+        context.prec = PRECISION
+        return sum(points_for(line.base * kept_share, rate, per_unit) for line in bases
+                   if (per_unit := points_per_unit.get(line.line)) is not None)
+
+
+def take_back(own_lot: Lot | None, others: Sequence[Lot], points: int, today: date) -> tuple[list[tuple[Any, int]], int]:
+    """The lots ``points`` come back out of (the invoice's own lot first, then the oldest usable ones), and the
+    shortfall: points already spent are not taken twice and no balance goes below zero."""
+    taken, left = [], points
+    for lot in ([own_lot] if own_lot is not None and own_lot.remaining > 0 else []) + usable(others, today):
+        if left == 0:
+            break
+        part = min(left, lot.remaining)
+        taken.append((lot.lot_id, part))
+        left -= part
+    return taken, left
+
+
 def expiring(lots: Sequence[Lot], today: date) -> list[tuple[Any, int]]:
     """Each lot past its day with points left: all of what is left expires."""
     return [(lot.lot_id, lot.remaining) for lot in lots if lot.remaining > 0 and lot.expires_on < today]

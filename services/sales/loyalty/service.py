@@ -1,5 +1,6 @@
-"""Loyalty use cases: the tenant's policy, earning on a paid invoice, redeeming as an order discount, expiring
-lots past their day, and reading an account.
+"""Loyalty use cases: the tenant's policy, earning on a paid invoice, taking points back when goods come back or
+the invoice is corrected, redeeming as an order discount and giving it back when the order is cancelled,
+expiring lots past their day, and reading an account.
 
 Whatever moves a customer's points first locks the customer's account row
 (``repository.lock_account``), and always as the last lock it takes (after the order's row,
@@ -148,6 +149,55 @@ def _bases(session: Session, invoice: Invoice, lines: list[dict[str, Any]]) -> l
                             invoice_total=Decimal(invoice.total))
 
 
+def reverse_for_credit_note(session: Session, note: Any) -> LoyaltyMovement | None:
+    """A credit note after the invoice earned points: the points the invoice no longer earns (its lines on what
+    is left of them, at the earning's rate and rules) come back out of the account, its own lot first. Points
+    already spent are not taken twice: the movement records the shortfall. None: nothing earned, nothing due."""
+    tenant = note.tenant_id
+    earned = repository.movement_of_source(session, tenant, f"invoice:{note.invoice_id}")
+    found = policy(session, tenant)
+    source = f"credit_note:{note.id}"
+    if earned is None or found is None or repository.movement_of_source(session, tenant, source) is not None:
+        return None
+    invoice = invoices.get_invoice(session, tenant, note.invoice_id)
+    order = orders.get_order(session, tenant, invoice.order_id) if invoice is not None else None
+    assert invoice is not None and order is not None
+    kept_share = max(invoice.total - repository.corrected(session, tenant, invoice.id), Decimal(0)) / invoice.total \
+        if invoice.total > 0 else Decimal(0)
+    per_unit = {int(line["line"]): Decimal(line["points_per_unit"]) if line.get("points_per_unit") else None
+                for line in (earned.details or {}).get("lines", [])}
+    kept = rules.still_earned(_bases(session, invoice, order.lines), per_unit,
+                              rate_on(session, tenant, invoice.currency, found.currency, invoice.issued_on), kept_share)
+    due_before = sum(int((r.details or {}).get("points_due", 0)) for r in repository.reversals_of_invoice(
+        session, tenant, invoice.id))
+    due = max(earned.points - kept - due_before, 0)
+    if due == 0:
+        return None
+    repository.lock_account(session, earned.tenant_id, earned.customer_id)
+    today = utcnow().date()
+    rows = {row.id: row for row in repository.lots(session, tenant, earned.customer_id, fresh=True)}
+    own = rows.pop(earned.id, None)
+    taken, shortfall = rules.take_back(
+        rules.Lot(own.id, own.remaining or 0, own.expires_on) if own is not None and own.expires_on else None,
+        [rules.Lot(r.id, r.remaining or 0, r.expires_on) for r in rows.values() if r.expires_on is not None], due, today)
+    everyone = {**rows, **({own.id: own} if own is not None else {})}
+    for lot_id, part in taken:
+        everyone[lot_id].remaining = (everyone[lot_id].remaining or 0) - part
+    points = due - shortfall
+    balance = rules.balance_of(_lots(session, tenant, earned.customer_id), today)
+    movement = _movement(tenant, earned.customer_id, "reversed", -points, balance, source, today,
+                         invoice_id=invoice.id, order_id=order.id, details={
+                             "credit_note_id": str(note.id), "points_due": due, "shortfall": shortfall,
+                             "lots": [{"lot_id": str(lot_id), "points": part} for lot_id, part in taken]})
+    session.add(movement)
+    session.flush()
+    publish(session, contract.LOYALTY_REVERSED, contract.LoyaltyReversed(
+        movement_id=movement.id, customer_id=earned.customer_id, points=points, balance=balance,
+        invoice_id=invoice.id, credit_note_id=note.id, points_due=due, shortfall=shortfall),
+        subject=str(earned.customer_id), tenant=tenant)
+    return movement
+
+
 # --- redemption ------------------------------------------------------------------------------------------------
 
 
@@ -208,6 +258,34 @@ def redeem(session: Session, tenant: str, customer_id: uuid.UUID, body: Redempti
         movement_id=movement.id, customer_id=customer_id, points=used, balance=balance, order_id=order.id,
         discount=shown.discount, order_total=shown.order_total), subject=str(customer_id), tenant=tenant)
     return shown
+
+
+def restore_redemption(session: Session, order: Order) -> LoyaltyMovement | None:
+    """The order is cancelled: the points its discount used go back to the lots they came from (a lot past its
+    day meanwhile gets them back to expire as it would have). None: the order had no redemption."""
+    tenant = order.tenant_id
+    redeemed = repository.movement_of_source(session, tenant, f"order:{order.id}")
+    source = f"order_cancelled:{order.id}"
+    if redeemed is None or repository.movement_of_source(session, tenant, source) is not None:
+        return None
+    repository.lock_account(session, tenant, redeemed.customer_id)
+    given = [(uuid.UUID(part["lot_id"]), int(part["points"])) for part in (redeemed.details or {}).get("lots", [])]
+    for lot_id, part in given:
+        lot = session.get(LoyaltyMovement, lot_id, populate_existing=True)
+        if lot is not None and lot.customer_id == redeemed.customer_id:
+            lot.remaining = (lot.remaining or 0) + part
+    session.flush()
+    today = utcnow().date()
+    points = -redeemed.points
+    balance = rules.balance_of(_lots(session, tenant, redeemed.customer_id), today)
+    movement = _movement(tenant, redeemed.customer_id, "restored", points, balance, source, today, order_id=order.id,
+                         details={"lots": [{"lot_id": str(lot_id), "points": part} for lot_id, part in given]})
+    session.add(movement)
+    session.flush()
+    publish(session, contract.LOYALTY_RESTORED, contract.LoyaltyRestored(
+        movement_id=movement.id, customer_id=redeemed.customer_id, points=points, balance=balance,
+        order_id=order.id), subject=str(redeemed.customer_id), tenant=tenant)
+    return movement
 
 
 def _discount_order(session: Session, order: Order, discount: Decimal, by: str | None, points: int) -> None:

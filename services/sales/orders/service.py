@@ -25,6 +25,7 @@ from services.sales.credit import service as credit
 from services.sales.customers import repository as customers
 from services.sales.customers.tables import CustomerReplica
 from services.sales.invoices import repository as invoices
+from services.sales.loyalty import service as loyalty
 from services.sales.offers import service as offers
 from services.sales.opportunities import repository as opportunities
 from services.sales.opportunities import rules as deal_rules
@@ -152,7 +153,9 @@ def cancel(session: Session, tenant: str, order_id: uuid.UUID, *, reason: str | 
     order = _changing(session, tenant, order_id, check_version)
     to = rules.next_status("cancel", order.status)
     rules.check_cancellable(invoices.invoice_of_order(session, tenant, order.id) is not None)
-    return _move(session, tenant, order, "cancel", to, by, {"reason": reason} if reason else None, reason=reason)
+    shown = _move(session, tenant, order, "cancel", to, by, {"reason": reason} if reason else None, reason=reason)
+    loyalty.restore_redemption(session, order)
+    return shown
 
 
 def take_return(session: Session, tenant: str, order_id: uuid.UUID, body: ReturnIn, *, by: str | None,
