@@ -510,7 +510,7 @@ ORDER_EVENTS: tuple[Reads, ...] = tuple(
 ORDER_RETURNED = Reads("crm.sales.order.returned.v1", SALES_TOPIC.name, ReturnReport)
 INVOICE_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.sales.invoice.{action}.v1", SALES_TOPIC.name, InvoiceReport)
-    for action in ("issued", "paid", "written_off", "overdue", "moved"))
+    for action in ("issued", "paid", "written_off", "overdue", "due_soon", "moved"))
 PAYMENT_RECEIVED = Reads("crm.sales.payment.received.v1", SALES_TOPIC.name, PaymentReport)
 CREDIT_NOTE_ISSUED = Reads("crm.sales.credit_note.issued.v1", SALES_TOPIC.name, CreditNoteReport)
 # A merge or an unmerge moved the record to another customer: its fact follows (``moved`` above too).

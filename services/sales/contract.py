@@ -333,18 +333,22 @@ PUBLISHES += (INVOICE_ISSUED, INVOICE_PAID, INVOICE_WRITTEN_OFF, INVOICE_MOVED)
 
 
 class InvoiceOverdue(InvoiceReported):
-    """An open invoice past its due date reached a dunning level (published once per level reached; the
-    collections job moves an invoice straight to the highest level due, so skipped ones are not published)."""
+    """An open invoice reached a dunning level: past its due date (``overdue``) or before it (``due_soon``, the
+    pre-due reminder). Published once per level reached; the collections job moves an invoice straight to the
+    highest level due, so skipped ones are not published."""
 
     days_past_due: int = Field(description="On the day the level was reached.")
     level: int = Field(description="The level's place among the tenant's dunning levels, from 1.")
-    offset_days: int = Field(description="The level's days after the due date.")
+    offset_days: int = Field(description="The level's days after the due date (0 or less: on or before it).")
     action: str = Field(description="reminder, second_reminder, call or hold_new_orders")
     reached_on: date
 
 
 INVOICE_OVERDUE = EventType("crm.sales.invoice.overdue.v1", SALES_TOPIC, InvoiceOverdue)
-PUBLISHES += (INVOICE_OVERDUE,)
+# A dunning level before (or on) the due date was reached: the pre-due reminder; the same payload, with
+# days_past_due 0 or less and offset_days what the level says (0 or less).
+INVOICE_DUE_SOON = EventType("crm.sales.invoice.due_soon.v1", SALES_TOPIC, InvoiceOverdue)
+PUBLISHES += (INVOICE_OVERDUE, INVOICE_DUE_SOON)
 
 
 class AllocationReported(EventPayload):

@@ -1,5 +1,5 @@
 """Collections on both database backends, through the use cases called directly on a migrated database: invoices
-on fixed due dates, the dunning job run on chosen days (a pre-due reminder, levels reached on their day and one
+on fixed due dates, the dunning job run on chosen days (a pre-due reminder announced as due soon, levels reached on their day and one
 skipped, a second run the same day adding nothing), exactly one crm.sales.invoice.overdue.v1 per level past due in
 the outbox, a payment closing an invoice ending its dunning, the collections list with each invoice's next step,
 and a hold level putting the customer's new order on hold on confirmation until /approve. On PostgreSQL a run beside
@@ -99,10 +99,11 @@ def _pay(sessions: sessionmaker[Session], customer: uuid.UUID, invoice: uuid.UUI
         allocations=[{"invoice_id": invoice, "amount": amount}]), by="clerk", wait_seconds=0))
 
 
-def _overdue_events(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
+def _overdue_events(sessions: sessionmaker[Session], event_type: str = contract.INVOICE_OVERDUE.name
+                    ) -> list[dict[str, Any]]:
     with sessions() as session:
         return [row.data for row in session.scalars(
-            select(OutboxRecord).where(OutboxRecord.type == contract.INVOICE_OVERDUE.name)
+            select(OutboxRecord).where(OutboxRecord.type == event_type)
             .order_by(OutboxRecord.sequence)) if row.data is not None]
 
 
@@ -121,10 +122,13 @@ def test_dunning_moves_invoices_level_by_level_publishes_each_once_and_holds_new
     a, a_number = _invoice(sessions, customer, product, 100, date(2026, 3, 31))
     b, b_number = _invoice(sessions, customer, product, 250, date(2026, 4, 10))
 
-    # The day before A's pre-due reminder: nothing. On it: reached, listed, but not overdue, so not published.
+    # The day before A's pre-due reminder: nothing. On it: reached, listed and announced as due soon, not overdue.
     assert service.advance_dunning(sessions, date(2026, 3, 27)) == 0
     assert service.advance_dunning(sessions, date(2026, 3, 28)) == 1
     assert _overdue_events(sessions) == []
+    [soon] = _overdue_events(sessions, contract.INVOICE_DUE_SOON.name)
+    assert (soon["number"], soon["action"], soon["days_past_due"], soon["offset_days"], soon["status"]) == (
+        a_number, "reminder", -3, -3, "open")
     assert _collections(sessions, date(2026, 3, 28)) == [
         {"number": a_number, "days_past_due": -3, "open": "100.0000", "level": "reminder",
          "next": ("second_reminder", date(2026, 4, 7))}]
@@ -155,6 +159,8 @@ def test_dunning_moves_invoices_level_by_level_publishes_each_once_and_holds_new
         (a_number, "second_reminder", 7, "100.00"), (a_number, "call", 25, "60.00"),
         (a_number, "hold_new_orders", 40, "60.00")]
     assert b_number not in {e["number"] for e in events}
+    # Each invoice was reminded once before its due date (B on the run of 7 April), never again.
+    assert [e["number"] for e in _overdue_events(sessions, contract.INVOICE_DUE_SOON.name)] == [a_number, b_number]
     assert _collections(sessions, date(2026, 5, 10)) == [
         {"number": a_number, "days_past_due": 40, "open": "60.0000", "level": "hold_new_orders", "next": None}]
     assert _collections(sessions, date(2026, 5, 10), action="call") == []

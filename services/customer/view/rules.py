@@ -150,7 +150,7 @@ def _invoice(event: CloudEvent) -> Fact:
         "open_amount": str(report.open_amount.amount),
         "status": report.status,
         "written_off": str(report.written_off.amount) if report.written_off else "0",
-        # crm.sales.invoice.overdue.v1 (announced by API.md, not published yet): the owner says it is overdue.
+        # crm.sales.invoice.overdue.v1: the owner says it is overdue (a due_soon reminder says it is not yet).
         "overdue_reported": _action(event) == "overdue",
     })
 

@@ -51,17 +51,22 @@ def dunning_states(session: Session, tenant: str, invoice_ids: list[uuid.UUID]) 
 def list_collections(session: Session, tenant: str, *, as_of: date, customer_id: uuid.UUID | None,
                      action: str | None, after: Cursor | None, limit: int) -> list[tuple[Invoice, InvoiceDunning | None]]:
     """Open invoices past due on ``as_of`` or at a dunning level, oldest due first (then by id), ``limit`` rows
-    after the cursor."""
-    query = _with_state().where(Invoice.tenant_id == tenant, Invoice.status == "open",
-                                or_(Invoice.due_on < as_of, InvoiceDunning.invoice_id.is_not(None)))
+    after the cursor. Filtered by the level reached, it walks that level's dunning rows in due order (their
+    index) rather than every open invoice due before them."""
+    if action is not None:
+        query: Any = (select(Invoice, InvoiceDunning).join(InvoiceDunning, and_(
+            InvoiceDunning.invoice_id == Invoice.id, InvoiceDunning.tenant_id == Invoice.tenant_id))
+            .where(InvoiceDunning.tenant_id == tenant, InvoiceDunning.action == action, Invoice.status == "open"))
+        due_on, invoice_id = InvoiceDunning.due_on, InvoiceDunning.invoice_id
+    else:
+        query = _with_state().where(Invoice.tenant_id == tenant, Invoice.status == "open",
+                                    or_(Invoice.due_on < as_of, InvoiceDunning.invoice_id.is_not(None)))
+        due_on, invoice_id = Invoice.due_on, Invoice.id
     if customer_id is not None:
         query = query.where(Invoice.customer_id == customer_id)
-    if action is not None:
-        query = query.where(InvoiceDunning.action == action)
     if after is not None:
-        query = query.where(or_(Invoice.due_on > after.due_on,
-                                and_(Invoice.due_on == after.due_on, Invoice.id > after.after_id)))
-    rows = session.execute(query.order_by(Invoice.due_on, Invoice.id).limit(limit))
+        query = query.where(or_(due_on > after.due_on, and_(due_on == after.due_on, invoice_id > after.after_id)))
+    rows = session.execute(query.order_by(due_on, invoice_id).limit(limit))
     return [(row[0], row[1]) for row in rows]
 
 

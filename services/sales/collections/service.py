@@ -4,8 +4,9 @@ collected with each invoice's next step, and tell whether dunning holds a custom
 **The job** works tenant by tenant in bounded batches, one transaction each: it locks the
 invoices due a level (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a run beside it takes other
 invoices instead of waiting), reads their dunning state again under that lock, moves each to the
-highest level due and, for a level past the due date, publishes ``crm.sales.invoice.overdue.v1``
-through the outbox in the same transaction. An invoice already at that level (a second run, or
+highest level due and publishes it through the outbox in the same transaction: a level past the due
+date as ``crm.sales.invoice.overdue.v1``, one before it (the pre-due reminder) as
+``crm.sales.invoice.due_soon.v1``. An invoice already at that level (a second run, or
 one that got there first) is left as it is, so each level is published once per invoice. A
 payment, credit note or write-off that closes the invoice ends its dunning: only open invoices
 are looked at.
@@ -63,9 +64,7 @@ def advance_batch(session: Session, tenant: str, today: date, *, limit: int = BA
         holds = rules.holds_orders(levels, step) or (state is not None and state.holds_orders)
         if not _reach(session, invoice, state, step, holds, today):
             continue
-        if rules.reports_overdue(step.level):
-            _publish_overdue(session, invoice, invoice_rules.open_amount(owed.get(invoice.id, Decimal(0))), step,
-                             today)
+        _publish_level(session, invoice, invoice_rules.open_amount(owed.get(invoice.id, Decimal(0))), step, today)
         moved += 1
     return len(found), moved
 
@@ -102,15 +101,18 @@ def _reach(session: Session, invoice: Invoice, state: InvoiceDunning | None, ste
         return True
     try:
         with session.begin_nested():
-            session.add(InvoiceDunning(invoice_id=invoice.id, tenant_id=invoice.tenant_id, **values))
+            session.add(InvoiceDunning(invoice_id=invoice.id, tenant_id=invoice.tenant_id, due_on=invoice.due_on,
+                                       **values))
     except IntegrityError:
         return False
     return True
 
 
-def _publish_overdue(session: Session, invoice: Invoice, open_amount: Decimal, step: rules.Step, today: date) -> None:
+def _publish_level(session: Session, invoice: Invoice, open_amount: Decimal, step: rules.Step, today: date) -> None:
+    """A level past the due date is ``overdue``; one before it or on it is the pre-due reminder, ``due_soon``."""
     c = invoice.currency
-    publish(session, contract.INVOICE_OVERDUE, contract.InvoiceOverdue(
+    event = contract.INVOICE_OVERDUE if rules.reports_overdue(step.level) else contract.INVOICE_DUE_SOON
+    publish(session, event, contract.InvoiceOverdue(
         invoice_id=invoice.id, customer_id=invoice.customer_id, order_id=invoice.order_id, number=invoice.number,
         issued_on=invoice.issued_on, due_on=invoice.due_on, total=Money.of(invoice.total, c),
         open_amount=Money.of(open_amount, c), status=invoice_rules.shown_status(invoice.status, invoice.due_on, today),

@@ -31,10 +31,12 @@ class InvoiceDunning(Base):
     # This level or one before it holds new orders of the customer while the invoice is open.
     holds_orders: Mapped[bool]
     reached_on: Mapped[date]
+    # The invoice's due day (it never changes), so that the list filtered by level walks this table's index.
+    due_on: Mapped[date]
     updated_at: Mapped[datetime]
 
     __table_args__ = (
-        Index("ix_invoice_dunning_tenant_action", "tenant_id", "action"),
+        Index("ix_invoice_dunning_tenant_action_due", "tenant_id", "action", "due_on", "invoice_id"),
     )
 
 
