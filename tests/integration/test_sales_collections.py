@@ -199,7 +199,7 @@ def test_runs_side_by_side_and_paging_publish_each_level_once(sales_sessions: se
         day, beside = date(2026, 4, 20), [-1]
         first = sessions()
         try:
-            found, moved = service.advance_batch(first, TENANT, day)
+            found, moved, _ = service.advance_batch(first, TENANT, day)
             other = threading.Thread(target=lambda: beside.__setitem__(0, service.advance_dunning(sessions, day)))
             other.start()
             other.join(timeout=3)

@@ -26,13 +26,19 @@ def tenants_with_open_invoices(session: Session) -> list[str]:
 
 
 def invoices_due_a_level(session: Session, tenant: str, levels: Sequence[Level], today: date,
-                         limit: int) -> list[Invoice]:
+                         limit: int, after: Cursor | None = None) -> list[Invoice]:
     """Open invoices with a level after the one they reached whose day has come, oldest due first, their rows
-    locked; rows another run holds are skipped (it is working on them), not waited for."""
+    locked; rows another run holds are skipped (it is working on them), not waited for. ``after``: where the
+    previous batch of the same run stopped, so a run walks the invoices once instead of passing over the ones
+    it moved again with every batch."""
     due = [and_(Invoice.due_on <= today - timedelta(days=level.offset_days),
                 or_(InvoiceDunning.offset_days.is_(None), InvoiceDunning.offset_days < level.offset_days))
            for level in levels]
-    query = (_with_state().where(Invoice.tenant_id == tenant, Invoice.status == "open", or_(*due))
+    query = _with_state().where(Invoice.tenant_id == tenant, Invoice.status == "open", or_(*due))
+    if after is not None:
+        query = query.where(or_(Invoice.due_on > after.due_on,
+                                and_(Invoice.due_on == after.due_on, Invoice.id > after.after_id)))
+    query = (query
              .order_by(Invoice.due_on, Invoice.id).limit(limit)
              .with_for_update(of=Invoice, skip_locked=True))
     return [row[0] for row in session.execute(query)]

@@ -4,7 +4,7 @@ collected with each invoice's next step, and tell whether dunning holds a custom
 **The job** works tenant by tenant in bounded batches, one transaction each: it locks the
 invoices due a level (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so a run beside it takes other
 invoices instead of waiting), reads their dunning state again under that lock, moves each to the
-highest level due and publishes it through the outbox in the same transaction: a level past the due
+highest level due (the batch's new states and events written set-based) and publishes it through the outbox in the same transaction: a level past the due
 date as ``crm.sales.invoice.overdue.v1``, one before it (the pre-due reminder) as
 ``crm.sales.invoice.due_soon.v1``. An invoice already at that level (a second run, or
 one that got there first) is left as it is, so each level is published once per invoice. A
@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.sales import contract
@@ -36,37 +35,56 @@ from services.sales.invoices import repository as invoices
 from services.sales.invoices import rules as invoice_rules
 from services.sales.invoices.tables import Invoice
 from services.sales.sales_policy import service as sales_policy
+from shared.bulk import write_outbox, write_rows
 from shared.db import unit_of_work, utcnow
-from shared.outbox import publish
+from shared.outbox import outbox_row
 from shared.settings import Settings
 from shared.types import Money
 
-BATCH = 200
+BATCH = 1000
 
 
 # --- the job ------------------------------------------------------------------------------------------------
 
 
-def advance_batch(session: Session, tenant: str, today: date, *, limit: int = BATCH) -> tuple[int, int]:
-    """One batch of the tenant's invoices due a level on ``today``: (how many were found, how many moved)."""
+def advance_batch(session: Session, tenant: str, today: date, *, limit: int = BATCH,
+                  after: rules.Cursor | None = None) -> tuple[int, int, rules.Cursor | None]:
+    """One batch of the tenant's invoices due a level on ``today``, after ``after`` in due order: (how many
+    were found, how many moved, where the batch stopped).
+
+    Set-based: the batch's first dunning states and all its events are written in one go each (``COPY``
+    on PostgreSQL), which is what a first pass over a backlog of overdue invoices is made of; states
+    reached before are updated in place. The invoices' row locks make this batch the only one moving them.
+    """
     levels = sales_policy.policy(session, tenant).dunning_levels
     if not levels:
-        return 0, 0
-    found = repository.invoices_due_a_level(session, tenant, levels, today, limit)
+        return 0, 0, None
+    found = repository.invoices_due_a_level(session, tenant, levels, today, limit, after)
     states = repository.dunning_states(session, tenant, [invoice.id for invoice in found])
     owed = invoices.balances(session, tenant, {invoice.id for invoice in found})
-    moved = 0
+    now = utcnow()
+    first_states: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
     for invoice in found:
         state = states.get(invoice.id)
         step = rules.advance(levels, invoice.due_on, today, state.offset_days if state is not None else None)
         if step is None:
             continue  # another run moved it first
-        holds = rules.holds_orders(levels, step) or (state is not None and state.holds_orders)
-        if not _reach(session, invoice, state, step, holds, today):
-            continue
-        _publish_level(session, invoice, invoice_rules.open_amount(owed.get(invoice.id, Decimal(0))), step, today)
-        moved += 1
-    return len(found), moved
+        values = {"level": step.position, "offset_days": step.level.offset_days, "action": step.level.action,
+                  "holds_orders": rules.holds_orders(levels, step) or (state is not None and state.holds_orders),
+                  "reached_on": today, "updated_at": now}
+        if state is None:
+            first_states.append({"invoice_id": invoice.id, "tenant_id": tenant, "due_on": invoice.due_on, **values})
+        else:
+            for name, value in values.items():
+                setattr(state, name, value)
+        events.append(_level_event(invoice, invoice_rules.open_amount(owed.get(invoice.id, Decimal(0))), step, today,
+                                   now))
+    session.flush()
+    write_rows(session, InvoiceDunning.__table__, first_states)  # type: ignore[arg-type]
+    write_outbox(session, events)
+    last = rules.Cursor(found[-1].due_on, found[-1].id) if found else None
+    return len(found), len(events), last
 
 
 def advance_dunning(sessions: sessionmaker[Session], today: date) -> int:
@@ -75,11 +93,12 @@ def advance_dunning(sessions: sessionmaker[Session], today: date) -> int:
         tenants = repository.tenants_with_open_invoices(session)
     total = 0
     for tenant in tenants:
+        after: rules.Cursor | None = None
         while True:
             with unit_of_work(sessions) as session:
-                found, moved = advance_batch(session, tenant, today)
+                found, moved, after = advance_batch(session, tenant, today, after=after)
             total += moved
-            if found < BATCH or moved == 0:
+            if found < BATCH:
                 break
     return total
 
@@ -89,37 +108,21 @@ def run_dunning_check(sessions: sessionmaker[Session], settings: Settings) -> in
     return advance_dunning(sessions, utcnow().date())
 
 
-def _reach(session: Session, invoice: Invoice, state: InvoiceDunning | None, step: rules.Step, holds: bool,
-           today: date) -> bool:
-    """Record the level reached; False when a concurrent run recorded the invoice's first level first."""
-    values = {"level": step.position, "offset_days": step.level.offset_days, "action": step.level.action,
-              "holds_orders": holds, "reached_on": today, "updated_at": utcnow()}
-    if state is not None:
-        for name, value in values.items():
-            setattr(state, name, value)
-        session.flush()
-        return True
-    try:
-        with session.begin_nested():
-            session.add(InvoiceDunning(invoice_id=invoice.id, tenant_id=invoice.tenant_id, due_on=invoice.due_on,
-                                       **values))
-    except IntegrityError:
-        return False
-    return True
-
-
-def _publish_level(session: Session, invoice: Invoice, open_amount: Decimal, step: rules.Step, today: date) -> None:
-    """A level past the due date is ``overdue``; one before it or on it is the pre-due reminder, ``due_soon``."""
+def _level_event(invoice: Invoice, open_amount: Decimal, step: rules.Step, today: date, now: datetime
+                 ) -> dict[str, object]:
+    """The level reached, as its outbox row: past the due date ``overdue``; before it or on it the pre-due
+    reminder, ``due_soon``."""
     c = invoice.currency
     event = contract.INVOICE_OVERDUE if rules.reports_overdue(step.level) else contract.INVOICE_DUE_SOON
-    publish(session, event, contract.InvoiceOverdue(
+    payload = contract.InvoiceOverdue(
         invoice_id=invoice.id, customer_id=invoice.customer_id, order_id=invoice.order_id, number=invoice.number,
         issued_on=invoice.issued_on, due_on=invoice.due_on, total=Money.of(invoice.total, c),
         open_amount=Money.of(open_amount, c), status=invoice_rules.shown_status(invoice.status, invoice.due_on, today),
         version=invoice.version, written_off=Money.of(invoice.written_off, c) if invoice.written_off else None,
         days_past_due=rules.days_past_due(invoice.due_on, today), level=step.position,
-        offset_days=step.level.offset_days, action=step.level.action, reached_on=today),
-        subject=str(invoice.customer_id), tenant=invoice.tenant_id)
+        offset_days=step.level.offset_days, action=step.level.action, reached_on=today)
+    return outbox_row(event, payload.model_dump(mode="json"), subject=str(invoice.customer_id),
+                      tenant=invoice.tenant_id, occurred_at=now)
 
 
 # --- the list -----------------------------------------------------------------------------------------------
