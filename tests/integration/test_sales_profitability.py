@@ -26,12 +26,16 @@ from services.sales.exchange_rates.schemas import ExchangeRateCreate
 from services.sales.invoices import service as invoices
 from services.sales.invoices.schemas import InvoiceCreate
 from services.sales.invoices.tables import Invoice
+from services.sales.loyalty import service as loyalty
+from services.sales.loyalty.schemas import LoyaltyPolicyIn, RedemptionIn
 from services.sales.offers import service as offers
 from services.sales.offers.tables import SegmentTouch
 from services.sales.opportunities import service as opportunities
 from services.sales.opportunities.schemas import LineIn, OpportunityCreate
 from services.sales.orders import service as orders
 from services.sales.orders.schemas import OrderCreate, ReturnIn
+from services.sales.payments import service as payments
+from services.sales.payments.schemas import PaymentCreate
 from services.sales.price_books import service as price_books
 from services.sales.price_books.schemas import PriceBookCreate
 from services.sales.products import service as products
@@ -205,6 +209,41 @@ def test_profitability_of_a_known_month_per_category_channel_and_owner(sales_ses
     april = _margins(sessions, "", period=(date(2026, 4, 1), date(2026, 4, 30)))["(total)"]
     assert _figures(april) == {"gross_revenue": Decimal("100.00"), "net_revenue": Decimal("100.00"),
                                "cost_of_goods": Decimal("40.00"), "margin": Decimal("60.00")}
+
+
+def test_a_loyalty_discount_is_a_discount_shared_among_the_orders_lines(sales_sessions: sessionmaker[Session]) -> None:
+    sessions = sales_sessions
+    _in(sessions, lambda s: sales_policy.change_policy(s, TENANT, SalesPolicyIn(
+        currency="EUR", invoice_from="confirmed"), check_version=lambda _: None))
+    _in(sessions, lambda s: loyalty.change_policy(s, TENANT, LoyaltyPolicyIn(
+        earning_rules=[{"category": "Hardware", "points_per_unit": "1"}], point_value="0.10", expiry_months=12),
+        check_version=lambda _: None))
+    laptop = _product(sessions, "LAP-2", "Laptop", "Hardware/Laptops", ("600", "EUR"))
+    dock = _product(sessions, "DOCK-2", "Dock", "Hardware/Docks", ("40", "EUR"))
+    _book(sessions, "EUR", {laptop: "1000.00", dock: "100.00"})
+    buyer = _customer(sessions, "retail", "gold", "north")
+    # February: a dock, paid: 100 points.
+    february = _invoice(sessions, _order(sessions, buyer, "EUR", [_line(dock, "1")]), date(2026, 2, 5))
+    _in(sessions, lambda s: payments.receive_payment(s, TENANT, PaymentCreate(
+        customer_id=buyer, amount={"amount": "100.00", "currency": "EUR"},
+        allocations=[{"invoice_id": february, "amount": "100.00"}]), by="c", wait_seconds=0))
+    # March: a laptop and a dock, 10.00 off for the 100 points, invoiced for 1090.00.
+    march = _in(sessions, lambda s: orders.place_order(s, TENANT, OrderCreate(
+        customer_id=buyer, currency="EUR", lines=[_line(laptop, "1"), _line(dock, "1")]),
+        wait_seconds=0, by="c", may_approve=True)).order.id
+    _in(sessions, lambda s: loyalty.redeem(s, TENANT, buyer, RedemptionIn(order_id=march, points=100), by="c"))
+    _in(sessions, lambda s: orders.confirm(s, TENANT, march, by="c"))
+    _invoice(sessions, march, date(2026, 3, 10))
+
+    total = _margins(sessions, "")["(total)"]
+    assert _figures(total) == {"gross_revenue": Decimal("1100.00"), "discounts": Decimal("10.00"),
+                               "loyalty_discounts": Decimal("10.00"), "net_revenue": Decimal("1090.00"),
+                               "cost_of_goods": Decimal("640.00"), "margin": Decimal("450.00")}
+    # Shared by line total: 1000 of 1100 on the laptop, 100 on the dock; the groups still add up to the total.
+    deeper = _margins(sessions, "category", depth=2)
+    assert (_figures(deeper[("Hardware/Laptops",)])["loyalty_discounts"],
+            _figures(deeper[("Hardware/Docks",)])["loyalty_discounts"]) == (Decimal("9.09"), Decimal("0.91"))
+    assert _figures(deeper[("Hardware/Laptops",)])["net_revenue"] == Decimal("990.91")
 
 
 def _offered(sessions: sessionmaker[Session], customer: uuid.UUID) -> offers.Offers:

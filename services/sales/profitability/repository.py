@@ -106,13 +106,19 @@ def sold(session: Session, tenant: str, start: date, end: date,
              .join(Order, and_(Order.tenant_id == Invoice.tenant_id, Order.id == Invoice.order_id))
              .join(lines.rows, true()))
     query, dimensions = _with_dimensions(query, group_by, Order.customer_id)
+    # An order's loyalty discount came off its total: each line carries its share of it, by line total.
+    loyalty = func.coalesce(Order.loyalty_discount, 0)
+    before_discount = func.nullif(Order.total + loyalty, 0)
     summed = (query.add_columns(*dimensions, func.sum(quantity).label("quantity"),
                                 func.sum(quantity * lines.number("unit_price")).label("gross"),
-                                func.sum(lines.number("line_total")).label("net"))
+                                func.sum(lines.number("line_total")).label("net"),
+                                func.coalesce(func.sum(lines.number("line_total") * loyalty / before_discount), 0)
+                                .label("loyalty"))
               .where(Invoice.tenant_id == tenant, Invoice.issued_on >= start, Invoice.issued_on <= end)
               .group_by(Invoice.currency, Invoice.issued_on, lines.text("product_id"), *dimensions))
     return [rules.Sold(key=_key(row, group_by), currency=row.currency, day=row.day, product_id=_product(row.product),
-                       quantity=_decimal(row.quantity), gross=_decimal(row.gross), net=_decimal(row.net))
+                       quantity=_decimal(row.quantity), gross=_decimal(row.gross), net=_decimal(row.net),
+                       loyalty=_decimal(row.loyalty))
             for row in session.execute(summed)]
 
 

@@ -50,7 +50,8 @@ def profitability_out(found: rules.Report, start: date, end: date, depth: int) -
 @router.get("/profitability", response_model=ProfitabilityOut,
             summary="Revenue, discounts, returns, cost of goods and contribution margin of a period, by segment",
             description="Orders count by their invoices issued from `from` to `to` (both inclusive): gross revenue "
-                        "at the lines' unit prices, discounts, net revenue; returns credited in the period (and "
+                        "at the lines' unit prices, discounts (loyalty discounts among them, shared among each order's "
+                        "lines by their totals), net revenue (what was invoiced); returns credited in the period (and "
                         "returns an invoice of the period left out), correction credit notes; cost of goods at the "
                         "products' cost prices, and the cost of what came back; contribution margin = net revenue "
                         "- returns - corrections - (cost of goods - returned cost), and its percent of net revenue. "

@@ -5,8 +5,10 @@ issued in, on the invoice's day and in its currency, by the order's lines.
 
 - ``gross_revenue``: quantity times the line's unit price (the price book's, or the price a
   seller typed in: the list price the order was priced from);
-- ``discounts``: gross less what the lines were sold for (their totals);
-- ``net_revenue``: the lines' totals;
+- ``discounts``: gross less what the lines were sold for (their totals), and the order's loyalty
+  discount (points redeemed) shared among its lines by their totals;
+- ``loyalty_discounts``: that loyalty part of the discounts, on its own;
+- ``net_revenue``: the lines' totals less their share of the loyalty discount (what was invoiced);
 - ``returns``: what came back, by its return's lines, at the value each return line credits:
   on the day of the return's credit note when it was credited after the invoice, or on the
   invoice's day when it came back before the invoice, which left it out. So net revenue less
@@ -56,7 +58,8 @@ MAX_CATEGORY_DEPTH = 10
 # What group_by's schema states: known dimensions, comma-separated (that none comes twice is checked here).
 _ONE = "(" + "|".join(DIMENSIONS) + ")"
 GROUP_BY_PATTERN = f"^({_ONE}(,{_ONE})*)?$"
-FIGURES: tuple[str, ...] = ("gross_revenue", "discounts", "net_revenue", "returns", "corrections", "cost_of_goods",
+FIGURES: tuple[str, ...] = ("gross_revenue", "discounts", "loyalty_discounts", "net_revenue", "returns", "corrections",
+                            "cost_of_goods",
                             "returned_cost")
 
 Key = tuple[str | None, ...]
@@ -112,6 +115,8 @@ class Sold:
     quantity: Decimal
     gross: Decimal
     net: Decimal
+    # The lines' share of their orders' loyalty discounts (points redeemed), by line total.
+    loyalty: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ class Corrected:
 class Figures:
     gross_revenue: Decimal = Decimal(0)
     discounts: Decimal = Decimal(0)
+    loyalty_discounts: Decimal = Decimal(0)
     net_revenue: Decimal = Decimal(0)
     returns: Decimal = Decimal(0)
     corrections: Decimal = Decimal(0)
@@ -223,8 +229,9 @@ def gather(group_by: tuple[Dimension, ...], depth: int, costs: Mapping[uuid.UUID
         key = _key(group_by, row.key, category_at(product.category, depth) if product else None)
         target = _amount(amounts, key, row.currency, row.day)
         target.gross_revenue += row.gross
-        target.discounts += row.gross - row.net
-        target.net_revenue += row.net
+        target.discounts += row.gross - row.net + row.loyalty
+        target.loyalty_discounts += row.loyalty
+        target.net_revenue += row.net - row.loyalty
         cost(key, product, row.quantity, row.day, "cost_of_goods")
     for back in returned:
         product = _costing(costs, back.product_id)

@@ -14,8 +14,12 @@ class FiguresOut(BaseModel):
     """One set of figures, all in one currency (see the route's description for each)."""
 
     gross_revenue: Money = Field(description="Quantity times unit (list) price of the invoiced lines.")
-    discounts: Money = Field(description="Gross revenue less what the lines were sold for.")
-    net_revenue: Money
+    discounts: Money = Field(description="Gross revenue less what the lines were sold for, and the orders' "
+                                         "loyalty discounts.")
+    loyalty_discounts: Money = Field(description="The loyalty (points redeemed) part of the discounts, shared "
+                                                 "among each order's lines by their totals.")
+    net_revenue: Money = Field(description="What the lines were invoiced for: their totals less their share of the "
+                                           "loyalty discount.")
     returns: Money = Field(description="What came back, at the value credited for it.")
     corrections: Money = Field(description="Correction credit notes (no product: category null).")
     cost_of_goods: Money = Field(description="Quantity sold times the product's cost price.")
