@@ -40,7 +40,7 @@ from services.sales.price_books import service as price_books
 from services.sales.price_books.schemas import PriceBookCreate
 from services.sales.products import service as products
 from services.sales.products.schemas import ProductCreate
-from services.sales.products.tables import Product
+from services.sales.products.tables import Product, ProductCost
 from services.sales.profitability import rules, service
 from services.sales.sales_policy import service as sales_policy
 from services.sales.sales_policy.schemas import SalesPolicyIn
@@ -244,6 +244,33 @@ def test_a_loyalty_discount_is_a_discount_shared_among_the_orders_lines(sales_se
     assert (_figures(deeper[("Hardware/Laptops",)])["loyalty_discounts"],
             _figures(deeper[("Hardware/Docks",)])["loyalty_discounts"]) == (Decimal("9.09"), Decimal("0.91"))
     assert _figures(deeper[("Hardware/Laptops",)])["net_revenue"] == Decimal("990.91")
+
+
+def test_a_sale_is_costed_at_the_cost_price_of_its_invoices_day(sales_sessions: sessionmaker[Session]) -> None:
+    sessions = sales_sessions
+    _in(sessions, lambda s: sales_policy.change_policy(s, TENANT, SalesPolicyIn(
+        currency="EUR", invoice_from="confirmed"), check_version=lambda _: None))
+    laptop = _product(sessions, "LAP-3", "Laptop", "Hardware/Laptops", ("600", "EUR"))
+    _book(sessions, "EUR", {laptop: "1000.00"})
+    buyer = _customer(sessions, "retail", "gold", "north")
+
+    def cost_from(day: date) -> None:
+        """The cost price recorded today, dated back to the day the test is about (the use case records today)."""
+        with sessions.begin() as session:
+            session.execute(update(ProductCost).where(ProductCost.product_id == laptop,
+                                                      ProductCost.valid_from > day).values(valid_from=day))
+
+    cost_from(date(2026, 1, 1))
+    _in(sessions, lambda s: products.update_product(s, TENANT, laptop, {"cost_price": {"amount": "700",
+                                                                                       "currency": "EUR"}},
+                                                    check_version=lambda _: None))
+    cost_from(date(2026, 3, 15))
+    for day in (date(2026, 3, 10), date(2026, 3, 20)):
+        _invoice(sessions, _order(sessions, buyer, "EUR", [_line(laptop, "1")]), day)
+    # 600 before the 15th, 700 from it; the product's cost now (700) is not used for the earlier sale.
+    assert _figures(_margins(sessions, "")["(total)"])["cost_of_goods"] == Decimal("1300.00")
+    early = _margins(sessions, "", period=(date(2026, 3, 1), date(2026, 3, 14)))["(total)"]
+    assert _figures(early)["cost_of_goods"] == Decimal("600.00")
 
 
 def _offered(sessions: sessionmaker[Session], customer: uuid.UUID) -> offers.Offers:

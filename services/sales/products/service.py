@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.sales import contract
 from services.sales.products import repository, rules
 from services.sales.products.schemas import ProductCreate
-from services.sales.products.tables import Product
+from services.sales.products.tables import Product, ProductCost
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound
 from shared.http import PageRequest
@@ -43,6 +43,8 @@ def create_product(session: Session, tenant: str, body: ProductCreate) -> Produc
                       created_at=now, updated_at=now)
     session.add(product)
     _flush_sku(session, body.sku)
+    if cost_amount is not None:
+        _record_cost(session, product)
     publish(session, contract.PRODUCT_CREATED, contract.ProductReported(**_facts(product)),
             subject=str(product.id), tenant=tenant)
     return product
@@ -78,9 +80,21 @@ def update_product(session: Session, tenant: str, product_id: uuid.UUID, patch: 
     product.version += 1
     product.updated_at = utcnow()
     _flush_sku(session, product.sku)
+    if diff.keys() & {"cost_amount", "cost_currency"}:
+        _record_cost(session, product)
     publish(session, contract.PRODUCT_UPDATED, contract.ProductChanged(**_facts(product), changes=diff),
             subject=str(product.id), tenant=tenant)
     return product
+
+
+def _record_cost(session: Session, product: Product) -> None:
+    """The product's cost price from today on, in its history; a second change today replaces today's."""
+    today = utcnow().date()
+    row = session.get(ProductCost, (product.id, today))
+    if row is None:
+        row = ProductCost(product_id=product.id, valid_from=today, tenant_id=product.tenant_id)
+        session.add(row)
+    row.cost_amount, row.cost_currency, row.recorded_at = product.cost_amount, product.cost_currency, utcnow()
 
 
 def _check_components(session: Session, tenant: str, bundle_id: uuid.UUID, components: list[dict[str, str]]) -> None:

@@ -1,9 +1,10 @@
-"""The products table: what sales sells, each with its SKU, category path, cost price and bundle components."""
+"""The products table: what sales sells, each with its SKU, category path, cost price and bundle components;
+and the history of cost prices, by the day each took effect."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -40,3 +41,17 @@ class Product(Base):
         Index("ux_products_tenant_sku", "tenant_id", "sku", unique=True),
         Index("ix_products_tenant_category", "tenant_id", "category"),
     )
+
+
+class ProductCost(Base):
+    """A product's cost price from ``valid_from`` on (until the next row's day): what profitability costs a sale
+    at on its invoice's day. No amount: the product had no cost price from that day."""
+
+    __tablename__ = "product_costs"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    valid_from: Mapped[date] = mapped_column(primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    cost_amount: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
+    cost_currency: Mapped[str | None] = mapped_column(String(3))
+    recorded_at: Mapped[datetime]

@@ -24,7 +24,7 @@ from services.sales.customers.tables import CustomerReplica
 from services.sales.invoices.tables import Invoice
 from services.sales.opportunities.tables import Opportunity
 from services.sales.orders.tables import Order, OrderReturn
-from services.sales.products.tables import Product
+from services.sales.products.tables import Product, ProductCost
 from services.sales.profitability import rules
 from services.sales.profitability import tables as _indexes  # noqa: F401 - the indexes these queries read by
 
@@ -174,7 +174,14 @@ def corrected(session: Session, tenant: str, start: date, end: date,
 def costings(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, rules.Costing]:
     if not ids:
         return {}
+    history: dict[uuid.UUID, list[tuple[date, Decimal | None, str | None]]] = {}
+    for row in session.execute(select(ProductCost.product_id, ProductCost.valid_from, ProductCost.cost_amount,
+                                      ProductCost.cost_currency)
+                               .where(ProductCost.tenant_id == tenant, ProductCost.product_id.in_(ids))
+                               .order_by(ProductCost.product_id, ProductCost.valid_from)):
+        history.setdefault(row.product_id, []).append((row.valid_from, row.cost_amount, row.cost_currency))
     rows = session.execute(select(Product.id, Product.sku, Product.category, Product.cost_amount,
                                   Product.cost_currency).where(Product.tenant_id == tenant, Product.id.in_(ids)))
     return {row.id: rules.Costing(sku=row.sku, category=row.category, cost=row.cost_amount,
-                                  cost_currency=row.cost_currency) for row in rows}
+                                  cost_currency=row.cost_currency, history=tuple(history.get(row.id, ())))
+            for row in rows}

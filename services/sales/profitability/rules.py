@@ -14,14 +14,15 @@ issued in, on the invoice's day and in its currency, by the order's lines.
   invoice's day when it came back before the invoice, which left it out. So net revenue less
   returns is what the period's invoices and return credit notes add up to;
 - ``corrections``: credit notes that correct an invoice (no product: their category is null);
-- ``cost_of_goods``: quantity sold times the product's cost price, in its cost currency on the
-  invoice's day; ``returned_cost`` the same for what came back (the goods are back in stock);
+- ``cost_of_goods``: quantity sold times the product's cost price of the invoice's day (the cost
+  price history: the last change on or before that day), in its cost currency; ``returned_cost``
+  the same for what came back, at the cost of the day it counts on (the goods are back in stock);
 - ``contribution_margin``: net revenue - returns - corrections - (cost of goods - returned
   cost); ``margin_percent``: the margin over net revenue, in percent, two decimals (none when
   net revenue is zero).
 
 A product without a cost price adds no cost: it is named in ``uncosted`` (its SKU), never
-costed at zero silently. The cost price is the product's now (nothing keeps a history of it).
+costed at zero silently.
 
 **Money.** Every amount is summed per group, figure, currency and day, then converted into the
 reporting currency at the rate that holds on that day and rounded to the reporting currency's
@@ -96,12 +97,26 @@ def category_at(path: str | None, depth: int) -> str | None:
 
 @dataclass(frozen=True)
 class Costing:
-    """What the report reads of a product: its category path and cost price."""
+    """What the report reads of a product: its category path and cost price, with the cost prices it had from
+    each day on (oldest first) where they are known."""
 
     sku: str
     category: str | None
     cost: Decimal | None
     cost_currency: str | None
+    history: tuple[tuple[date, Decimal | None, str | None], ...] = ()
+
+    def on(self, day: date) -> tuple[Decimal | None, str | None]:
+        """The cost price of ``day``: the last change on or before it; before the first, the first (the
+        oldest known); without a history, the product's cost now."""
+        if not self.history:
+            return self.cost, self.cost_currency
+        chosen = self.history[0]
+        for entry in self.history:
+            if entry[0] > day:
+                break
+            chosen = entry
+        return chosen[1], chosen[2]
 
 
 @dataclass(frozen=True)
@@ -218,11 +233,12 @@ def gather(group_by: tuple[Dimension, ...], depth: int, costs: Mapping[uuid.UUID
     def cost(key: Key, product: Costing | None, quantity: Decimal, day: date, figure: str) -> None:
         if product is None:
             return
-        if product.cost is None or product.cost_currency is None:
+        price, currency = product.on(day)
+        if price is None or currency is None:
             uncosted.setdefault(key, set()).add(product.sku)
             return
-        target = _amount(amounts, key, product.cost_currency, day)
-        setattr(target, figure, getattr(target, figure) + quantity * product.cost)
+        target = _amount(amounts, key, currency, day)
+        setattr(target, figure, getattr(target, figure) + quantity * price)
 
     for row in sold:
         product = _costing(costs, row.product_id)
