@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_service_commands(commands)
     _add_replay(commands)
     _add_check_consistency(commands)
+    _add_dlq(commands)
     _add_schemas(commands)
     _add_bench(commands)
     return parser
@@ -592,6 +593,58 @@ def cmd_check_consistency(args: argparse.Namespace) -> int:
     if drifted:
         raise CommandFailed("replicas drift from the master view (if writes are still flowing, wait and re-run)")
     print(f"all replicas match the master view ({len(master)} customers)")
+    return 0
+
+
+# --- crm dlq ----------------------------------------------------------------------------
+
+
+def _add_dlq(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("dlq", help="List, show, retry or purge a service's dead letters.")
+    sub.add_argument("action", choices=("list", "show", "retry", "purge"))
+    sub.add_argument("service", choices=SERVICES)
+    sub.add_argument("refs", nargs="*", metavar="PARTITION:OFFSET",
+                     help="The dead letters to show, retry or purge (as list names them).")
+    sub.add_argument("--all", action="store_true", help="retry or purge: every pending dead letter.")
+    sub.add_argument("--json", action="store_true", help="list, show: one JSON document per dead letter.")
+    sub.set_defaults(handler=cmd_dlq)
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from crm import deadletters
+
+    settings = load_settings(args.service)
+    bootstrap = settings.kafka_bootstrap_servers
+    letters = deadletters.pending(bootstrap, args.service)
+    if args.action == "list":
+        for letter in letters:
+            if args.json:
+                print(json.dumps(deadletters.describe(letter)))
+            else:
+                print(f"{letter.ref:>10}  {letter.at:%Y-%m-%d %H:%M:%S}  {letter.consumer:<16} "
+                      f"{letter.topic}[{letter.source}]  {letter.event_type or '(unreadable)'}  {letter.error[:120]}")
+        print(f"{len(letters)} pending dead letter(s) of {args.service}", file=sys.stderr)
+        return 0
+    if not args.refs and not (args.all and args.action in ("retry", "purge")):
+        raise CommandFailed(f"name the dead letters to {args.action} (PARTITION:OFFSET), or --all")
+    try:
+        chosen = letters if args.all else deadletters.select(letters, args.refs)
+    except KeyError as unknown:
+        raise CommandFailed(f"no pending dead letter {unknown.args[0]} of {args.service}") from None
+    if args.action == "show":
+        for letter in chosen:
+            print(json.dumps(deadletters.describe(letter), indent=2))
+        return 0
+    if args.action == "purge":
+        deadletters.mark(bootstrap, args.service, [letter.ref for letter in chosen], "purged")
+        print(f"purged {len(chosen)} dead letter(s)")
+        return 0
+    outcomes = deadletters.retry(bootstrap, args.service, settings.database_url, chosen)
+    for outcome in outcomes:
+        print(f"{outcome.ref}: {'ok' if outcome.ok else 'failed'}: {outcome.detail}")
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise CommandFailed(f"{len(failed)} of {len(outcomes)} dead letter(s) failed again and stay pending")
     return 0
 
 
