@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay(commands)
     _add_check_consistency(commands)
     _add_dlq(commands)
+    _add_status(commands)
     _add_schemas(commands)
     _add_bench(commands)
     return parser
@@ -594,6 +595,37 @@ def cmd_check_consistency(args: argparse.Namespace) -> int:
         raise CommandFailed("replicas drift from the master view (if writes are still flowing, wait and re-run)")
     print(f"all replicas match the master view ({len(master)} customers)")
     return 0
+
+
+# --- crm status -------------------------------------------------------------------------
+
+
+def _add_status(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sub = commands.add_parser("status", help="Each service's API and worker, outbox, consumer lag and dead letters.")
+    sub.add_argument("--watch", nargs="?", const=2.0, type=float, metavar="SECONDS",
+                     help="Refresh every SECONDS (default 2) until interrupted.")
+    sub.add_argument("--json", action="store_true", help="One JSON document (per refresh with --watch).")
+    sub.set_defaults(handler=cmd_status)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit status 1 when an API or a worker is not up (without --watch), so scripts can wait on it."""
+    from crm import status
+
+    while True:
+        found = status.gather()
+        if args.json:
+            print(json.dumps(status.as_json(found)), flush=True)
+        else:
+            if args.watch and sys.stdout.isatty():
+                print("\033[2J\033[H", end="")
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n{status.render(found)}", flush=True)
+        if not args.watch:
+            return 0 if all(s.up for s in found) else 1
+        try:
+            time.sleep(args.watch)
+        except KeyboardInterrupt:
+            return 0
 
 
 # --- crm dlq ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""``crm dlq`` against the running system: a poison message the view consumer dead-lettered is listed with its
+"""``crm dlq`` and ``crm status`` against the running system: a poison message the view consumer dead-lettered is listed with its
 error, fails again on retry and stays pending until purged; a dead letter whose cause is gone (a handler since
 fixed: here a good event put on the dead-letter topic by hand) is retried through the consumer's own handler and
-reaches the view, and a second copy of it is not applied twice (dedupe)."""
+reaches the view, and a second copy of it is not applied twice (dedupe). Once drained, ``crm status`` shows every
+API and worker up with no outbox backlog and no consumer lag."""
 
 from __future__ import annotations
 
@@ -82,3 +83,22 @@ def test_dead_letters_are_listed_retried_through_their_handler_once_and_purged(s
         purged = system.crm("dlq", "purge", "customer", poison["ref"])
         assert purged.returncode == 0, purged.stderr
         assert _pending(system, key) == []
+
+
+def test_status_shows_every_part_up_and_nothing_behind_once_drained(system: System) -> None:
+    with system.client() as client:
+        assert client.post("/v1/customers", json={"kind": "person", "given_name": "Stan",
+                                                  "family_name": "Status"}).status_code == 201
+    system.wait_drained()
+    shown = system.crm("status", "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["up"] is True
+    by_service = {s["service"]: s for s in report["services"]}
+    assert set(by_service) == {"customer", "sales", "service_desk", "campaign"}
+    for service, figures in by_service.items():
+        assert (figures["api"], figures["worker"], figures["problems"]) == ("up", "up", []), service
+        assert (figures["outbox_pending"], figures["consumer_lag"]) == (0, 0), service
+        assert isinstance(figures["dead_letters"], int), service
+    table = system.crm("status")
+    assert table.returncode == 0 and "unified view: up to date" in table.stdout
