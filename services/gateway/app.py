@@ -20,6 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from services.gateway.settings import GatewaySettings
+from services.gateway.upstreams import Upstreams, may_resend
 from shared.edge import install_browser_policy
 from shared.errors import NotFound, Problem
 from shared.http import body_limit
@@ -96,12 +98,18 @@ class GatewayTimeout(Problem):
 
 def create_gateway_from_env() -> FastAPI:
     """Uvicorn factory: ``uvicorn services.gateway.app:create_gateway_from_env --factory``."""
-    return create_gateway_app(load_settings("gateway"))
+    return create_gateway_app(load_settings("gateway", GatewaySettings))
 
 
 def upstream_url(settings: Settings, service: str) -> str:
     """A service's base URL: from ``CRM_SERVICE_URLS``, else its default port on this machine."""
     return settings.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+
+
+def upstream_urls(settings: Settings, service: str) -> list[httpx.URL]:
+    """A service's replicas: ``CRM_<SERVICE>_URLS`` when listed, else its one base URL."""
+    listed = settings.urls_of(service) if isinstance(settings, GatewaySettings) else []
+    return [httpx.URL(url) for url in listed] or [httpx.URL(upstream_url(settings, service))]
 
 
 def workers_listed(settings: Settings) -> dict[str, httpx.URL]:
@@ -118,7 +126,10 @@ def workers_listed(settings: Settings) -> dict[str, httpx.URL]:
 
 def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """The gateway app; ``transport`` lets tests answer for the services without sockets."""
-    upstreams = {service: httpx.URL(upstream_url(settings, service)) for service in SERVICES}
+    replicas = Upstreams({service: upstream_urls(settings, service) for service in SERVICES},
+                         cooldown_seconds=settings.upstream_cooldown_seconds
+                         if isinstance(settings, GatewaySettings) else GatewaySettings.model_fields[
+                             "upstream_cooldown_seconds"].default)
     table = routing_table(ROUTES)
 
     @asynccontextmanager
@@ -144,11 +155,12 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.upstreams = replicas
     install_problem_handlers(app)
     install_browser_policy(app, settings)
-    _add_ops_routes(app, upstreams | workers_listed(settings))
+    _add_ops_routes(app, _ops_targets(replicas) | workers_listed(settings))
     for service in SERVICES:
-        _add_docs_routes(app, service, upstreams[service])
+        _add_docs_routes(app, service)
 
     @app.api_route("/{path:path}", methods=PROXIED_METHODS, include_in_schema=False)
     async def proxy(request: Request) -> Response:
@@ -157,7 +169,7 @@ def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport |
             raise NotFound(f"No service answers {request.url.path}.")
         # The gateway holds a body whole before forwarding it: never one past what any route takes.
         body_limit(request, max(settings.max_body_bytes, settings.max_stream_bytes))
-        return await forward(request, service, upstreams[service], _raw_target(request))
+        return await forward(request, service, _raw_target(request))
 
     return app
 
@@ -194,22 +206,32 @@ def _raw_target(request: Request) -> bytes:
 # --- forwarding -------------------------------------------------------------------------
 
 
-async def forward(request: Request, service: str, upstream: httpx.URL, target: bytes) -> Response:
-    """Send the request on to ``service`` and answer with what it answered."""
+async def forward(request: Request, service: str, target: bytes) -> Response:
+    """Send the request on to one of ``service``'s replicas and answer with what it answered (``upstreams``
+    says when another replica is tried)."""
     client: httpx.AsyncClient = request.app.state.client
-    url = upstream.copy_with(raw_path=upstream.raw_path.rstrip(b"/") + target)
-    outgoing = client.build_request(
-        request.method, url, headers=_request_headers(request), content=await request.body()
-    )
-    try:
-        answer = await client.send(outgoing, stream=True)
+    replicas: Upstreams = request.app.state.upstreams
+    content = await request.body()
+    error: httpx.TransportError | None = None
+    for upstream in replicas.in_turn(service):
+        url = upstream.copy_with(raw_path=upstream.raw_path.rstrip(b"/") + target)
+        outgoing = client.build_request(request.method, url, headers=_request_headers(request), content=content)
         try:
-            body = await _raw_body(answer)
-        finally:
-            await answer.aclose()
-    except httpx.TransportError as exc:
-        raise _upstream_problem(service, exc) from exc
-    return _response_from(answer, body, head=request.method == "HEAD")
+            answer = await client.send(outgoing, stream=True)
+            try:
+                body = await _raw_body(answer)
+            finally:
+                await answer.aclose()
+        except httpx.TransportError as exc:
+            replicas.failed(upstream)
+            error = exc
+            if may_resend(request.method, outgoing.headers, exc):
+                continue
+            break
+        replicas.answered(upstream)
+        return _response_from(answer, body, head=request.method == "HEAD")
+    assert error is not None
+    raise _upstream_problem(service, error) from error
 
 
 _FORWARDED_HEADERS = (b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto")
@@ -287,18 +309,27 @@ def _upstream_problem(service: str, exc: httpx.TransportError) -> Problem:
 # --- documents and operations -----------------------------------------------------------
 
 
-def _add_docs_routes(app: FastAPI, service: str, upstream: httpx.URL) -> None:
+def _add_docs_routes(app: FastAPI, service: str) -> None:
     openapi_path = f"/{service}/openapi.json"
 
     @app.get(openapi_path, include_in_schema=False, name=f"{service}-openapi")
     async def openapi(request: Request) -> Response:
-        return await forward(request, service, upstream, b"/openapi.json")
+        return await forward(request, service, b"/openapi.json")
 
     # Rendered here rather than passed through: the service's own page would load
     # /openapi.json from this origin, which is no service's document.
     @app.get(f"/{service}/docs", include_in_schema=False, name=f"{service}-docs")
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url=openapi_path, title=f"OneView CRM: {service} service")
+
+
+def _ops_targets(replicas: Upstreams) -> dict[str, httpx.URL]:
+    """What ``/readyz`` asks: each replica by the service's name (with its place, when there are several)."""
+    targets: dict[str, httpx.URL] = {}
+    for service, urls in replicas.all().items():
+        for index, url in enumerate(urls):
+            targets[service if len(urls) == 1 else f"{service}#{index + 1}"] = url
+    return targets
 
 
 def _add_ops_routes(app: FastAPI, upstreams: dict[str, httpx.URL]) -> None:
@@ -311,7 +342,11 @@ def _add_ops_routes(app: FastAPI, upstreams: dict[str, httpx.URL]) -> None:
         client: httpx.AsyncClient = request.app.state.client
         reports = await asyncio.gather(*(_readiness_of(client, s, url) for s, url in upstreams.items()))
         services = dict(zip(upstreams, reports))
-        ready = all(report["status"] == "ready" for report in services.values())
+        # A service with several replicas is ready when one of them is: the others are passed over.
+        by_service: dict[str, list[bool]] = {}
+        for name, report in services.items():
+            by_service.setdefault(name.split("#", 1)[0], []).append(report["status"] == "ready")
+        ready = all(any(replicas) for replicas in by_service.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "services": services}, status_code=200 if ready else 503
         )
