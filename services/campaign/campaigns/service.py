@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -311,7 +312,7 @@ def _late_variant(campaign: Campaign, customer_id: uuid.UUID) -> str | None:
 
 
 def _freeze(session: Session, tenant: str, campaign: Campaign, joining: list[uuid.UUID],
-            assigned: dict[uuid.UUID, str | None], now: Any) -> None:
+            assigned: dict[uuid.UUID, str | None], now: datetime) -> None:
     """The audience's members join, written set-based with their events (an audience can hold millions)."""
     rows, events = [], []
     for customer_id in joining:
