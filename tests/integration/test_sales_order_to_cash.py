@@ -43,6 +43,7 @@ from shared.consumer import Delivery, apply_all
 from shared.db import OutboxRecord, unit_of_work
 from shared.envelope import CloudEvent
 from shared.errors import Conflict, InvalidInput
+from shared.types import Money
 
 pytestmark = pytest.mark.integration
 
@@ -198,18 +199,33 @@ def test_order_to_cash_invoices_payments_returns_and_credit_notes(sessions: sess
     assert pay("600.00").allocations[0].amount == Decimal("600.00")
     with sessions() as session:
         assert invoices.get_invoice(session, TENANT, invoice_id).open_amount == Decimal("400.00")
-    pay("400.00")
+    second = pay("400.00").payment.id
     with sessions() as session:
         paid = invoices.get_invoice(session, TENANT, invoice_id)
     assert (paid.invoice.status, paid.open_amount) == ("paid", Decimal(0))
     assert _events(sessions, "crm.sales.invoice.paid.v1") == 1
-    # Three of ten come back; their credit note leaves 300 as the customer's credit on a paid invoice.
+    # Three of ten come back; their credit note leaves 300 as the customer's credit on a paid invoice: the newest
+    # payment gives it back (400 -> 100 on the invoice), the customer kept 700, and the next invoice spends it.
     _, returned = _in(sessions, lambda s: orders.take_return(s, TENANT, order, ReturnIn(
         lines=[{"line": 0, "quantity": "3"}], reason="damaged"), by="c"))
     assert returned.amount == Decimal("300.00")
     note = _in(sessions, lambda s: credit_notes.issue_credit_note(s, TENANT, CreditNoteCreate(
         return_id=returned.id, reason="damaged chairs"), by="c"))
     assert (note.number, note.amount, note.kind) == (f"CN-{year}-000001", Decimal("300.00"), "return")
+    with sessions() as session:
+        released = payments.get_payment(session, TENANT, second)
+        credited = invoices.get_invoice(session, TENANT, invoice_id)
+        assert invoices.paid_revenue(session, TENANT, customer) == [Money.of(Decimal("700.00"), "EUR")]
+    assert ([a.amount for a in released.allocations], released.unallocated) == ([Decimal("100.00")], Decimal("300.00"))
+    assert (credited.invoice.status, credited.open_amount) == ("paid", Decimal(0))
+    assert _events(sessions, "crm.sales.payment.applied.v1") == 1
+    more = _place(sessions, customer, product, "2")
+    for step in (orders.confirm, orders.ship):
+        _in(sessions, lambda s, step=step: step(s, TENANT, more, by="c"))
+    spent = _invoice_spending_credit(sessions, more)
+    assert (spent.invoice.status, spent.open_amount) == ("paid", Decimal(0))
+    with sessions() as session:
+        assert payments.get_payment(session, TENANT, second).unallocated == Decimal("100.00")
     with pytest.raises(Conflict):
         _in(sessions, lambda s: credit_notes.issue_credit_note(s, TENANT, CreditNoteCreate(
             return_id=returned.id, reason="again"), by="c"))

@@ -3,8 +3,9 @@
 A credit note reduces what its invoice owes. For a return it is worth the return's value,
 against the order's invoice (one credit note per return); a correction names its amount.
 Either is at most what the invoice was not credited or written off yet (its total less
-earlier credit notes and the write-off): a credit note on a paid invoice leaves the
-difference as the customer's credit. Numbers are gap-free (``CN-<year>-<n>``) like invoices'.
+earlier credit notes and the write-off): a credit note on a paid invoice gives what its payments now
+over-cover back to them as the customer's credit (``payments.release_excess``), which the customer's next
+invoices spend. Numbers are gap-free (``CN-<year>-<n>``) like invoices'.
 Takes the customer's credit lock; publishes ``crm.sales.credit_note.issued.v1`` (and
 ``invoice.paid`` if nothing is left open); points the invoice earned on what it no longer charges are taken
 back (``loyalty.reverse_for_credit_note``). Nothing commits here.
@@ -27,6 +28,7 @@ from services.sales.invoices import rules as invoice_rules
 from services.sales.invoices import service as invoice_service
 from services.sales.loyalty import service as loyalty
 from services.sales.orders import repository as orders
+from services.sales.payments import service as payments
 from shared.contract import EventType
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -83,6 +85,7 @@ def issue_credit_note(session: Session, tenant: str, body: CreditNoteCreate, *, 
                       issued_on=today, created_by=by, created_at=utcnow())
     session.add(note)
     session.flush()
+    payments.release_excess(session, tenant, invoice)
     invoice_service.settle(session, invoice_service.shown_many(session, tenant, [invoice])[0])
     _publish(session, contract.CREDIT_NOTE_ISSUED, note)
     loyalty.reverse_for_credit_note(session, note)

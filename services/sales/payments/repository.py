@@ -42,6 +42,14 @@ def credits_of(session: Session, tenant: str, customer_id: uuid.UUID, currency: 
     return [(payment, payment.amount - Decimal(used)) for payment, used in rows if payment.amount > Decimal(used)]
 
 
+def allocations_to(session: Session, tenant: str, invoice_id: uuid.UUID) -> list[Allocation]:
+    """What payments gave an invoice, the newest payment first."""
+    return list(session.scalars(
+        select(Allocation).join(Payment, (Payment.id == Allocation.payment_id) & (Payment.tenant_id == Allocation.tenant_id))
+        .where(Allocation.tenant_id == tenant, Allocation.invoice_id == invoice_id)
+        .order_by(Payment.received_on.desc(), Payment.created_at.desc(), Allocation.id.desc())))
+
+
 def allocations_of(session: Session, tenant: str, payment_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Allocation]]:
     found: dict[uuid.UUID, list[Allocation]] = {p: [] for p in payment_ids}
     if payment_ids:

@@ -95,6 +95,34 @@ def spend_credit(session: Session, tenant: str, invoice: Invoice) -> None:
         _publish(session, contract.PAYMENT_APPLIED, Shown(by_id[payment_id], allocations[payment_id]))
 
 
+def release_excess(session: Session, tenant: str, invoice: Invoice) -> None:
+    """A credit note left the invoice's payments covering more than it now charges: the excess goes back to those
+    payments, the newest first, as the customer's credit, which the next invoices in its currency spend (as they
+    spend an over-payment); each payment that gave some back tells its allocations again
+    (``crm.sales.payment.applied.v1``). What the customer paid and kept is the same before and after. The caller
+    holds the customer's credit lock."""
+    shown = invoice_service.shown_many(session, tenant, [invoice])[0]
+    excess = min(-shown.balance, shown.paid)
+    if excess <= 0:
+        return
+    touched: set[uuid.UUID] = set()
+    for allocation in repository.allocations_to(session, tenant, invoice.id):
+        if excess <= 0:
+            break
+        part = min(excess, allocation.amount)
+        allocation.amount -= part
+        excess -= part
+        touched.add(allocation.payment_id)
+        if allocation.amount == 0:
+            session.delete(allocation)
+    session.flush()
+    allocations = repository.allocations_of(session, tenant, touched)
+    for payment_id in sorted(touched):
+        payment = repository.get_payment(session, tenant, payment_id)
+        assert payment is not None
+        _publish(session, contract.PAYMENT_APPLIED, Shown(payment, allocations[payment_id]))
+
+
 def follow_customer(session: Session, tenant: str, payment: Payment, previous: uuid.UUID) -> None:
     """A merge or an unmerge moved the payment from ``previous``: told with its new customer's paid revenue
     (invoices follow before payments, so that is the revenue of every invoice the customer now has)."""
