@@ -61,9 +61,12 @@ def service_status(service: str) -> ServiceStatus:
     status = ServiceStatus(service)
     status.api = _ready(upstream_url(settings, service))
     status.worker = _ready(worker_url(settings, service))
-    _read(status, "outbox", lambda: _outbox(settings))
-    _read(status, "consumer lag", lambda: _lag(settings))
-    _read(status, "dead letters", lambda: len(deadletters.pending(settings.kafka_bootstrap_servers, service)))
+    if (outbox := _read(status, "outbox", lambda: _outbox(settings))) is not None:
+        status.outbox_pending, status.outbox_oldest_seconds = outbox
+    if (lag := _read(status, "consumer lag", lambda: _lag(settings))) is not None:
+        status.consumer_lag, status.oldest_unapplied_seconds = lag
+    status.dead_letters = _read(status, "dead letters",
+                                lambda: len(deadletters.pending(settings.kafka_bootstrap_servers, service)))
     return status
 
 
@@ -111,18 +114,13 @@ def _bounded(call: Callable[[], T], seconds: float = CALL_SECONDS) -> T:
         pool.shutdown(wait=False)
 
 
-def _read(status: ServiceStatus, what: str, call: Callable[[], Any]) -> None:
+def _read(status: ServiceStatus, what: str, call: Callable[[], T]) -> T | None:
+    """``call``'s answer, or None with the reason noted when the figure cannot be read."""
     try:
-        answer = _bounded(call)
+        return _bounded(call)
     except Exception as exc:  # noqa: BLE001 - a figure that cannot be read is shown as unknown, with why
         status.problems.append(f"{what} unknown: {type(exc).__name__}: {exc}"[:300])
-        return
-    if what == "outbox":
-        status.outbox_pending, status.outbox_oldest_seconds = answer
-    elif what == "consumer lag":
-        status.consumer_lag, status.oldest_unapplied_seconds = answer
-    else:
-        status.dead_letters = answer
+        return None
 
 
 def _ready(url: str) -> str:

@@ -106,10 +106,15 @@ def upstream_url(settings: Settings, service: str) -> str:
     return settings.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
 
 
-def upstream_urls(settings: Settings, service: str) -> list[httpx.URL]:
+def upstream_urls(settings: GatewaySettings, service: str) -> list[httpx.URL]:
     """A service's replicas: ``CRM_<SERVICE>_URLS`` when listed, else its one base URL."""
-    listed = settings.urls_of(service) if isinstance(settings, GatewaySettings) else []
-    return [httpx.URL(url) for url in listed] or [httpx.URL(upstream_url(settings, service))]
+    return [httpx.URL(url) for url in settings.urls_of(service)] or [httpx.URL(upstream_url(settings, service))]
+
+
+def _gateway_settings(settings: Settings) -> GatewaySettings:
+    """The gateway's own settings; plain library settings (a test's) take the gateway's defaults for the rest."""
+    return settings if isinstance(settings, GatewaySettings) else GatewaySettings.model_construct(
+        **settings.model_dump())
 
 
 def workers_listed(settings: Settings) -> dict[str, httpx.URL]:
@@ -126,10 +131,9 @@ def workers_listed(settings: Settings) -> dict[str, httpx.URL]:
 
 def create_gateway_app(settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """The gateway app; ``transport`` lets tests answer for the services without sockets."""
-    replicas = Upstreams({service: upstream_urls(settings, service) for service in SERVICES},
-                         cooldown_seconds=settings.upstream_cooldown_seconds
-                         if isinstance(settings, GatewaySettings) else GatewaySettings.model_fields[
-                             "upstream_cooldown_seconds"].default)
+    own = _gateway_settings(settings)
+    replicas = Upstreams({service: upstream_urls(own, service) for service in SERVICES},
+                         cooldown_seconds=own.upstream_cooldown_seconds)
     table = routing_table(ROUTES)
 
     @asynccontextmanager

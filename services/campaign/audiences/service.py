@@ -148,11 +148,12 @@ def customer_changed(session: Session, customer_id: uuid.UUID, tenant: str | Non
     compiled = _tenant_audiences(session, tenant)
     if not compiled:
         return
-    values = rules.values_of(view, utcnow())
+    now = utcnow()
+    values = rules.values_of(view, now)
     holding = {a.id for a in compiled if a.holds(customer_id, values)}
     held = repository.memberships_of(session, customer_id)
     repository.leave(session, customer_id, held - holding)
-    repository.join(session, tenant, customer_id, holding - held, utcnow())
+    repository.join(session, tenant, customer_id, holding - held, now)
 
 
 def refresh_clock_dependent(sessions: sessionmaker[Session], settings: Settings) -> int:

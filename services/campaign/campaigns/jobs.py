@@ -3,10 +3,6 @@ has passed given their winner (``service``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
-
 from services.campaign.campaigns.service import choose_winners, start_due_campaigns
 from services.campaign.settings import CampaignSettings
 from shared.jobs import PeriodicJob
@@ -15,8 +11,4 @@ CAMPAIGN_START = PeriodicJob(
     name="campaign-start",
     interval=lambda settings: float(getattr(settings, "campaign_start_seconds",
                                             CampaignSettings.model_fields["campaign_start_seconds"].default)),
-    run=lambda sessions, settings: _start_and_choose(sessions, settings))
-
-
-def _start_and_choose(sessions: sessionmaker[Session], settings: Any) -> int:
-    return start_due_campaigns(sessions, settings) + choose_winners(sessions, settings)
+    run=lambda sessions, settings: start_due_campaigns(sessions, settings) + choose_winners(sessions, settings))

@@ -109,14 +109,6 @@ def paid_revenue(session: Session, tenant: str, customer_id: uuid.UUID) -> dict[
     return {row[0]: Decimal(row[1]) for row in rows if row[1] is not None and Decimal(row[1]) != 0}
 
 
-def credit_balances(session: Session, tenant: str, customer_id: uuid.UUID) -> dict[str, Decimal]:
-    """Per currency, what invoices credited beyond what they owed (a credit note after payment)."""
-    owed = balance()
-    rows = session.execute(select(Invoice.currency, func.sum(-owed)).where(
-        Invoice.tenant_id == tenant, Invoice.customer_id == customer_id, owed < 0).group_by(Invoice.currency))
-    return {row[0]: Decimal(row[1]) for row in rows if row[1] is not None}
-
-
 def list_invoices(session: Session, tenant: str, page: PageRequest, filters: dict[str, Any], *,
                   today: date) -> list[Invoice]:
     """``status`` as shown: overdue is open past due on ``today``, open is open and not yet due."""

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from services.campaign.audiences import rules, service
+from services.campaign.audiences import repository, rules, service
 from services.campaign.audiences.schemas import AudienceIn, RulesPreview
 from services.campaign.customers.repository import REPLICA
 from services.campaign.database import Base
@@ -201,12 +201,7 @@ def test_a_changed_audience_is_evaluated_again_and_a_deleted_one_holds_no_one(db
     db.flush()
     with pytest.raises(NotFound):
         service.get_audience(db, TENANT, german)
-    assert members_left(db, german) == 0
-
-
-def members_left(db: Session, audience_id: uuid.UUID) -> int:
-    from services.campaign.audiences import repository
-    return repository.member_count(db, audience_id)
+    assert repository.member_count(db, german) == 0
 
 
 def test_an_audience_needs_rules_or_known_customers(db: Session) -> None:
