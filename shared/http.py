@@ -253,8 +253,9 @@ class UnitOfWork:
     ``Idempotency-Key``, the answer to replay, all at once, and then wakes the worker's relay.
     """
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, *, commits_reads: bool = False) -> None:
         self._request = request
+        self._commits_reads = commits_reads
         self._session: Session | None = None
 
     @property
@@ -273,7 +274,7 @@ class UnitOfWork:
             self._session = None
 
     def finish(self, response: Response, keyed: _KeyedWrite | None) -> Response:
-        if self._request.method not in WRITE_METHODS or response.status_code >= 400:
+        if (self._request.method not in WRITE_METHODS and not self._commits_reads) or response.status_code >= 400:
             self.abandon()
             return response
         token = consistency_token(self._session, self._request.app.state.settings.service) if self._session else None
@@ -354,6 +355,7 @@ class UnitOfWorkRoute(APIRoute):
     """
 
     streamed = False
+    commits_reads = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -367,7 +369,7 @@ class UnitOfWorkRoute(APIRoute):
                 return _replayed(keyed.stored, keyed.digest)
             if not self.streamed and request.method in WRITE_METHODS and _json_body(request):
                 refuse_nul_characters(await request.body())  # cached: the handler parses the same bytes
-            unit = UnitOfWork(request)
+            unit = UnitOfWork(request, commits_reads=self.commits_reads)
             request.state.unit_of_work = unit
             try:
                 response = await handler(request)
@@ -409,16 +411,25 @@ class StreamedUnitOfWorkRoute(UnitOfWorkRoute):
     streamed = True
 
 
-def feature_router(*, tags: list[str | Enum] | None = None, streamed: bool = False,
+class RecordingUnitOfWorkRoute(UnitOfWorkRoute):
+    """A unit-of-work route whose successful GETs commit too: a link followed from a message (a tracked click,
+    an open pixel) is a GET that records what happened, because that is all a mail client sends."""
+
+    commits_reads = True
+
+
+def feature_router(*, tags: list[str | Enum] | None = None, streamed: bool = False, commits_reads: bool = False,
                    responses: dict[int | str, dict[str, Any]] | None = None) -> APIRouter:
     """The router of one feature's routes: each runs in a unit of work the framework owns.
 
     ``streamed``: its routes read bulk bodies as they arrive (``max_stream_bytes``, not
-    ``max_body_bytes``). ``responses``: problem statuses every route of the feature can
+    ``max_body_bytes``). ``commits_reads``: a successful GET commits like a write
+    (``RecordingUnitOfWorkRoute``). ``responses``: problem statuses every route of the feature can
     answer beyond those ``shared.openapi`` derives (e.g. ``{410: {"description": ...}}``).
     """
-    return APIRouter(tags=tags, route_class=StreamedUnitOfWorkRoute if streamed else UnitOfWorkRoute,
-                     responses=responses)
+    route_class = StreamedUnitOfWorkRoute if streamed else RecordingUnitOfWorkRoute if commits_reads \
+        else UnitOfWorkRoute
+    return APIRouter(tags=tags, route_class=route_class, responses=responses)
 
 
 async def _keyed_write(request: Request) -> _KeyedWrite | None:

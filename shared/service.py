@@ -39,8 +39,12 @@ log = logging.getLogger(__name__)
 
 def create_service_app(
     *, settings: Settings, title: str, description: str, routers: tuple[APIRouter, ...],
+    public_routers: tuple[APIRouter, ...] = (),
 ) -> FastAPI:
     """One service's API process: its feature routers under ``/v1`` and the ops endpoints.
+
+    ``public_routers`` are mounted at the root, outside ``/v1``: links people follow from a message (a
+    tracked link, a one-click unsubscribe), which carry their own signed credential.
 
     The relay, the consumers and the jobs run in the service's worker process
     (``shared.worker``); after a commit that appended events the API wakes that relay.
@@ -69,6 +73,9 @@ def create_service_app(
     for feature in routers:
         _require_units_of_work(feature)
         app.include_router(feature, prefix="/v1")
+    for feature in public_routers:
+        _require_units_of_work(feature)
+        app.include_router(feature)
     install_exact_openapi(app)
     return app
 

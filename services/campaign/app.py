@@ -1,4 +1,4 @@
-"""The campaign service: audiences, campaigns, their members and their responses (sends and ROI grow here next)."""
+"""The campaign service: audiences, campaigns and their members, sends and bounces, tracked links, responses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from fastapi import FastAPI
 from services.campaign.audiences import routes as audiences
 from services.campaign.campaigns import routes as campaigns
 from services.campaign.responses import routes as responses
+from services.campaign.sends import routes as sends
 from services.campaign.settings import CampaignSettings
+from services.campaign.tracking import routes as tracking
 from shared.service import create_service_app
 from shared.settings import load_settings
 
@@ -18,5 +20,6 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
-        routers=(audiences.router, campaigns.router, responses.router),
+        routers=(audiences.router, sends.router, campaigns.router, responses.router),
+        public_routers=(tracking.router,),
     )

@@ -105,11 +105,33 @@ class ResponseRecorded(EventPayload):
     occurred_at: AwareDatetime = Field(description="When the customer responded, in UTC.")
 
 
+class SendRecorded(EventPayload):
+    """A member's message of a campaign was sent, suppressed (with the reason) or bounced.
+
+    Ids, the channel and the outcome only: the address it went to stays in the campaign service.
+    """
+
+    send_id: uuid.UUID
+    campaign_id: uuid.UUID
+    campaign_name: str
+    customer_id: uuid.UUID
+    channel: str = Field(description="email, sms or phone")
+    variant: str | None
+    status: str = Field(description="sent, suppressed or bounced")
+    reason: str | None = Field(description="Why it was suppressed or bounced: no_consent, unsubscribed, "
+                                           "no_address, bounced_address, frequency_cap, or the bounce's status.")
+    occurred_at: AwareDatetime
+
+
 CAMPAIGN_CREATED = EventType("crm.campaign.campaign.created.v1", CAMPAIGN_TOPIC, CampaignCreated)
 CAMPAIGN_UPDATED = EventType("crm.campaign.campaign.updated.v1", CAMPAIGN_TOPIC, CampaignChanged)
 MEMBER_ADDED = EventType("crm.campaign.member.added.v1", CAMPAIGN_TOPIC, MemberChanged)
 MEMBER_REMOVED = EventType("crm.campaign.member.removed.v1", CAMPAIGN_TOPIC, MemberChanged)
 MEMBER_MOVED = EventType("crm.campaign.member.moved.v1", CAMPAIGN_TOPIC, MemberChanged)
+SEND_SENT = EventType("crm.campaign.send.sent.v1", CAMPAIGN_TOPIC, SendRecorded)
+SEND_BOUNCED = EventType("crm.campaign.send.bounced.v1", CAMPAIGN_TOPIC, SendRecorded)
+SEND_SUPPRESSED = EventType("crm.campaign.send.suppressed.v1", CAMPAIGN_TOPIC, SendRecorded)
+SEND_RECORDED: dict[str, EventType] = {"sent": SEND_SENT, "bounced": SEND_BOUNCED, "suppressed": SEND_SUPPRESSED}
 RESPONSE_KINDS: tuple[str, ...] = ("opened", "clicked", "replied", "registered", "unsubscribed", "converted")
 # One type per kind, so a reader subscribes to the kinds it acts on (a lead from a reply, not from an open).
 RESPONSE_RECORDED: dict[str, EventType] = {
@@ -118,7 +140,10 @@ RESPONSE_RECORDED: dict[str, EventType] = {
 # so it is not announced under its kind again (a reader that acts on responses must not act twice).
 RESPONSE_MOVED = EventType("crm.campaign.response.moved.v1", CAMPAIGN_TOPIC, ResponseRecorded)
 
+SEND_MOVED = EventType("crm.campaign.send.moved.v1", CAMPAIGN_TOPIC, SendRecorded)
+
 PUBLISHES: tuple[EventType, ...] = (CAMPAIGN_CREATED, CAMPAIGN_UPDATED, MEMBER_ADDED, MEMBER_REMOVED, MEMBER_MOVED,
+                                    SEND_SENT, SEND_BOUNCED, SEND_SUPPRESSED, SEND_MOVED,
                                     *RESPONSE_RECORDED.values(), RESPONSE_MOVED)
 
 

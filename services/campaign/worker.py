@@ -12,6 +12,8 @@ from services.campaign.campaigns import consumers as campaigns
 from services.campaign.campaigns.jobs import CAMPAIGN_START
 from services.campaign.responses import consumers as responses
 from services.campaign.responses.jobs import CONSENT_SYNC
+from services.campaign.sends import consumers as sends
+from services.campaign.sends.jobs import CAMPAIGN_SEND
 from services.campaign.settings import CampaignSettings
 from shared.consumer import ConsumerSpec
 from shared.jobs import PeriodicJob
@@ -20,9 +22,9 @@ from shared.worker import create_worker_app, run_worker
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
-    customers.following([campaigns.FOLLOWER, responses.FOLLOWER]),
+    customers.following([campaigns.FOLLOWER, responses.FOLLOWER, sends.FOLLOWER]),
 ]
-JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH, CAMPAIGN_START)
+JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH, CAMPAIGN_START, CAMPAIGN_SEND)
 
 
 # The projection is the view replica: its hash proves a rebuild identical (`crm replay`), its

@@ -42,7 +42,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
               "/v1/receivables", "/v1/collections", "/v1/loyalty", "/v1/profitability"),
     "service_desk": ("/v1/tickets", "/v1/sla-policies", "/v1/calendars", "/v1/queues", "/v1/agents",
                      "/v1/service-stats"),
-    "campaign": ("/v1/campaigns", "/v1/audiences"),
+    "campaign": ("/v1/campaigns", "/v1/audiences", "/v1/frequency-caps", "/t"),
 }
 # Paths under another service's prefix that a service answers: (prefix, suffix, service) routes exactly
 # prefix/<one segment>suffix, before the prefixes. The offers of a customer are sales', not the customer service's.

@@ -25,9 +25,14 @@ class Inbox:
         self.arrived.set()
         return "250 OK"
 
+    def received(self) -> list[tuple[EmailMessage, list[str]]]:
+        """Each message so far with its envelope recipients (a snapshot: the server may be taking one right now)."""
+        count = len(self.envelopes)  # appended after its message: both lists hold this many
+        return [(m, rcpts) for m, (_, rcpts) in zip(self.messages[:count], self.envelopes[:count], strict=True)]
+
     def to(self, address: str) -> list[EmailMessage]:
         """The messages addressed to ``address``."""
-        return [m for m, (_, rcpts) in zip(self.messages, self.envelopes, strict=True) if address in rcpts]
+        return [m for m, rcpts in self.received() if address in rcpts]
 
 
 class MailServer:

@@ -179,6 +179,9 @@ class System:
             "CRM_ASSIGNMENT_SECONDS": "1",
             # The campaign worker carries unsubscribes to the customer's consent every second.
             "CRM_CONSENT_SYNC_SECONDS": "1",
+            # It looks for sends often, and its links point at the gateway.
+            "CRM_CAMPAIGN_SEND_SECONDS": "0.5",
+            "CRM_PUBLIC_BASE_URL": self.url("gateway"),
             "PYTHONUNBUFFERED": "1",
         })
         for service, url in self.database_urls.items():

@@ -104,5 +104,10 @@ def list_memberships(session: Session, tenant: str, customer_id: uuid.UUID, page
     return list(session.scalars(query.order_by(CampaignMember.id).limit(page.limit + 1)))
 
 
+def campaign_by_id(session: Session, campaign_id: uuid.UUID) -> Campaign | None:
+    """A campaign by id alone, for the worker's jobs, which act for every tenant."""
+    return session.get(Campaign, campaign_id)
+
+
 def campaign_of(session: Session, member: CampaignMember) -> Campaign | None:
     return session.get(Campaign, member.campaign_id)

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from services.campaign.sends import rules as sends
 from shared.changes import changed_fields
 from shared.errors import Conflict, InvalidInput
 from shared.types import check_money
@@ -46,6 +47,9 @@ def check_variants(variants: list[dict[str, Any]]) -> None:
     total = sum(int(v["share"]) for v in variants)
     if total != 100:
         raise InvalidInput.on("variants", f"the shares add up to {total}%, not 100%")
+    for index, variant in enumerate(variants):
+        for part in ("subject", "body"):
+            sends.check_template(f"variants[{index}].{part}", variant.get(part))
 
 
 def check_ab_test(variants: list[Any], test_share: int | None, metric: str | None, window: int | None) -> None:

@@ -30,6 +30,7 @@ from services.campaign.campaigns.schemas import CampaignCreate, CostIn
 from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignMember
 from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
+from services.campaign.sends import repository as sends
 from shared.bulk import write_outbox, write_rows
 from shared.contract import EventType
 from shared.db import unit_of_work, utcnow
@@ -161,6 +162,7 @@ def choose_winners(sessions: sessionmaker[Session], settings: Settings) -> int:
                        in repository.variant_results(session, campaign, [v["name"] for v in campaign.variants])]
             winner, reason = rules.choose_winner(str(campaign.winner_metric), results)
             repository.give_waiting_members(session, campaign.id, winner, now)
+            sends.release_held(session, campaign.id, winner, now)
             _changed(session, campaign.tenant_id, campaign, {
                 "winner": {"old": None, "new": winner}, "winner_chosen_at": {"old": None, "new": now},
                 "winner_reason": {"old": None, "new": reason}})

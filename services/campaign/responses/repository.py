@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.campaign.responses.tables import CampaignResponse, ConsentWithdrawal
@@ -41,3 +41,17 @@ def withdrawals_of(session: Session, tenant: str, customer_id: uuid.UUID) -> lis
     return list(session.scalars(select(ConsentWithdrawal).where(
         ConsentWithdrawal.tenant_id == tenant, ConsentWithdrawal.customer_id == customer_id)
         .order_by(ConsentWithdrawal.requested_at)))
+
+
+def unsubscribe_pending(session: Session, tenant: str, customer_id: uuid.UUID, channel: str, since: datetime) -> bool:
+    """An unsubscribe of the customer on the channel not yet carried to the customer master, or made since ``since``
+    (carried, but perhaps not in the view yet)."""
+    return session.scalar(select(ConsentWithdrawal.response_id).where(
+        ConsentWithdrawal.tenant_id == tenant, ConsentWithdrawal.customer_id == customer_id,
+        ConsentWithdrawal.channel == channel,
+        or_(ConsentWithdrawal.outcome.is_(None), ConsentWithdrawal.requested_at > since)).limit(1)) is not None
+
+
+def response_of_send(session: Session, send_id: uuid.UUID, kind: str) -> CampaignResponse | None:
+    return session.scalar(select(CampaignResponse).where(CampaignResponse.send_id == send_id,
+                                                         CampaignResponse.kind == kind))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from services.campaign import contract
 from services.campaign.campaigns import repository as campaigns
 from services.campaign.campaigns import service as campaign_cases
+from services.campaign.campaigns.tables import Campaign
 from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
 from services.campaign.responses import repository, rules
@@ -56,8 +58,26 @@ def record_response(session: Session, tenant: str, campaign_id: uuid.UUID, body:
     now = utcnow()
     occurred_at = rules.occurred_at(body.occurred_at, now)
     customer = customers.require_customer(session, tenant, body.customer_id, wait_seconds=wait_seconds)
-    response = CampaignResponse(id=new_id(), tenant_id=tenant, campaign_id=campaign.id, customer_id=body.customer_id,
-                                kind=body.kind, variant=body.variant, occurred_at=occurred_at, recorded_at=now)
+    response = _record(session, campaign, body.customer_id, body.kind, body.variant, occurred_at, now, send_id=None)
+    return Shown(response, customer)
+
+
+def record_tracked(session: Session, campaign: Campaign, customer_id: uuid.UUID, kind: str, variant: str | None, *,
+                   send_id: uuid.UUID) -> tuple[CampaignResponse, bool]:
+    """A response from a send's tracked link, pixel or unsubscribe: recorded once per send and kind (a second
+    open, click or unsubscribe changes nothing); returns it and whether it is new."""
+    existing = repository.response_of_send(session, send_id, kind)
+    if existing is not None:
+        return existing, False
+    now = utcnow()
+    return _record(session, campaign, customer_id, kind, variant, now, now, send_id=send_id), True
+
+
+def _record(session: Session, campaign: Campaign, customer_id: uuid.UUID, kind: str, variant: str | None,
+            occurred_at: datetime, now: datetime, *, send_id: uuid.UUID | None) -> CampaignResponse:
+    tenant = campaign.tenant_id
+    response = CampaignResponse(id=new_id(), tenant_id=tenant, campaign_id=campaign.id, customer_id=customer_id,
+                                kind=kind, variant=variant, send_id=send_id, occurred_at=occurred_at, recorded_at=now)
     session.add(response)
     _announce(session, tenant, contract.RESPONSE_RECORDED[response.kind], response, campaign.name)
     if response.kind == "unsubscribed":
@@ -65,7 +85,7 @@ def record_response(session: Session, tenant: str, campaign_id: uuid.UUID, body:
             response_id=response.id, tenant_id=tenant, customer_id=response.customer_id,
             channel=rules.consent_channel(campaign.channel), source=f"unsubscribed from campaign {campaign.name}"[:200],
             requested_at=occurred_at, attempts=0, next_attempt_at=now, outcome=None, last_error=None))
-    return Shown(response, customer)
+    return response
 
 
 def list_responses(session: Session, tenant: str, campaign_id: uuid.UUID, page: PageRequest,

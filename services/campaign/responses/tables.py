@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.campaign.database import Base
@@ -22,6 +22,8 @@ class CampaignResponse(Base):
     customer_id: Mapped[uuid.UUID]
     kind: Mapped[str] = mapped_column(String(20))
     variant: Mapped[str | None] = mapped_column(String(100))
+    # The send a tracked link, pixel or unsubscribe came from; a send has at most one response of each kind.
+    send_id: Mapped[uuid.UUID | None]
     # When the customer responded (given by the caller, or the time it was recorded).
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
@@ -29,6 +31,7 @@ class CampaignResponse(Base):
     __table_args__ = (
         Index("ix_campaign_responses_campaign", "campaign_id", "id"),
         Index("ix_campaign_responses_customer", "tenant_id", "customer_id"),
+        UniqueConstraint("send_id", "kind", name="uq_campaign_responses_send_kind"),
     )
 
 
