@@ -103,7 +103,7 @@ def test_a_campaign_is_delivered_tracked_unsubscribed_and_bounced_end_to_end(sys
                                            headers={"Content-Type": "application/x-www-form-urlencoded"})
                 assert one_click.status_code == 200, one_click.text
             forged = anonymous.get(click[:-3] + ("AAA" if not click.endswith("AAA") else "BBB"))
-            assert forged.status_code == 400 and forged.headers["content-type"] == "application/problem+json"
+            assert forged.status_code == 404 and forged.headers["content-type"] == "application/problem+json"
 
         responses = client.get(f"/v1/campaigns/{campaign['id']}/responses").json()["items"]
         assert Counter(r["kind"] for r in responses) == Counter({"clicked": 1, "unsubscribed": 1})

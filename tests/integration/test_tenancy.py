@@ -30,7 +30,7 @@ SECRET_NAME = "Zenobia"  # a name only tenant A's records carry
 SECRET_FIELD = "zenobia_secret"
 # Paths named within the caller's own tenant: B may define a field of the same name as A's (its own),
 # as long as it is answered exactly as for any other name and A's stays untouched.
-NAMED_PER_TENANT = {"/v1/custom-fields/{name}"}
+NAMED_PER_TENANT = {"/v1/custom-fields/{name}", "/v1/frequency-caps/{channel}"}
 
 
 def _world(client: httpx.Client) -> dict[str, str]:
@@ -223,6 +223,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/credit-notes"): {"invoice_id": ids["invoice_id"], "amount": "1.00", "reason": "Hijacked"},
         ("PUT", "/v1/classification"): None,  # tenant-wide settings: B writes its own (checked below)
         ("POST", "/v1/classification/evaluate"): {},
+        ("PUT", "/v1/frequency-caps/{channel}"): {"max_contacts": 1, "period_days": 1},
     }
     if method in ("GET", "DELETE"):
         return None
@@ -251,6 +252,11 @@ def _call(client: httpx.Client, method: str, path: str, ids: dict[str, str]) -> 
         case = {"token": ids.get("ticket_token", "0" * 12)}
         return client.post(url, content=_message(ids.get("customer_email", "nobody@nowhere.example"), case),
                            headers={"Content-Type": "message/rfc822"})
+    if (method, path) == ("POST", "/v1/campaigns/bounces"):
+        # A bounce for a message B never sent: B learns nothing of A's sends.
+        report = (f"From: MAILER-DAEMON@mx.example\r\nSubject: failed\r\n\r\n"
+                  f"<send.{uuid.UUID(ids['campaign_id']).hex}@oneview-crm.local> failed\r\n").encode()
+        return client.post(url, content=report, headers={"Content-Type": "message/rfc822"})
     if (method, path) == ("POST", "/v1/leads/import"):
         row = f'{{"email": "bea@b-own-company.com", "customer_id": "{ids["customer_id"]}"}}\n'.encode()
         return client.post(url, content=row, headers={"Content-Type": "application/x-ndjson"})

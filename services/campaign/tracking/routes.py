@@ -6,7 +6,7 @@
   changes nothing) and unsubscribes on ``POST``, which is also RFC 8058's one-click request
   (``List-Unsubscribe=One-Click`` in a form body) that mailbox providers send; a second one answers 200 too.
 
-A token that is not one this service signed is a 400; one whose message is gone, a 404.
+A token that is not one this service signed, or whose message is gone, is a 404: a link either exists or not.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.campaign.tracking import rules, service
-from shared.errors import BadRequest
+from shared.errors import NotFound
 from shared.http import DbSession, feature_router
 
 # A followed link or a loaded pixel is a GET that records the response: its unit of work commits.
-router = feature_router(tags=["tracking"], commits_reads=True, responses={400: {"description": "The token is not a valid tracking token."}})
+router = feature_router(tags=["tracking"], commits_reads=True)
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
@@ -43,7 +43,7 @@ _UNSUBSCRIBE_ANSWERS: dict[int | str, dict[str, Any]] = {
 def _token(request: Request, token: str) -> rules.Token:
     read = rules.read(rules.tracking_secret(request.app.state.settings), token)
     if read is None:
-        raise BadRequest("This is not a valid tracking link.")
+        raise NotFound("No such tracking link.")
     return read
 
 
@@ -68,7 +68,7 @@ def follow(token: str, request: Request, db: DbSession) -> Response:
 def unsubscribe(token: str, request: Request, db: DbSession) -> HTMLResponse:
     read = _token(request, token)
     if read.kind != "unsubscribed":
-        raise BadRequest("This link does not unsubscribe.")
+        raise NotFound("No such unsubscribe link.")
     service.follow(db, read)
     return HTMLResponse(_page("Unsubscribed", "<p>You will not receive these messages any more.</p>"),
                         headers=NO_STORE)
