@@ -104,6 +104,8 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     # body, From: the raw bytes must be an RFC 5322 message with a sender address, which no schema of a binary
     # string states; From also: a sender no customer of the tenant has.
     "POST /v1/tickets/inbound-email": ("body", "From"),
+    # body: the raw bytes must be a delivery report (an RFC 5322 message) naming a message the tenant sent.
+    "POST /v1/campaigns/bounces": ("body",),
     # from/to: a window of at most two years, to after from (rules over two fields).
     "GET /v1/service-stats": ("from", "to"),
     # queue_ids: queues of the tenant.

@@ -91,7 +91,7 @@ def set_frequency_cap(channel: SendChannel, body: FrequencyCapIn, db: DbSession,
 
 
 @router.delete("/frequency-caps/{channel}", status_code=204, response_class=Response,
-               summary="Remove the frequency cap of one channel")
+               summary="Remove the frequency cap of one channel (a channel without one answers 204 too)")
 def delete_frequency_cap(channel: SendChannel, db: DbSession, who: Writer) -> Response:
     service.delete_frequency_cap(db, who.tenant, channel)
     return Response(status_code=204)

@@ -33,7 +33,7 @@ from services.campaign.sends.tables import CampaignSend, FrequencyCap, Suppresse
 from shared.bulk import write_rows
 from shared.contract import EventType
 from shared.db import utcnow
-from shared.errors import InvalidInput, NotFound
+from shared.errors import InvalidInput
 from shared.http import PageRequest
 from shared.ids import new_id
 from shared.outbox import publish
@@ -237,10 +237,10 @@ def list_frequency_caps(session: Session, tenant: str) -> list[FrequencyCap]:
 
 
 def delete_frequency_cap(session: Session, tenant: str, channel: str) -> None:
+    """The channel has no cap afterwards, whether it had one or not: a repeated delete is no error."""
     cap = repository.frequency_cap(session, tenant, channel)
-    if cap is None:
-        raise NotFound(f"No frequency cap on {channel}.")
-    repository.delete_frequency_cap(session, cap)
+    if cap is not None:
+        repository.delete_frequency_cap(session, cap)
 
 
 def follow_customer(session: Session, tenant: str, send: CampaignSend, previous: uuid.UUID) -> None:

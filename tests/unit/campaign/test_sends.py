@@ -312,6 +312,10 @@ def test_the_frequency_cap_counts_every_campaign_of_the_channel(
     jobs.send_due(sessions, _settings(mail, tmp_path))
     reasons = [_sends(sessions, c.id)[ADA].reason for c in (first, second, third)]
     assert reasons == [None, None, "frequency_cap"] and len(mail.inbox.messages) == 2
+    with unit_of_work(sessions) as session:
+        for _ in range(2):  # a repeated delete is no error
+            service.delete_frequency_cap(session, TENANT, "email")
+        assert service.list_frequency_caps(session, TENANT) == []
 
 
 def test_members_waiting_for_the_winner_are_held_and_then_sent_the_winner(
