@@ -132,6 +132,8 @@ SEND_SENT = EventType("crm.campaign.send.sent.v1", CAMPAIGN_TOPIC, SendRecorded)
 SEND_BOUNCED = EventType("crm.campaign.send.bounced.v1", CAMPAIGN_TOPIC, SendRecorded)
 SEND_SUPPRESSED = EventType("crm.campaign.send.suppressed.v1", CAMPAIGN_TOPIC, SendRecorded)
 SEND_RECORDED: dict[str, EventType] = {"sent": SEND_SENT, "bounced": SEND_BOUNCED, "suppressed": SEND_SUPPRESSED}
+# A merge (or an unmerge) gave a send to another customer: announced as moved, for nothing was sent again.
+SEND_MOVED = EventType("crm.campaign.send.moved.v1", CAMPAIGN_TOPIC, SendRecorded)
 RESPONSE_KINDS: tuple[str, ...] = ("opened", "clicked", "replied", "registered", "unsubscribed", "converted")
 # One type per kind, so a reader subscribes to the kinds it acts on (a lead from a reply, not from an open).
 RESPONSE_RECORDED: dict[str, EventType] = {
@@ -139,8 +141,6 @@ RESPONSE_RECORDED: dict[str, EventType] = {
 # A merge (or an unmerge) gave a recorded response to another customer: no new response happened,
 # so it is not announced under its kind again (a reader that acts on responses must not act twice).
 RESPONSE_MOVED = EventType("crm.campaign.response.moved.v1", CAMPAIGN_TOPIC, ResponseRecorded)
-
-SEND_MOVED = EventType("crm.campaign.send.moved.v1", CAMPAIGN_TOPIC, SendRecorded)
 
 PUBLISHES: tuple[EventType, ...] = (CAMPAIGN_CREATED, CAMPAIGN_UPDATED, MEMBER_ADDED, MEMBER_REMOVED, MEMBER_MOVED,
                                     SEND_SENT, SEND_BOUNCED, SEND_SUPPRESSED, SEND_MOVED,

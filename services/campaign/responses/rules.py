@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared import backoff
 from shared.errors import InvalidInput
 
 # Clocks disagree a little: a response stamped this far ahead of ours is still taken as now-ish.
@@ -38,7 +39,7 @@ def consent_channel(campaign_channel: str) -> str:
 
 def retry_at(attempts: int, now: datetime) -> datetime:
     """When a withdrawal tried ``attempts`` times is tried again."""
-    return now + min(FIRST_RETRY * 2 ** min(attempts - 1, 16), LONGEST_RETRY)
+    return backoff.next_attempt(attempts, now, first=FIRST_RETRY, longest=LONGEST_RETRY)
 
 
 def standing_consent(current: dict[str, Any], unsubscribed_at: datetime) -> str | None:

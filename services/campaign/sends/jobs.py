@@ -82,6 +82,7 @@ class SmtpSender:
                                       timeout=self.settings.smtp_timeout_seconds)
             self._smtp.ehlo_or_helo_if_needed()
         except (OSError, smtplib.SMTPException) as exc:
+            self.__exit__(None, None, None)  # a connection made but not greeted is closed, not left open
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
         return self
 
@@ -93,6 +94,7 @@ class SmtpSender:
             self._smtp.quit()
         except (OSError, smtplib.SMTPException):
             self._smtp.close()
+        self._smtp = None
 
     def send(self, outgoing: service.Outgoing) -> None:
         assert self._smtp is not None
@@ -184,7 +186,6 @@ def send_due(sessions: sessionmaker[Session], settings: Settings) -> int:
                 continue
             with unit_of_work(sessions) as session:
                 service.queue_members(session, campaign_id, BATCH, mail_from=own.campaign_mail_from)
-            with unit_of_work(sessions) as session:
                 batch = service.claim_batch(session, campaign_id, rate=own.send_rate_per_tenant, size=BATCH)
             if batch is not None:
                 handed += hand_over(sessions, sender, batch, own.send_rate_per_tenant, deadline)
@@ -197,50 +198,52 @@ def send_due(sessions: sessionmaker[Session], settings: Settings) -> int:
 def hand_over(sessions: sessionmaker[Session], sender: Sender, batch: service.Batch, rate: float,
               deadline: float) -> int:
     """Hand a claimed batch to its sender, one send at a time, each between two commits."""
-    campaign, ids = batch.campaign, batch.send_ids
     try:
-        opened = sender.__enter__()
-    except Unavailable as exc:
-        _retry_all(sessions, ids, str(exc))
+        with sender as opened:
+            return _hand_over_each(sessions, opened, batch, rate, deadline)
+    except Unavailable as exc:  # the sender could not be opened (the sends' own failures are taken below)
+        _retry_all(sessions, batch.send_ids, str(exc))
         return 0
+
+
+def _hand_over_each(sessions: sessionmaker[Session], sender: Sender, batch: service.Batch, rate: float,
+                    deadline: float) -> int:
+    campaign, ids = batch.campaign, batch.send_ids
     handed, previous, started = 0, None, time.monotonic()
-    try:
-        for index, send_id in enumerate(ids):
-            if time.monotonic() >= deadline + 1.0:
-                _release(sessions, ids[index:])
-                break
-            time.sleep(max(0.0, rules.not_before(started, index, rate) - time.monotonic()))
-            with unit_of_work(sessions) as session:
-                if previous is not None:
-                    service.mark_sent(session, campaign, previous)
-                previous = None
-                outgoing = service.prepare(session, batch, send_id)
-            if outgoing is None:
-                continue
-            try:
-                opened.send(outgoing)
-            except Refused as refused:
-                with unit_of_work(sessions) as session:
-                    service.mark_refused(session, campaign, send_id, refused.status, refused.diagnostic)
-                continue
-            except Deferred as exc:
-                _retry_all(sessions, [send_id], str(exc))
-                continue
-            except Unavailable as exc:
-                _retry_all(sessions, ids[index:], str(exc))
-                break
-            except Unknown as exc:
-                log.warning("send %s may or may not have left (%s): it stays unconfirmed", send_id, exc)
-                _retry_all(sessions, ids[index + 1:], str(exc))
-                with unit_of_work(sessions) as session:
-                    service.recover_one(session, send_id, str(exc))
-                break
-            previous, handed = send_id, handed + 1
-        if previous is not None:
-            with unit_of_work(sessions) as session:
+    for index, send_id in enumerate(ids):
+        if time.monotonic() >= deadline + 1.0:
+            _release(sessions, ids[index:])
+            break
+        time.sleep(max(0.0, rules.not_before(started, index, rate) - time.monotonic()))
+        with unit_of_work(sessions) as session:
+            if previous is not None:
                 service.mark_sent(session, campaign, previous)
-    finally:
-        sender.__exit__(None, None, None)
+            previous = None
+            outgoing = service.prepare(session, batch, send_id)
+        if outgoing is None:
+            continue
+        try:
+            sender.send(outgoing)
+        except Refused as refused:
+            with unit_of_work(sessions) as session:
+                service.mark_refused(session, campaign, send_id, refused.status, refused.diagnostic)
+            continue
+        except Deferred as exc:
+            _retry_all(sessions, [send_id], str(exc))
+            continue
+        except Unavailable as exc:
+            _retry_all(sessions, ids[index:], str(exc))
+            break
+        except Unknown as exc:
+            log.warning("send %s may or may not have left (%s): it stays unconfirmed", send_id, exc)
+            _retry_all(sessions, ids[index + 1:], str(exc))
+            with unit_of_work(sessions) as session:
+                service.recover_one(session, send_id, str(exc))
+            break
+        previous, handed = send_id, handed + 1
+    if previous is not None:
+        with unit_of_work(sessions) as session:
+            service.mark_sent(session, campaign, previous)
     return handed
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -40,12 +40,6 @@ def members_to_queue(session: Session, campaign_id: uuid.UUID, after: uuid.UUID 
     if after is not None:
         query = query.where(CampaignMember.id > after)
     return list(session.scalars(query.order_by(CampaignMember.id).limit(limit)))
-
-
-def queued_count(session: Session, campaign_id: uuid.UUID, now: datetime) -> int:
-    return int(session.scalar(select(func.count()).select_from(CampaignSend).where(
-        CampaignSend.campaign_id == campaign_id, CampaignSend.status == "queued",
-        CampaignSend.next_attempt_at <= now)) or 0)
 
 
 def claim(session: Session, campaign_id: uuid.UUID, now: datetime, limit: int) -> list[CampaignSend]:
@@ -112,12 +106,6 @@ def list_sends(session: Session, campaign_id: uuid.UUID, page: PageRequest, stat
     return list(session.scalars(query.order_by(CampaignSend.member_id).limit(page.limit + 1)))
 
 
-def status_counts(session: Session, campaign_id: uuid.UUID) -> dict[str, int]:
-    return {str(status): int(count) for status, count in session.execute(
-        select(CampaignSend.status, func.count()).where(CampaignSend.campaign_id == campaign_id)
-        .group_by(CampaignSend.status))}
-
-
 def sends_of(session: Session, tenant: str, customer_id: uuid.UUID) -> list[CampaignSend]:
     return list(session.scalars(select(CampaignSend).where(CampaignSend.tenant_id == tenant,
                                                            CampaignSend.customer_id == customer_id)))
@@ -138,7 +126,3 @@ def save_frequency_cap(session: Session, cap: FrequencyCap) -> None:
 
 def delete_frequency_cap(session: Session, cap: FrequencyCap) -> None:
     session.delete(cap)
-
-
-def cap_window(cap: FrequencyCap, now: datetime) -> datetime:
-    return now - timedelta(days=cap.period_days)

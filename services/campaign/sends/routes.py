@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from services.campaign import contract
 from services.campaign.customers import repository as customers
+from services.campaign.customers.tables import CustomerReplica
 from services.campaign.sends import service
 from services.campaign.sends.schemas import (
     BounceOut,
@@ -39,7 +40,7 @@ REPORT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     RFC822: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
-def send_out(send: CampaignSend, customer: Any) -> SendOut:
+def send_out(send: CampaignSend, customer: CustomerReplica | None) -> SendOut:
     return SendOut(id=send.id, campaign_id=send.campaign_id, member_id=send.member_id, customer_id=send.customer_id,
                    customer=embedded(customer, send.customer_id), channel=send.channel,  # type: ignore[arg-type]
                    variant=send.variant, status=send.status, reason=send.reason,  # type: ignore[arg-type]
@@ -73,7 +74,6 @@ async def take_bounce(request: Request, db: DbSession, who: Writer) -> BounceOut
         raise UnsupportedMediaType(f"Send the report as {RFC822}.")
     raw = await request.body()
     outcome, send = await run_in_threadpool(service.take_bounce, db, who.tenant, raw)
-    assert send is not None
     return BounceOut(outcome=outcome, send_id=send.id, campaign_id=send.campaign_id,  # type: ignore[arg-type]
                      status=send.status)  # type: ignore[arg-type]
 

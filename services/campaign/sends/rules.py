@@ -25,6 +25,7 @@ from email.parser import HeaderParser
 from email.utils import format_datetime
 from typing import Any
 
+from shared import backoff
 from shared.errors import InvalidInput
 
 # The campaign channels and where each is sent: an event's invitations go by e-mail.
@@ -45,6 +46,9 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 # A link's last character is rarely a full stop or a closing bracket: those belong to the sentence.
 _TRAILING = ".,;:!?)]"
 _MESSAGE_ID = re.compile(r"send\.([0-9a-f]{32})@", re.IGNORECASE)
+# A send the sender could not take (server down, a 4xx) is tried again after 30 s, 1 min, 2 min ... at most 1 h.
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,18 @@ def decide(channel: str, recipient: Recipient) -> Decision:
     return Decision(address, None)
 
 
+def retry_at(attempts: int, now: datetime) -> datetime:
+    """When a send the sender could not take is tried again; ``attempts``: how often it was handed over so far."""
+    return backoff.next_attempt(attempts + 1, now, first=FIRST_RETRY, longest=LONGEST_RETRY)
+
+
+def words(variants: list[Any], variant_name: str | None, *, name: str, objective: str | None) -> tuple[str, str]:
+    """A send's subject and body: its variant's; a campaign without them says its name, and its objective as the
+    body."""
+    variant = next((v for v in variants if v.get("name") == variant_name), {})
+    return str(variant.get("subject") or name), str(variant.get("body") or objective or name)
+
+
 def address_of(profile: dict[str, Any], channel: str) -> str | None:
     """The primary e-mail address (e-mail) or phone number (SMS, phone); else the first one; else none."""
     points = profile.get("emails") if channel == "email" else profile.get("phones")
@@ -157,21 +173,12 @@ def personalise(text: str, profile: dict[str, Any]) -> str:
 
 def content(subject: str, body: str, profile: dict[str, Any], links: Links) -> Content:
     """The personalised message: every link tracked, an open pixel in the HTML part, an unsubscribe link in both."""
-    text = personalise(body, profile)
+    pieces = _tracked_pieces(personalise(body, profile), links)
     unsubscribe = links.track("unsubscribed", None)
-    parts, html_parts, last = [], [], 0
-    for found in _LINK.finditer(text):
-        target = found.group(0).rstrip(_TRAILING)
-        end = found.start() + len(target)
-        tracked = links.track("clicked", target)
-        parts += [text[last:found.start()], tracked]
-        html_parts += [html.escape(text[last:found.start()]),
-                       f'<a href="{html.escape(tracked)}">{html.escape(target)}</a>']
-        last = end
-    parts.append(text[last:])
-    html_parts.append(html.escape(text[last:]))
-    plain = "".join(parts) + f"\n\n--\nUnsubscribe: {unsubscribe}\n"
-    rich = ("<html><body><p>" + "".join(html_parts).replace("\n", "<br>\n") + "</p>"
+    plain = "".join(text + tracked for text, _, tracked in pieces) + f"\n\n--\nUnsubscribe: {unsubscribe}\n"
+    linked = "".join(html.escape(text) + (f'<a href="{html.escape(tracked)}">{html.escape(target)}</a>' if target else "")
+                     for text, target, tracked in pieces)
+    rich = ("<html><body><p>" + linked.replace("\n", "<br>\n") + "</p>"
             f'<p><a href="{html.escape(unsubscribe)}">Unsubscribe</a></p>'
             f'<img src="{html.escape(links.track("opened", None))}" width="1" height="1" alt=""></body></html>')
     return Content(subject=personalise(subject, profile), text=plain, html=rich)
@@ -179,10 +186,18 @@ def content(subject: str, body: str, profile: dict[str, Any], links: Links) -> C
 
 def short_text(body: str, profile: dict[str, Any], links: Links) -> str:
     """An SMS or a call script: the personalised body, links tracked, how to opt out at the end."""
-    text = personalise(body, profile)
-    text = _LINK.sub(lambda m: links.track("clicked", m.group(0).rstrip(_TRAILING)) + m.group(0)[
-        len(m.group(0).rstrip(_TRAILING)):], text)
+    text = "".join(text + tracked for text, _, tracked in _tracked_pieces(personalise(body, profile), links))
     return f"{text}\nOpt out: {links.track('unsubscribed', None)}"
+
+
+def _tracked_pieces(text: str, links: Links) -> list[tuple[str, str, str]]:
+    """The text cut at its links: (text before, the link's target, its tracked URL), the last with no link ("")."""
+    pieces, last = [], 0
+    for found in _LINK.finditer(text):
+        target = found.group(0).rstrip(_TRAILING)
+        pieces.append((text[last:found.start()], target, links.track("clicked", target)))
+        last = found.start() + len(target)
+    return [*pieces, (text[last:], "", "")]
 
 
 def email_message(*, message_id: str, mail_from: str, to: str, campaign_id: uuid.UUID, body: Content,
@@ -248,7 +263,7 @@ def read_bounce(raw: bytes) -> Bounce:
             if isinstance(inner, Message) and inner.get("Message-ID"):
                 original = original or str(inner["Message-ID"])
         elif kind == "text/rfc822-headers":
-            headers = HeaderParser().parsestr(part.get_content() if hasattr(part, "get_content") else str(part))
+            headers = HeaderParser().parsestr(part.get_content())
             original = original or (str(headers["Message-ID"]) if headers["Message-ID"] else None)
     if original is None:
         found = _MESSAGE_ID.search(raw.decode("utf-8", "replace"))

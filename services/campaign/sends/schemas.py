@@ -36,11 +36,6 @@ class SendOut(BaseModel):
     updated_at: datetime
 
 
-class SendCounts(BaseModel):
-    campaign_id: uuid.UUID
-    counts: dict[str, int] = Field(description="Sends per status.")
-
-
 class BounceOut(BaseModel):
     outcome: Literal["bounced", "already_bounced", "soft_bounce", "delivered"]
     send_id: uuid.UUID

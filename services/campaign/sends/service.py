@@ -42,9 +42,6 @@ from shared.outbox import publish
 # message), so that a crashed worker's sends are taken up again within seconds. A claim running out early
 # costs nothing: ``prepare`` takes a send only while it is queued, under its row lock.
 CLAIM = timedelta(seconds=15)
-# A send the sender could not take (server down, a 4xx) is tried again after 30 s, 1 min, 2 min ... at most 1 h.
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,7 @@ def recover_stalled(session: Session) -> int:
     handed over again."""
     stalled = repository.stalled(session, utcnow())
     for send in stalled:
-        send.status, send.claimed_until, send.updated_at = "unconfirmed", None, utcnow()
-        send.reason = "the worker stopped while handing it over; not sent again"
+        _unconfirm(send, "the worker stopped while handing it over; not sent again")
     return len(stalled)
 
 
@@ -123,8 +119,8 @@ def recover_one(session: Session, send_id: uuid.UUID, error: str) -> None:
     """A send whose hand-over broke off midway (it may have been taken): ``unconfirmed`` at once."""
     send = repository.get_send(session, send_id, for_update=True)
     if send is not None and send.status == "sending":
-        send.status, send.claimed_until, send.updated_at = "unconfirmed", None, utcnow()
-        send.reason, send.last_error = "the hand-over broke off; not sent again", error[:500]
+        _unconfirm(send, "the hand-over broke off; not sent again")
+        send.last_error = error[:500]
 
 
 def prepare(session: Session, batch: Batch, send_id: uuid.UUID) -> Outgoing | None:
@@ -136,7 +132,7 @@ def prepare(session: Session, batch: Batch, send_id: uuid.UUID) -> Outgoing | No
     campaign, now = batch.campaign, utcnow()
     member = session.get(CampaignMember, send.member_id)
     replica = customers.find_customer(session, send.tenant_id, send.customer_id)
-    profile = dict(replica.view.get("profile") or {}) if replica is not None else None
+    profile = (replica.view.get("profile") or {}) if replica is not None else None
     cap = repository.frequency_cap(session, send.tenant_id, send.channel)
     decision = rules.decide(send.channel, rules.Recipient(
         member_status=member.status if member is not None else "removed",
@@ -153,7 +149,7 @@ def prepare(session: Session, batch: Batch, send_id: uuid.UUID) -> Outgoing | No
     assert decision.address is not None and profile is not None
     send.status, send.address, send.sent_at, send.updated_at = "sending", decision.address, now, now
     send.attempts += 1
-    subject, body = _words(campaign, send.variant)
+    subject, body = rules.words(campaign.variants, send.variant, name=campaign.name, objective=campaign.objective)
     return Outgoing(send_id=send.id, message_id=send.message_id, campaign_id=campaign.id, channel=send.channel,
                     to=decision.address, subject=subject, body=body, profile=profile)
 
@@ -181,7 +177,7 @@ def mark_retry(session: Session, send_ids: list[uuid.UUID], error: str) -> None:
         if send is None or send.status not in ("queued", "sending"):
             continue
         send.status, send.claimed_until, send.sent_at, send.updated_at = "queued", None, None, now
-        send.next_attempt_at = now + min(FIRST_RETRY * 2 ** min(send.attempts, 12), LONGEST_RETRY)
+        send.next_attempt_at = rules.retry_at(send.attempts, now)
         send.last_error = error[:500]
 
 
@@ -190,7 +186,7 @@ def release(session: Session, send_ids: list[uuid.UUID]) -> None:
     repository.release(session, send_ids)
 
 
-def take_bounce(session: Session, tenant: str, raw: bytes) -> tuple[str, CampaignSend | None]:
+def take_bounce(session: Session, tenant: str, raw: bytes) -> tuple[str, CampaignSend]:
     """A delivery status notification for one of the tenant's sends: a hard bounce marks the send ``bounced``
     and suppresses its address on the channel; a soft one is noted on the send; a delivery report changes
     nothing. Returns the outcome (bounced, soft_bounce, already_bounced, delivered) and the send."""
@@ -215,11 +211,6 @@ def list_sends(session: Session, tenant: str, campaign_id: uuid.UUID, page: Page
                status: str | None) -> list[CampaignSend]:
     campaign_cases.get_campaign(session, tenant, campaign_id)
     return repository.list_sends(session, campaign_id, page, status)
-
-
-def status_counts(session: Session, tenant: str, campaign_id: uuid.UUID) -> dict[str, int]:
-    campaign_cases.get_campaign(session, tenant, campaign_id)
-    return repository.status_counts(session, campaign_id)
 
 
 def set_frequency_cap(session: Session, tenant: str, channel: str, body: FrequencyCapIn) -> FrequencyCap:
@@ -259,6 +250,10 @@ def erase_customer(session: Session, tenant: str, customer_id: uuid.UUID) -> Non
             send.status, send.reason = "suppressed", "unknown_customer"
 
 
+def _unconfirm(send: CampaignSend, reason: str) -> None:
+    send.status, send.reason, send.claimed_until, send.updated_at = "unconfirmed", reason, None, utcnow()
+
+
 def _finish(session: Session, campaign: Campaign, send: CampaignSend, status: str, reason: str | None,
             now: datetime) -> None:
     send.status, send.reason, send.updated_at = status, reason, now
@@ -283,10 +278,3 @@ def _announce(session: Session, campaign: Campaign | None, send: CampaignSend, e
         send_id=send.id, campaign_id=send.campaign_id, campaign_name=campaign.name if campaign is not None else "",
         customer_id=send.customer_id, channel=send.channel, variant=send.variant, status=send.status,
         reason=send.reason, occurred_at=at), subject=str(send.customer_id), tenant=send.tenant_id)
-
-
-def _words(campaign: Campaign, variant_name: str | None) -> tuple[str, str]:
-    """The variant's subject and body; a campaign without them says its name, and its objective as the body."""
-    variant = next((v for v in campaign.variants if v.get("name") == variant_name), {})
-    return (str(variant.get("subject") or campaign.name),
-            str(variant.get("body") or campaign.objective or campaign.name))

@@ -17,6 +17,7 @@ from email.utils import parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
+from shared import backoff
 from shared.errors import InvalidInput, Problem
 
 # The ticket token a subject quotes: "[#3f2a9c01]" (tokens are hex, 8 to 16 digits).
@@ -285,5 +286,5 @@ def thread_headers(chain: list[str]) -> tuple[str | None, str]:
 
 def next_attempt(attempts: int, now: datetime) -> datetime:
     """When a failed send is tried again: doubling from 30 s, at most an hour apart."""
-    delay = min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_RETRY_SECONDS)
-    return now + timedelta(seconds=delay)
+    return backoff.next_attempt(attempts, now, first=timedelta(seconds=FIRST_RETRY_SECONDS),
+                                longest=timedelta(seconds=LONGEST_RETRY_SECONDS))

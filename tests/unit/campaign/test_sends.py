@@ -318,6 +318,24 @@ def test_the_frequency_cap_counts_every_campaign_of_the_channel(
         assert service.list_frequency_caps(session, TENANT) == []
 
 
+def test_a_claim_takes_only_what_the_tenants_rate_leaves_of_the_last_second(sessions: sessionmaker[Session]) -> None:
+    ids = [uuid.UUID(int=200 + n) for n in range(5)]
+    with unit_of_work(sessions) as session:
+        for n, customer in enumerate(ids):
+            _customer(session, customer, f"R{n}")
+        campaign = _running(session, ids)
+        assert service.queue_members(session, campaign.id, 10, mail_from="news@oneview-crm.local") == 5
+    with unit_of_work(sessions) as session:
+        batch = service.claim_batch(session, campaign.id, rate=2, size=10)
+        assert batch is not None and len(batch.send_ids) == 2
+        for send_id in batch.send_ids:  # handed over just now: they count against the rate
+            assert service.prepare(session, batch, send_id) is not None
+    with unit_of_work(sessions) as session:
+        assert service.claim_batch(session, campaign.id, rate=2, size=10) is None
+        unlimited = service.claim_batch(session, campaign.id, rate=0, size=10)
+        assert unlimited is not None and len(unlimited.send_ids) == 3
+
+
 def test_members_waiting_for_the_winner_are_held_and_then_sent_the_winner(
         sessions: sessionmaker[Session], mail: MailServer, tmp_path: Path) -> None:
     ids = [uuid.UUID(int=100 + n) for n in range(10)]
