@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from services.campaign.audiences import routes as audiences
 from services.campaign.campaigns import routes as campaigns
+from services.campaign.reports import routes as reports
 from services.campaign.responses import routes as responses
 from services.campaign.sends import routes as sends
+from services.campaign.simulations import routes as simulations
 from services.campaign.settings import CampaignSettings
 from services.campaign.tracking import routes as tracking
 from shared.service import create_service_app
@@ -20,6 +22,7 @@ def create_app() -> FastAPI:
         settings=settings,
         title="OneView CRM: campaign service",
         description="Marketing campaigns and the customers they target, from the unified view.",
-        routers=(audiences.router, sends.router, campaigns.router, responses.router),
+        routers=(audiences.router, sends.router, campaigns.router, responses.router, reports.router,
+                 simulations.router),
         public_routers=(tracking.router,),
     )

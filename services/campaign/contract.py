@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from shared.contract import EventPayload, EventType, Reads, TopicSpec
 from shared.lifecycle import ErasureAnnouncement, MergeAnnouncement, UnmergeAnnouncement
@@ -156,5 +156,53 @@ CUSTOMER_UNMERGED = Reads("crm.customer.unmerged.v1", CUSTOMER_TOPIC.name, Unmer
 CUSTOMER_ERASED = Reads("crm.customer.erased.v1", CUSTOMER_TOPIC.name, ErasureAnnouncement)
 
 READS: tuple[Reads, ...] = (VIEW_UPDATED, CUSTOMER_MERGED, CUSTOMER_UNMERGED, CUSTOMER_ERASED)
+
+
+# --- read from the sales service -----------------------------------------------------------
+# What sales made of the customers (leads, opportunities, won deals) and its dated exchange rates: the report
+# attributes them to the campaigns that touched the customer, the simulation learns its rates from them.
+
+SALES_TOPIC = TopicSpec("crm.sales.v1")
+
+
+class SalesLead(BaseModel):
+    """What outcomes read of a lead."""
+
+    lead_id: uuid.UUID
+    status: str
+    customer_id: uuid.UUID | None
+    opportunity_id: uuid.UUID | None
+    campaign_id: uuid.UUID | None = None
+    version: int
+
+
+class SalesOpportunity(BaseModel):
+    """What outcomes read of an opportunity."""
+
+    opportunity_id: uuid.UUID
+    customer_id: uuid.UUID
+    amount: Money
+    status: str
+    version: int
+
+
+class SalesExchangeRate(BaseModel):
+    """What outcomes read of a dated exchange rate."""
+
+    rate_id: uuid.UUID
+    base: str
+    quote: str
+    rate: str
+    valid_from: date
+
+
+LEAD_ACTIONS: tuple[str, ...] = ("updated", "assigned", "qualified", "disqualified", "converted", "merged", "overdue")
+LEAD_EVENTS: tuple[Reads, ...] = (Reads("crm.sales.lead.created.v1", SALES_TOPIC.name, SalesLead),) + tuple(
+    Reads(f"crm.sales.lead.{action}.v1", SALES_TOPIC.name, SalesLead) for action in LEAD_ACTIONS)
+OPPORTUNITY_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.sales.opportunity.{action}.v1", SALES_TOPIC.name, SalesOpportunity)
+    for action in ("created", "updated", "won", "lost"))
+EXCHANGE_RATE_CREATED = Reads("crm.sales.exchange_rate.created.v1", SALES_TOPIC.name, SalesExchangeRate)
+READS += (*LEAD_EVENTS, *OPPORTUNITY_EVENTS, EXCHANGE_RATE_CREATED)
 # Produced and consumed: provisioned before the service starts.
-TOPICS: tuple[TopicSpec, ...] = (CAMPAIGN_TOPIC, CUSTOMER_TOPIC, CUSTOMER_VIEW_TOPIC)
+TOPICS: tuple[TopicSpec, ...] = (CAMPAIGN_TOPIC, CUSTOMER_TOPIC, CUSTOMER_VIEW_TOPIC, SALES_TOPIC)

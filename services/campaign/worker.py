@@ -10,6 +10,7 @@ from services.campaign.customers import consumers as customers
 from services.campaign.customers.repository import REPLICA
 from services.campaign.campaigns import consumers as campaigns
 from services.campaign.campaigns.jobs import CAMPAIGN_START
+from services.campaign.outcomes import consumers as outcomes
 from services.campaign.responses import consumers as responses
 from services.campaign.responses.jobs import CONSENT_SYNC
 from services.campaign.sends import consumers as sends
@@ -22,7 +23,9 @@ from shared.worker import create_worker_app, run_worker
 
 CONSUMERS: list[ConsumerSpec] = [
     customers.VIEW_REPLICA,
-    customers.following([campaigns.FOLLOWER, responses.FOLLOWER, sends.FOLLOWER]),
+    customers.following([campaigns.FOLLOWER, responses.FOLLOWER, sends.FOLLOWER, outcomes.LEAD_FOLLOWER,
+                         outcomes.OPPORTUNITY_FOLLOWER]),
+    outcomes.SALES_OUTCOMES,
 ]
 JOBS: tuple[PeriodicJob, ...] = (CONSENT_SYNC, AUDIENCE_REFRESH, CAMPAIGN_START, CAMPAIGN_SEND)
 

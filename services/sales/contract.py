@@ -141,6 +141,7 @@ class LeadReported(EventPayload):
     opportunity_id: uuid.UUID | None
     duplicate_of: uuid.UUID | None = Field(description="Merged events: the lead the duplicate was folded into.")
     version: int
+    campaign_id: uuid.UUID | None = Field(default=None, description="The campaign whose response made the lead.")
 
 
 class LeadChanged(LeadReported):

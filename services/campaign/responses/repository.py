@@ -55,3 +55,20 @@ def unsubscribe_pending(session: Session, tenant: str, customer_id: uuid.UUID, c
 def response_of_send(session: Session, send_id: uuid.UUID, kind: str) -> CampaignResponse | None:
     return session.scalar(select(CampaignResponse).where(CampaignResponse.send_id == send_id,
                                                          CampaignResponse.kind == kind))
+
+
+def responses_of(session: Session, tenant: str, customer_ids: set[uuid.UUID]) -> list[CampaignResponse]:
+    """Every response of these customers, to any of the tenant's campaigns, oldest first."""
+    if not customer_ids:
+        return []
+    return list(session.scalars(select(CampaignResponse).where(
+        CampaignResponse.tenant_id == tenant, CampaignResponse.customer_id.in_(customer_ids))
+        .order_by(CampaignResponse.occurred_at, CampaignResponse.id)))
+
+
+def responses_to(session: Session, tenant: str, campaign_ids: set[uuid.UUID]) -> list[CampaignResponse]:
+    """Every response to these campaigns."""
+    if not campaign_ids:
+        return []
+    return list(session.scalars(select(CampaignResponse).where(
+        CampaignResponse.tenant_id == tenant, CampaignResponse.campaign_id.in_(campaign_ids))))

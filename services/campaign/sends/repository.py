@@ -126,3 +126,29 @@ def save_frequency_cap(session: Session, cap: FrequencyCap) -> None:
 
 def delete_frequency_cap(session: Session, cap: FrequencyCap) -> None:
     session.delete(cap)
+
+
+def send_statuses(session: Session, campaign_id: uuid.UUID) -> list[tuple[uuid.UUID, str | None, str]]:
+    """Every send of a campaign as (customer, variant, status): what its report counts."""
+    rows = session.execute(select(CampaignSend.customer_id, CampaignSend.variant, CampaignSend.status)
+                           .where(CampaignSend.campaign_id == campaign_id))
+    return [(customer_id, variant, status) for customer_id, variant, status in rows]
+
+
+
+def delivered_by(session: Session, tenant: str, campaign_channel: str, since: datetime,
+                 excluding: uuid.UUID) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """The (campaign, customer) pairs the tenant's other campaigns on a channel delivered since a moment."""
+    rows = session.execute(select(CampaignSend.campaign_id, CampaignSend.customer_id)
+                           .join(Campaign, Campaign.id == CampaignSend.campaign_id).where(
+        CampaignSend.tenant_id == tenant, Campaign.channel == campaign_channel, CampaignSend.status == "sent",
+        CampaignSend.sent_at >= since, CampaignSend.campaign_id != excluding))
+    return [(campaign_id, customer_id) for campaign_id, customer_id in rows]
+
+
+def contacted_at_least(session: Session, tenant: str, channel: str, since: datetime, times: int) -> set[uuid.UUID]:
+    """The customers the tenant's campaigns contacted on a channel ``times`` or more since a moment."""
+    rows = session.scalars(select(CampaignSend.customer_id).where(
+        CampaignSend.tenant_id == tenant, CampaignSend.channel == channel, CampaignSend.sent_at > since,
+        CampaignSend.status.in_(CONTACTED)).group_by(CampaignSend.customer_id).having(func.count() >= times))
+    return set(rows)

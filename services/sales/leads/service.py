@@ -620,7 +620,8 @@ def _bump(lead: Lead, now: datetime) -> None:
 def _facts(lead: Lead, duplicate_of: uuid.UUID | None = None) -> dict[str, Any]:
     return {"lead_id": lead.id, "status": lead.status, "source": lead.source, "company": lead.company,
             "score": lead.score, "team": lead.team, "owner": lead.owner, "customer_id": lead.customer_id,
-            "opportunity_id": lead.opportunity_id, "duplicate_of": duplicate_of, "version": lead.version}
+            "opportunity_id": lead.opportunity_id, "duplicate_of": duplicate_of, "version": lead.version,
+            "campaign_id": lead.campaign_id}
 
 
 def lead_event(action: str | None, lead: Lead, changes: dict[str, Any], *, reason: str | None = None,
