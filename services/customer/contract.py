@@ -278,7 +278,9 @@ VIEW_KPIS_DESCRIPTION = (
     "urgent_open_tickets, complaints_90d, open_sla_breaches (open tickets that missed an SLA target), csat_last "
     "and csat_average (the customer's ratings, 1-5; null before any), last_service_contact (the newest ticket "
     "event). Campaigns: campaigns, responses, last_response_at (when the "
-    "customer last responded). Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
+    "customer last responded), last_marketing_contact ({at, campaign_id, campaign_name, kind}: the newest "
+    "campaign message sent to the customer (kind sent) or response of theirs (its kind); null before any) and "
+    "last_marketing_contact_at. Any channel: last_contact {at, source, entity}, engagement_score (0-100), "
     "churn_risk {score, level, reasons}, next_best_action {action, reason}. An organization with "
     "subsidiaries also has group: the counts and money summed over it and every subsidiary below it (money "
     "per currency), the newest of their times, and members. Money is a list of {amount, currency}."
@@ -400,6 +402,17 @@ class ResponseReport(BaseModel):
     occurred_at: AwareDatetime
 
 
+class SendReport(BaseModel):
+    """A campaign's message to a customer as a campaign event reports it: when it left, on which channel."""
+
+    send_id: str
+    campaign_id: str
+    campaign_name: str = ""
+    channel: str
+    status: str = Field(description="sent, suppressed or bounced")
+    occurred_at: AwareDatetime
+
+
 class OrderReport(BaseModel):
     """An order as a sales event reports it (``OrderReported``): the view counts the customer's open orders."""
 
@@ -502,6 +515,9 @@ LEAD_EVENTS: tuple[Reads, ...] = tuple(
 RESPONSE_EVENTS: tuple[Reads, ...] = tuple(
     Reads(f"crm.campaign.response.{kind}.v1", CAMPAIGN_TOPIC.name, ResponseReport)
     for kind in ("opened", "clicked", "replied", "registered", "unsubscribed", "converted", "moved"))
+# A message sent (the last marketing contact), found bounced after all, or given to another customer by a merge.
+SEND_EVENTS: tuple[Reads, ...] = tuple(
+    Reads(f"crm.campaign.send.{action}.v1", CAMPAIGN_TOPIC.name, SendReport) for action in ("sent", "bounced", "moved"))
 
 # Order to cash: orders (a return has its own payload), invoices, payments and credit notes.
 ORDER_EVENTS: tuple[Reads, ...] = tuple(
@@ -527,4 +543,4 @@ LOYALTY_EVENTS: tuple[Reads, ...] = tuple(
 OFFERS_UPDATED = Reads("crm.sales.offers.updated.v1", SALES_TOPIC.name, OffersReport)
 
 READS: tuple[Reads, ...] = (*OPPORTUNITY_EVENTS, *LEAD_EVENTS, *TICKET_EVENTS, SLA_BREACHED, SATISFACTION_RATED,
-                            *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS, *CASH_EVENTS, *LOYALTY_EVENTS, OFFERS_UPDATED)
+                            *MEMBERSHIP_EVENTS, *RESPONSE_EVENTS, *SEND_EVENTS, *CASH_EVENTS, *LOYALTY_EVENTS, OFFERS_UPDATED)

@@ -160,6 +160,8 @@ DATA_RULES: dict[str, tuple[str, ...]] = {
     "POST /v1/campaigns/{campaign_id}/costs": ("amount",),
     # occurred_at: not in the future, a rule on the clock no schema can state.
     "POST /v1/campaigns/{campaign_id}/responses": ("customer_id", "occurred_at"),
+    # plans: an alternative's audience must be the tenant's, its budget in the campaign's currency.
+    "POST /v1/campaigns/{campaign_id}/simulate": ("plans",),
 }
 
 

@@ -187,6 +187,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Json | None:
         ("POST", "/v1/campaigns/{campaign_id}/members"): {"customer_id": ids["customer_id"]},
         ("POST", "/v1/campaigns/{campaign_id}/responses"): {"customer_id": ids["customer_id"], "kind": "opened"},
         ("POST", "/v1/campaigns/{campaign_id}/launch"): None,
+        # An alternative over A's audience: refused as for an unknown campaign (and audience).
+        ("POST", "/v1/campaigns/{campaign_id}/simulate"): {"plans": [{"name": "B", "audience_id": ids["audience_id"]}]},
         ("POST", "/v1/campaigns/{campaign_id}/costs"): {"amount": {"amount": "1.00", "currency": "EUR"},
                                                          "incurred_on": "2026-12-01", "description": "Hijacked"},
         # B's own audience listing A's customer: refused as for an unknown one.

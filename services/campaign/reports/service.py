@@ -75,7 +75,11 @@ def _facts(session: Session, tenant: str, campaign: Campaign) -> _Facts:
     touches: dict[uuid.UUID, list[Touch]] = defaultdict(list)
     for response in responses.responses_of(session, tenant, known):
         if response.kind in rules.TOUCH_KINDS:
-            touches[response.customer_id].append(Touch(response.campaign_id, response.variant, response.occurred_at))
+            # A response to this campaign counts for the variant its member was given (one recorded over the
+            # API may name none).
+            variant = (variants.get(response.customer_id) or response.variant if response.campaign_id == campaign.id
+                       else response.variant)
+            touches[response.customer_id].append(Touch(response.campaign_id, variant, response.occurred_at))
     return _Facts(members=members, variants=variants, tiers=_tiers(session, tenant, known), touches=touches,
                   rates=outcomes.rates(session, tenant))
 

@@ -34,6 +34,7 @@ from services.customer.contract import (
     ResponseReport,
     ReturnReport,
     SatisfactionReport,
+    SendReport,
     SlaBreachReport,
     TicketReport,
 )
@@ -117,6 +118,19 @@ def _campaign_response(event: CloudEvent) -> Fact:
         "campaign_id": report.campaign_id,
         "campaign_name": report.campaign_name,
         "kind": report.kind,
+        "occurred_at": report.occurred_at.astimezone(UTC).isoformat(),
+    })
+
+
+def _campaign_send(event: CloudEvent) -> Fact | None:
+    report = SendReport.model_validate(event.data)
+    if report.status == "suppressed":
+        return None  # never left: no contact, and nothing for the view to recompute
+    return _fact(event, "campaign_send", report.send_id, {
+        "campaign_id": report.campaign_id,
+        "campaign_name": report.campaign_name,
+        "channel": report.channel,
+        "status": report.status,
         "occurred_at": report.occurred_at.astimezone(UTC).isoformat(),
     })
 
@@ -224,6 +238,7 @@ FACT_RULES: dict[str, Callable[[CloudEvent], Fact | None]] = {
     "crm.service_desk.satisfaction.": _rating,
     "crm.campaign.member.": _campaign_member,
     "crm.campaign.response.": _campaign_response,
+    "crm.campaign.send.": _campaign_send,
 }
 
 
@@ -330,6 +345,15 @@ def _lead_entry(event: CloudEvent) -> tuple[str, str | None]:
             f"/v1/leads/{report.lead_id}")
 
 
+def _send_entry(event: CloudEvent) -> tuple[str, str | None]:
+    report = SendReport.model_validate(event.data)
+    what = {"sent": f"sent by {report.channel}", "bounced": f"{report.channel} bounced",
+            "suppressed": f"not sent by {report.channel}"}.get(report.status, report.status)
+    moved = " (moved here with a merge)" if _action(event) == "moved" else ""
+    return (f"Campaign '{report.campaign_name}': {what}{moved}",
+            f"/v1/campaigns/{report.campaign_id}/sends")
+
+
 def _response_entry(event: CloudEvent) -> tuple[str, str | None]:
     report = ResponseReport.model_validate(event.data)
     moved = " (moved here with a merge)" if _action(event) == "moved" else ""
@@ -352,6 +376,7 @@ TIMELINE_RULES: dict[str, Callable[[CloudEvent], tuple[str, str | None]]] = {
     "crm.service_desk.satisfaction.": _rating_entry,
     "crm.campaign.member.": _membership_entry,
     "crm.campaign.response.": _response_entry,
+    "crm.campaign.send.": _send_entry,
 }
 
 
@@ -620,18 +645,39 @@ def service_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
 def campaign_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     members = [f for f in _of(facts, "campaign_member") if f.state["status"] != "removed"]
     responses = _of(facts, "campaign_response")
+    sent = [f for f in _of(facts, "campaign_send") if f.state["status"] == "sent"]
+    # Messages that reached the customer and the customer's responses, each at the moment it happened.
+    touches = [(f.state["occurred_at"], f.state["campaign_id"], f.state["campaign_name"], "sent") for f in sent] + [
+        (f.state["occurred_at"], f.state["campaign_id"], f.state["campaign_name"], f.state["kind"]) for f in responses]
+    latest = max(touches, key=lambda t: (datetime.fromisoformat(t[0]), t[1], t[3])) if touches else None
     return {
         "campaigns": len({f.state["campaign_id"] for f in members}),
         "responses": len(responses),
         # When the customer responded, not when it was recorded.
         "last_response_at": max((f.state["occurred_at"] for f in responses), key=datetime.fromisoformat)
         if responses else None,
+        "last_marketing_contact": {"at": latest[0], "campaign_id": latest[1], "campaign_name": latest[2],
+                                   "kind": latest[3]} if latest else None,
+        "last_marketing_contact_at": latest[0] if latest else None,
     }
 
 
 # What the services conclude about a customer on their own (points expiring, offers re-ranked) is no
 # contact with the customer.
 NOT_CONTACT = frozenset({"loyalty", "offers", "ticket_sla_breach"})
+
+
+# A message we sent is a contact but no sign of interest; a customer who clicks, replies, registers or
+# converts shows more of it than one who merely opens.
+INTEREST_RESPONSES = frozenset({"clicked", "replied", "registered", "converted"})
+
+
+def _engagement_points(fact: Fact) -> int:
+    if fact.entity == "campaign_send":
+        return 0
+    if fact.entity == "campaign_response":
+        return 20 if fact.state["kind"] in INTEREST_RESPONSES else 5 if fact.state["kind"] == "opened" else 0
+    return 10
 
 
 def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
@@ -643,7 +689,7 @@ def contact_kpis(facts: list[Fact], as_of: datetime) -> dict[str, Any]:
     recent = [f for f in facts if as_of - f.at <= RECENT]
     silence_days = (as_of - latest.at).days
     recency = max(0, 50 - silence_days * 50 // 90)
-    activity = min(50, 10 * len(recent))
+    activity = min(50, sum(_engagement_points(f) for f in recent))
     return {
         "last_contact": {"at": latest.at.isoformat(), "source": latest.source, "entity": latest.entity},
         "engagement_score": recency + activity,
@@ -736,7 +782,7 @@ MONEY_KPIS = ("open_pipeline_value", "weighted_pipeline_value", "won_value", "op
 # Money per forecast category: added per category and per currency.
 CATEGORY_MONEY_KPIS = ("open_pipeline_by_category",)
 # Times do not add up: the group's is the newest of any member's.
-LATEST_KPIS = ("last_sales_contact_at", "last_response_at", "last_service_contact")
+LATEST_KPIS = ("last_sales_contact_at", "last_response_at", "last_service_contact", "last_marketing_contact_at")
 
 
 def group_totals(own: dict[str, Any], subsidiaries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -312,6 +312,46 @@ def test_the_opportunity_fact_keeps_category_owner_and_expected_close() -> None:
     assert _opportunity("open", "1").state["forecast_category"] is None  # events from before categories
 
 
+def _send_event(status: str, *, send_id: str = "s1", occurred_at: datetime = NOW, sequence: int = 1,
+                action: str | None = None) -> CloudEvent:
+    return _event(f"crm.campaign.send.{action or status}.v1", {
+        "send_id": send_id, "campaign_id": "c2", "campaign_name": "Summer", "customer_id": CUSTOMER,
+        "channel": "email", "variant": None, "status": status, "reason": None,
+        "occurred_at": occurred_at.isoformat()}, sequence=sequence)
+
+
+def test_the_last_marketing_contact_is_the_newest_message_sent_or_response() -> None:
+    sent = rules.fact_from_event(_send_event("sent", occurred_at=NOW - timedelta(days=1)))
+    assert sent is not None
+    responded = _response("clicked", occurred_at=NOW - timedelta(days=3))
+    kpis = rules.compute_kpis([sent, responded], NOW)
+    assert kpis["last_marketing_contact"] == {"at": (NOW - timedelta(days=1)).isoformat(), "campaign_id": "c2",
+                                              "campaign_name": "Summer", "kind": "sent"}
+    assert kpis["last_marketing_contact_at"] == (NOW - timedelta(days=1)).isoformat()
+    # A message found bounced reached no one: the response is the last marketing contact again.
+    bounced = rules.fact_from_event(_send_event("bounced", occurred_at=NOW, sequence=2))
+    assert bounced is not None and bounced.entity_id == sent.entity_id
+    kpis = rules.compute_kpis([bounced, responded], NOW)
+    assert (kpis["last_marketing_contact"]["kind"], kpis["last_marketing_contact"]["campaign_id"]) == ("clicked", "c1")
+    # A suppressed message never left: no fact, no contact.
+    assert rules.fact_from_event(_send_event("suppressed")) is None
+    assert rules.compute_kpis([], NOW)["last_marketing_contact"] is None
+    entry = rules.timeline_entry(_send_event("sent"))
+    assert (entry.summary, entry.resource) == ("Campaign 'Summer': sent by email", "/v1/campaigns/c2/sends")
+    totals = rules.group_totals(kpis, [{"last_marketing_contact_at": NOW.isoformat()}])
+    assert totals["last_marketing_contact_at"] == NOW.isoformat()
+
+
+def test_engagement_counts_the_customers_responses_not_the_messages_sent_to_them() -> None:
+    sends = [rules.fact_from_event(_send_event("sent", send_id=f"s{i}")) for i in range(5)]
+    mailed = rules.compute_kpis([f for f in sends if f is not None], NOW)
+    clicked = rules.compute_kpis([_response("clicked"), _response("replied")], NOW)
+    opened = rules.compute_kpis([_response("opened"), _response("opened")], NOW)
+    assert mailed["engagement_score"] == 50  # recent contact, no activity of the customer's
+    assert mailed["last_contact"]["entity"] == "campaign_send"
+    assert clicked["engagement_score"] == 50 + 40 and opened["engagement_score"] == 50 + 10
+
+
 def test_last_sales_contact_is_the_newest_lead_or_opportunity_event() -> None:
     facts = [_opportunity("open", "1", at=NOW - timedelta(days=30)), _lead("new", at=NOW - timedelta(days=3)),
              _ticket("open", at=NOW - timedelta(days=1)), _response("opened", at=NOW)]
