@@ -25,9 +25,10 @@ OPEN_FOR_MEMBERS = frozenset({"draft", "scheduled", "running"})
 # What a launch freezes: changing these afterwards would change who the campaign is for.
 FROZEN_AT_LAUNCH = frozenset({"audience_id", "variants", "test_share", "channel", "winner_metric",
                               "test_window_hours"})
-# What a winner is chosen by: the rate of members of each variant who responded so. Leads and won
-# revenue need the sales outcomes attributed to the campaign, which this service does not read yet.
-WINNER_METRICS = ("opened", "clicked", "replied", "registered", "converted")
+# What a winner is chosen by: the rate of members of each variant who responded so, who became a lead (made by
+# this campaign's responses), or the won revenue of those leads' deals per member.
+RESPONSE_METRICS = ("opened", "clicked", "replied", "registered", "converted")
+WINNER_METRICS = (*RESPONSE_METRICS, "leads", "won_revenue")
 
 
 @dataclass(frozen=True)
@@ -69,21 +70,32 @@ def check_ab_test(variants: list[Any], test_share: int | None, metric: str | Non
 
 @dataclass(frozen=True)
 class VariantResult:
+    """A variant's test: its members, how many of them did what the metric counts, and for ``won_revenue``
+    what their won deals brought (in the budget's currency)."""
+
     name: str
     members: int
     responders: int
+    revenue: Decimal | None = None
+    currency: str = ""
 
     @property
     def rate(self) -> float:
-        return self.responders / self.members if self.members else 0.0
+        score = self.revenue if self.revenue is not None else self.responders
+        return float(score) / self.members if self.members else 0.0
+
+    def figures(self) -> str:
+        if self.revenue is not None:
+            return f"{self.name} {self.revenue:.2f} {self.currency} from {self.members} ({self.rate:.2f} per member)"
+        return f"{self.name} {self.responders} of {self.members} ({self.rate:.1%})"
 
 
 def choose_winner(metric: str, results: list[VariantResult]) -> tuple[str, str]:
-    """The variant whose members responded most by the metric (a tie: the one more members got, then the
-    first listed), and the reason with every variant's figures."""
+    """The variant whose members did best by the metric (a tie: the one more members got, then the first
+    listed), and the reason with every variant's figures."""
     ranked = sorted(enumerate(results), key=lambda pair: (-pair[1].rate, -pair[1].members, pair[0]))
     winner = ranked[0][1]
-    figures = ", ".join(f"{r.name} {r.responders} of {r.members} ({r.rate:.1%})" for _, r in ranked)
+    figures = ", ".join(r.figures() for _, r in ranked)
     return winner.name, f"{metric}: {figures}"[:500]
 
 

@@ -33,7 +33,7 @@ class Variant(BaseModel):
 
 
 Variants = Annotated[list[Variant], Field(max_length=10)]
-WinnerMetric = Literal["opened", "clicked", "replied", "registered", "converted"]
+WinnerMetric = Literal["opened", "clicked", "replied", "registered", "converted", "leads", "won_revenue"]
 TestWindow = Annotated[int, Field(ge=1, le=720, description="Hours from the launch until the winner is chosen.")]
 
 
@@ -50,8 +50,9 @@ class CampaignCreate(BaseModel):
     audience_id: uuid.UUID | None = None
     variants: Variants = Field(default_factory=list)
     test_share: TestShare | None = None
-    winner_metric: WinnerMetric | None = Field(default=None, description="The response whose rate among each "
-                                                                         "variant's members picks the winner.")
+    winner_metric: WinnerMetric | None = Field(default=None, description=(
+        "What picks the winner: the rate of each variant's members who responded so (opened ... converted), who "
+        "became a lead from the campaign (leads), or the won revenue of those leads per member (won_revenue)."))
     test_window_hours: TestWindow | None = None
 
 

@@ -30,6 +30,8 @@ from services.campaign.campaigns.schemas import CampaignCreate, CostIn
 from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignMember
 from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
+from services.campaign.outcomes import repository as outcomes
+from services.campaign.outcomes.rules import convert
 from services.campaign.sends import repository as sends
 from shared.bulk import write_outbox, write_rows
 from shared.contract import EventType
@@ -158,9 +160,7 @@ def choose_winners(sessions: sessionmaker[Session], settings: Settings) -> int:
     with unit_of_work(sessions) as session:
         now = utcnow()
         for campaign in repository.tests_due(session, now):
-            results = [rules.VariantResult(name, members, responders) for name, members, responders
-                       in repository.variant_results(session, campaign, [v["name"] for v in campaign.variants])]
-            winner, reason = rules.choose_winner(str(campaign.winner_metric), results)
+            winner, reason = rules.choose_winner(str(campaign.winner_metric), _variant_results(session, campaign))
             repository.give_waiting_members(session, campaign.id, winner, now)
             sends.release_held(session, campaign.id, winner, now)
             _changed(session, campaign.tenant_id, campaign, {
@@ -168,6 +168,38 @@ def choose_winners(sessions: sessionmaker[Session], settings: Settings) -> int:
                 "winner_reason": {"old": None, "new": reason}})
             chosen += 1
     return chosen
+
+
+def _variant_results(session: Session, campaign: Campaign) -> list[rules.VariantResult]:
+    names = [v["name"] for v in campaign.variants]
+    metric = str(campaign.winner_metric)
+    if metric in rules.RESPONSE_METRICS:
+        return [rules.VariantResult(name, members, responders) for name, members, responders
+                in repository.variant_results(session, campaign, names)]
+    tested = {customer_id: member.variant for customer_id, member in repository.members_of(session, campaign.id).items()
+              if member.status == "member" and member.variant is not None}
+    leads = {lead.customer_id: lead for lead in outcomes.leads_from(session, campaign.tenant_id, {campaign.id})
+             if lead.customer_id in tested}
+    members = Counter(tested.values())
+    if metric == "leads":
+        made = Counter(tested[customer_id] for customer_id in leads)
+        return [rules.VariantResult(name, members[name], made[name]) for name in names]
+    won = {o.id: o for o in outcomes.opportunities(session, campaign.tenant_id,
+                                                   {lead.opportunity_id for lead in leads.values()
+                                                    if lead.opportunity_id is not None}) if o.won_at is not None}
+    rates = outcomes.rates(session, campaign.tenant_id)
+    revenue: dict[str, Decimal] = {name: Decimal(0) for name in names}
+    deals: Counter[str] = Counter()
+    for customer_id, lead in leads.items():
+        deal = won.get(lead.opportunity_id) if lead.opportunity_id is not None else None
+        if deal is None or deal.won_at is None:
+            continue
+        amount = convert(deal.amount, deal.currency, campaign.budget_currency, deal.won_at.date(), rates)
+        if amount is not None:  # a deal in a currency without a rate cannot be weighed against the others
+            revenue[tested[customer_id]] += amount
+            deals[tested[customer_id]] += 1
+    return [rules.VariantResult(name, members[name], deals[name], revenue[name], campaign.budget_currency)
+            for name in names]
 
 
 def add_cost(session: Session, tenant: str, campaign_id: uuid.UUID, body: CostIn) -> CampaignCost:

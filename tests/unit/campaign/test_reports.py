@@ -292,3 +292,40 @@ def test_the_simulation_suppresses_as_a_send_would_and_prices_plans_side_by_side
         simulations.simulate(session, TENANT, spring.id, [PlanIn(name="x", budget=MoneyIn(amount="1", currency="USD"))])
     with sessions() as session, pytest.raises(InvalidInput):
         simulations.simulate(session, TENANT, phone_list.id, [PlanIn(name="x", audience_id=uuid.uuid4())])
+
+
+def _ab_test(session: Session, people: list[uuid.UUID], metric: str) -> tuple[Campaign, list[uuid.UUID],
+                                                                              list[uuid.UUID]]:
+    campaign = _campaign(session, people, name=f"Test by {metric}", test_share=50, winner_metric=metric,
+                         test_window_hours=24, variants=[{"name": "A", "share": 50}, {"name": "B", "share": 50}])
+    campaigns.launch_campaign(session, TENANT, campaign.id, check_version=lambda version: None)
+    members = campaign_rows.members_of(session, campaign.id)
+    in_a = sorted(c for c, m in members.items() if m.variant == "A")
+    in_b = sorted(c for c, m in members.items() if m.variant == "B")
+    # A: two leads, one of them a 100 EUR deal; B: one lead, a deal of 500 USD (450 EUR). A lead another
+    # campaign made counts for neither.
+    _lead(session, in_a[0], T0, campaign=campaign)
+    _lead(session, in_a[1], T0, campaign=campaign, opportunity=_won(session, in_a[1], "100", "EUR", T0, T0))
+    _lead(session, in_b[0], T0, campaign=campaign, opportunity=_won(session, in_b[0], "500", "USD", T0, T0))
+    _lead(session, in_b[1], T0)
+    _lead(session, in_b[2], T0, campaign=_campaign(session, [], name="Elsewhere"))
+    campaign.launched_at = utcnow() - timedelta(hours=25)
+    return campaign, in_a, in_b
+
+
+def test_an_ab_test_can_be_won_by_the_leads_or_the_won_revenue_its_variants_brought(
+        sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as session:
+        outcomes.take_rate(session, TENANT, contract.SalesExchangeRate(
+            rate_id=uuid.uuid4(), base="USD", quote="EUR", rate="0.9", valid_from=date(2026, 1, 1)))
+        people = [_customer(session, "gold") for _ in range(20)]
+        by_leads, _, _ = _ab_test(session, people, "leads")
+        by_revenue, _, _ = _ab_test(session, people, "won_revenue")
+    assert campaigns.choose_winners(sessions, None) == 2  # type: ignore[arg-type]
+    with sessions() as session:
+        chosen_by_leads = campaigns.get_campaign(session, TENANT, by_leads.id)
+        chosen_by_revenue = campaigns.get_campaign(session, TENANT, by_revenue.id)
+    assert (chosen_by_leads.winner, chosen_by_leads.winner_reason) == (
+        "A", "leads: A 2 of 5 (40.0%), B 1 of 5 (20.0%)")
+    assert (chosen_by_revenue.winner, chosen_by_revenue.winner_reason) == (
+        "B", "won_revenue: B 450.00 EUR from 5 (90.00 per member), A 100.00 EUR from 5 (20.00 per member)")
