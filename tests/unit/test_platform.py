@@ -35,6 +35,14 @@ def test_ids_are_uuid7_and_time_ordered() -> None:
     assert all(first.int >> 80 <= other.int >> 80 for other in later)
 
 
+def test_ids_made_in_one_millisecond_keep_the_order_they_were_made_in() -> None:
+    # Thousands per millisecond here: without the counter, ids of one millisecond order by chance.
+    made = [new_id() for _ in range(20_000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    assert len({m.int >> 80 for m in made}) < len(made)  # many shared a millisecond
+    assert {(m.version, m.int >> 62 & 0b11) for m in made} == {(7, 0b10)}
+
+
 def test_event_round_trips_and_rejects_what_is_not_an_event() -> None:
     event = CloudEvent(id="1", source="/crm/sales", type="crm.sales.opportunity.won.v1", subject=str(uuid.uuid4()),
                        time=datetime.now(timezone.utc), data={"x": 1}, tenant="acme", sequence=3)

@@ -32,7 +32,7 @@ from services.campaign.sends.schemas import FrequencyCapIn
 from services.campaign.sends.tables import CampaignSend, FrequencyCap, SuppressedAddress
 from shared.bulk import write_rows
 from shared.contract import EventType
-from shared.db import utcnow
+from shared.db import hold_lock, utcnow
 from shared.errors import InvalidInput
 from shared.http import PageRequest
 from shared.ids import new_id
@@ -134,6 +134,10 @@ def prepare(session: Session, batch: Batch, send_id: uuid.UUID) -> Outgoing | No
     replica = customers.find_customer(session, send.tenant_id, send.customer_id)
     profile = (replica.view.get("profile") or {}) if replica is not None else None
     cap = repository.frequency_cap(session, send.tenant_id, send.channel)
+    if cap is not None:
+        # Two workers sending two campaigns to one customer at once: the second counts the first's contact
+        # only after the first's decision committed, so both cannot pass the cap.
+        hold_lock(session, f"frequency-cap:{send.tenant_id}:{send.customer_id}:{send.channel}")
     decision = rules.decide(send.channel, rules.Recipient(
         member_status=member.status if member is not None else "removed",
         profile=profile,

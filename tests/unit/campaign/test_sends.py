@@ -4,6 +4,7 @@ unsubscribe, tracked links and pixels, bounces, frequency caps, the A/B hold, an
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -399,3 +400,47 @@ def test_sms_goes_to_the_pluggable_sender_and_an_erasure_drops_the_address(
         service.erase_customer(session, TENANT, ADA)
     assert _sends(sessions, campaign.id)[ADA].address is None
     assert not mail.inbox.messages
+
+
+def test_two_workers_sending_to_one_customer_at_once_cannot_both_pass_the_cap(postgres_url: str) -> None:
+    from tests.support.databases import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database(postgres_url, "crm_test_cap")
+    engine = make_engine(url)
+    try:
+        PLATFORM_METADATA.create_all(engine)
+        Base.metadata.create_all(engine)
+        sessions = make_sessions(engine)
+        with unit_of_work(sessions) as session:
+            _customer(session, ADA, "Ada")
+            service.set_frequency_cap(session, TENANT, "email", FrequencyCapIn(max_contacts=1, period_days=7))
+            spring, summer = _running(session, [ADA]), _running(session, [ADA])
+        batches = []
+        for campaign in (spring, summer):
+            with unit_of_work(sessions) as session:
+                service.queue_members(session, campaign.id, 10, mail_from="news@x.example")
+                batch = service.claim_batch(session, campaign.id, rate=0, size=10)
+                assert batch is not None
+                batches.append(batch)
+        first = sessions()
+        assert service.prepare(first, batches[0], batches[0].send_ids[0]) is not None  # decided, not committed
+        decided: list[Any] = []
+
+        def second_worker() -> None:
+            with unit_of_work(sessions) as session:
+                decided.append(service.prepare(session, batches[1], batches[1].send_ids[0]))
+
+        other = threading.Thread(target=second_worker)
+        other.start()
+        other.join(1.0)
+        assert other.is_alive()  # it waits for the first worker's decision instead of counting without it
+        first.commit()
+        first.close()
+        other.join(30)
+        assert decided == [None]
+        sent = _sends(sessions, summer.id)[ADA]
+        assert (sent.status, sent.reason) == ("suppressed", "frequency_cap")
+        assert _sends(sessions, spring.id)[ADA].status == "sending"
+    finally:
+        engine.dispose()
+        drop_postgres_database(postgres_url, url)
