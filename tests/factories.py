@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.waiting import eventually
+
 Json = dict[str, Any]
 Token = dict[str, str]
 
@@ -93,3 +95,23 @@ def shipped_order(client: httpx.Client, customer: Json, product: Json, quantity:
         moved_on = client.post(f"/v1/orders/{placed['id']}/{step}")
         assert moved_on.status_code == 200, moved_on.text
     return placed
+
+
+def opt_in(client: httpx.Client, customer: Json, channel: str = "email") -> None:
+    """Record the customer's opt-in on a channel in the customer master."""
+    recorded = client.put(f"/v1/customers/{customer['id']}/consent/{channel}", json={
+        "status": "opt_in", "source": "web form", "wording": "Send me news"})
+    assert recorded.status_code == 200, recorded.text
+
+
+def opted_in_audience(client: httpx.Client, tag: str, size: int) -> str:
+    """An audience of the customers tagged ``tag`` who opted in to e-mail; returns its id once the campaign
+    service's replica holds all ``size`` of them."""
+    rules = {"all": [{"field": "tags", "op": "contains", "value": tag},
+                     {"field": "consent.email", "op": "eq", "value": "opt_in"}]}
+    created = client.post("/v1/audiences", json={"name": f"Audience {tag}", "rules": rules})
+    assert created.status_code == 201, created.text
+    audience_id = str(created.json()["id"])
+    eventually(lambda: client.get(f"/v1/audiences/{audience_id}/preview").json()["count"] == size, timeout=60,
+               what=f"{size} opted-in customers in the audience")
+    return audience_id

@@ -19,23 +19,6 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
-def _opt_in(client: Any, customer: dict[str, Any]) -> None:
-    recorded = client.put(f"/v1/customers/{customer['id']}/consent/email", json={
-        "status": "opt_in", "source": "web form", "wording": "Send me news"})
-    assert recorded.status_code == 200, recorded.text
-
-
-def _audience(client: Any, tag: str, size: int) -> str:
-    rules = {"all": [{"field": "tags", "op": "contains", "value": tag},
-                     {"field": "consent.email", "op": "eq", "value": "opt_in"}]}
-    created = client.post("/v1/audiences", json={"name": f"Audience {tag}", "rules": rules})
-    assert created.status_code == 201, created.text
-    audience_id = str(created.json()["id"])
-    eventually(lambda: client.get(f"/v1/audiences/{audience_id}/preview").json()["count"] == size, timeout=60,
-               what=f"{size} opted-in customers in the audience")
-    return audience_id
-
-
 def _sends(client: Any, campaign_id: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
@@ -69,8 +52,8 @@ def test_a_campaign_is_delivered_tracked_unsubscribed_and_bounced_end_to_end(sys
         bob, _ = factories.person(client, f"Bob{tag[-6:]}", tags=[tag])
         cy, _ = factories.person(client, f"Cy{tag[-6:]}", tags=[tag])  # never opts in
         for who in (ada, bob):
-            _opt_in(client, who)
-        audience = _audience(client, tag, 2)
+            factories.opt_in(client, who)
+        audience = factories.opted_in_audience(client, tag, 2)
         campaign = factories.campaign(client, "Spring", budget="100", audience_id=audience, variants=[
             {"name": "A", "share": 100, "subject": "Spring for {{first_name}}",
              "body": "Hello {{first_name}}, see https://shop.example/spring"}])
@@ -127,8 +110,8 @@ def test_a_worker_killed_mid_batch_resumes_without_sending_anyone_twice(system: 
     with system.client() as client:
         people = [factories.person(client, f"K{tag[-6:]}n{n}", tags=[tag])[0] for n in range(size)]
         for who in people:
-            _opt_in(client, who)
-        audience = _audience(client, tag, size)
+            factories.opt_in(client, who)
+        audience = factories.opted_in_audience(client, tag, size)
         campaign = factories.campaign(client, "Flash sale", budget="10", audience_id=audience)
         addresses = {who["emails"][0]["address"] for who in people}
 

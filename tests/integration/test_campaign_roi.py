@@ -20,21 +20,8 @@ pytestmark = pytest.mark.integration
 
 def _opted_in(client: Any, given: str, tag: str) -> dict[str, Any]:
     customer, _ = factories.person(client, given, tags=[tag])
-    recorded = client.put(f"/v1/customers/{customer['id']}/consent/email", json={
-        "status": "opt_in", "source": "web form", "wording": "Send me news"})
-    assert recorded.status_code == 200, recorded.text
+    factories.opt_in(client, customer)
     return customer
-
-
-def _audience(client: Any, tag: str, size: int) -> str:
-    rules = {"all": [{"field": "tags", "op": "contains", "value": tag},
-                     {"field": "consent.email", "op": "eq", "value": "opt_in"}]}
-    created = client.post("/v1/audiences", json={"name": f"Audience {tag}", "rules": rules})
-    assert created.status_code == 201, created.text
-    audience_id = str(created.json()["id"])
-    eventually(lambda: client.get(f"/v1/audiences/{audience_id}/preview").json()["count"] == size, timeout=60,
-               what=f"{size} opted-in customers in the audience")
-    return audience_id
 
 
 def test_a_campaign_goes_from_two_simulated_plans_to_its_roi_report(system: System) -> None:
@@ -42,7 +29,7 @@ def test_a_campaign_goes_from_two_simulated_plans_to_its_roi_report(system: Syst
     with system.client() as client:
         ada = _opted_in(client, f"Ada{tag[-6:]}", tag)
         bob = _opted_in(client, f"Bob{tag[-6:]}", tag)
-        audience = _audience(client, tag, 2)
+        audience = factories.opted_in_audience(client, tag, 2)
         campaign = factories.campaign(client, "Spring", budget="300", audience_id=audience, variants=[
             {"name": "A", "share": 100, "subject": "Spring", "body": "Hello, see https://shop.example/spring"}])
         cid = campaign["id"]

@@ -31,7 +31,7 @@ from services.campaign.campaigns.tables import Campaign, CampaignCost, CampaignM
 from services.campaign.customers import repository as customers
 from services.campaign.customers.tables import CustomerReplica
 from services.campaign.outcomes import repository as outcomes
-from services.campaign.outcomes.rules import convert
+from services.campaign.outcomes import service as outcomes_service
 from services.campaign.sends import repository as sends
 from shared.bulk import write_outbox, write_rows
 from shared.contract import EventType
@@ -184,20 +184,17 @@ def _variant_results(session: Session, campaign: Campaign) -> list[rules.Variant
     if metric == "leads":
         made = Counter(tested[customer_id] for customer_id in leads)
         return [rules.VariantResult(name, members[name], made[name]) for name in names]
-    won = {o.id: o for o in outcomes.opportunities(session, campaign.tenant_id,
-                                                   {lead.opportunity_id for lead in leads.values()
-                                                    if lead.opportunity_id is not None}) if o.won_at is not None}
-    rates = outcomes.rates(session, campaign.tenant_id)
+    deals_of = {lead.opportunity_id: customer_id for customer_id, lead in leads.items()
+                if lead.opportunity_id is not None}
+    rates = outcomes.rate_book(session, campaign.tenant_id)
     revenue: dict[str, Decimal] = {name: Decimal(0) for name in names}
     deals: Counter[str] = Counter()
-    for customer_id, lead in leads.items():
-        deal = won.get(lead.opportunity_id) if lead.opportunity_id is not None else None
-        if deal is None or deal.won_at is None:
-            continue
-        amount = convert(deal.amount, deal.currency, campaign.budget_currency, deal.won_at.date(), rates)
-        if amount is not None:  # a deal in a currency without a rate cannot be weighed against the others
-            revenue[tested[customer_id]] += amount
-            deals[tested[customer_id]] += 1
+    for deal in outcomes.opportunities(session, campaign.tenant_id, set(deals_of)):
+        amount = outcomes_service.won_value(deal, campaign.budget_currency, rates)
+        # None: not won, or in a currency without a rate (which cannot be weighed against the others).
+        if amount is not None:
+            revenue[tested[deals_of[deal.id]]] += amount
+            deals[tested[deals_of[deal.id]]] += 1
     return [rules.VariantResult(name, members[name], deals[name], revenue[name], campaign.budget_currency)
             for name in names]
 

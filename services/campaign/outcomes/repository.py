@@ -7,8 +7,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.campaign.outcomes.rules import Rate
 from services.campaign.outcomes.tables import ExchangeRate, LeadOutcome, OpportunityOutcome
+from shared.exchange_rates import Rate, RateBook
 
 
 def get_lead(session: Session, lead_id: uuid.UUID) -> LeadOutcome | None:
@@ -27,9 +27,10 @@ def get_rate(session: Session, rate_id: uuid.UUID) -> ExchangeRate | None:
     return session.get(ExchangeRate, rate_id)
 
 
-def rates(session: Session, tenant: str) -> list[Rate]:
-    return [Rate(base=r.base, quote=r.quote, rate=r.rate, valid_from=r.valid_from)
-            for r in session.scalars(select(ExchangeRate).where(ExchangeRate.tenant_id == tenant))]
+def rate_book(session: Session, tenant: str) -> RateBook:
+    """Every rate of the tenant: a handful of currency pairs, read once per report or simulation."""
+    return RateBook(Rate(r.base, r.quote, r.rate, r.valid_from)
+                    for r in session.scalars(select(ExchangeRate).where(ExchangeRate.tenant_id == tenant)))
 
 
 def leads_of(session: Session, tenant: str, customer_ids: set[uuid.UUID]) -> list[LeadOutcome]:

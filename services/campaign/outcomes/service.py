@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.campaign import contract
 from services.campaign.outcomes import repository
 from services.campaign.outcomes.tables import ExchangeRate, LeadOutcome, OpportunityOutcome
+from shared.exchange_rates import RateBook
 
 
 def take_lead(session: Session, tenant: str, lead: contract.SalesLead, at: datetime) -> None:
@@ -58,6 +59,13 @@ def take_rate(session: Session, tenant: str, rate: contract.SalesExchangeRate) -
         return
     repository.add(session, ExchangeRate(id=rate.rate_id, tenant_id=tenant, base=rate.base, quote=rate.quote,
                                          rate=Decimal(rate.rate), valid_from=rate.valid_from))
+
+
+def won_value(opportunity: OpportunityOutcome, currency: str, rates: RateBook) -> Decimal | None:
+    """A won deal's amount in ``currency`` at the rate of the day it was won; None: open, lost, or no rate."""
+    if opportunity.won_at is None:
+        return None
+    return rates.convert(opportunity.amount, opportunity.currency, currency, opportunity.won_at.date())
 
 
 def follow_customer(session: Session, tenant: str, record: LeadOutcome | OpportunityOutcome,

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 MODELS = ("first_touch", "last_touch", "linear")
 TOUCH_KINDS = frozenset({"opened", "clicked", "replied", "registered", "converted"})
@@ -27,6 +28,13 @@ TOUCH_KINDS = frozenset({"opened", "clicked", "replied", "registered", "converte
 INTEREST_KINDS = frozenset({"clicked", "replied", "registered", "converted"})
 REACHED_STATUSES = frozenset({"sent", "bounced", "unconfirmed"})
 DEFAULT_LOOKBACK_DAYS = 90
+# The value tier of a customer without one (or one the replica no longer knows).
+UNCLASSIFIED = "unclassified"
+
+
+def value_tier(view: dict[str, Any] | None) -> str:
+    """A customer's value tier as its replicated view has it now."""
+    return str(((view or {}).get("profile") or {}).get("value_tier") or UNCLASSIFIED)
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ from services.campaign.campaigns import service as campaign_cases
 from services.campaign.campaigns.tables import Campaign, CampaignMember
 from services.campaign.customers import repository as customers
 from services.campaign.outcomes import repository as outcomes
-from services.campaign.outcomes.rules import Rate, convert
+from services.campaign.outcomes import service as outcomes_service
+from services.campaign.outcomes.tables import LeadOutcome
 from services.campaign.reports import rules
 from services.campaign.reports.rules import Tally, Touch
 from services.campaign.responses import repository as responses
 from services.campaign.sends import repository as sends
 from shared.db import utcnow
-
-UNCLASSIFIED = "unclassified"
+from shared.exchange_rates import RateBook
 
 
 @dataclass
@@ -54,7 +54,8 @@ class _Facts:
     variants: dict[uuid.UUID, str | None]  # member customer -> variant
     tiers: dict[uuid.UUID, str]
     touches: dict[uuid.UUID, list[Touch]]  # customer -> touches of any campaign
-    rates: list[Rate]
+    led: list[LeadOutcome]  # the leads this campaign's responses made
+    rates: RateBook
 
 
 def campaign_report(session: Session, tenant: str, campaign_id: uuid.UUID, *, model: str,
@@ -80,18 +81,14 @@ def _facts(session: Session, tenant: str, campaign: Campaign) -> _Facts:
             variant = (variants.get(response.customer_id) or response.variant if response.campaign_id == campaign.id
                        else response.variant)
             touches[response.customer_id].append(Touch(response.campaign_id, variant, response.occurred_at))
-    return _Facts(members=members, variants=variants, tiers=_tiers(session, tenant, known), touches=touches,
-                  rates=outcomes.rates(session, tenant))
-
-
-def _tiers(session: Session, tenant: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    replicas = customers.find_customers(session, tenant, ids)
-    return {customer_id: str((replica.view.get("profile") or {}).get("value_tier") or UNCLASSIFIED)
-            for customer_id, replica in replicas.items()}
+    tiers = {customer_id: rules.value_tier(replica.view)
+             for customer_id, replica in customers.find_customers(session, tenant, known).items()}
+    return _Facts(members=members, variants=variants, tiers=tiers, touches=touches, led=led,
+                  rates=outcomes.rate_book(session, tenant))
 
 
 def _tier(facts: _Facts, customer_id: uuid.UUID | None) -> str:
-    return facts.tiers.get(customer_id, UNCLASSIFIED) if customer_id is not None else UNCLASSIFIED
+    return facts.tiers.get(customer_id, rules.UNCLASSIFIED) if customer_id is not None else rules.UNCLASSIFIED
 
 
 def _count_reach(session: Session, report: Report, facts: _Facts) -> None:
@@ -114,12 +111,11 @@ def _count_reach(session: Session, report: Report, facts: _Facts) -> None:
 def _attribute(session: Session, tenant: str, report: Report, facts: _Facts, lookback: timedelta) -> None:
     campaign, model = report.campaign, report.model
     customer_ids = set(facts.touches)
-    leads = {lead.id: lead for lead in outcomes.leads_of(session, tenant, customer_ids)}
-    leads.update({lead.id: lead for lead in outcomes.leads_from(session, tenant, {campaign.id})})
+    leads = {lead.id: lead for lead in [*outcomes.leads_of(session, tenant, customer_ids), *facts.led]}
     for lead in leads.values():
-        touches = rules.lead_touches(facts.touches.get(lead.customer_id, []) if lead.customer_id else [],
-                                     lead.campaign_id, facts.variants.get(lead.customer_id) if lead.customer_id
-                                     else None, lead.created_at, lookback)
+        customer = lead.customer_id  # None: a lead without a customer yet, with no touches and no variant
+        touches = rules.lead_touches(facts.touches.get(customer, []) if customer else [], lead.campaign_id,
+                                     facts.variants.get(customer) if customer else None, lead.created_at, lookback)
         for touch, credit in _ours(campaign, rules.credits(touches, lead.created_at, model, lookback)):
             for tally in report.groups(touch.variant, _tier(facts, lead.customer_id)):
                 tally.leads += credit
@@ -131,8 +127,7 @@ def _attribute(session: Session, tenant: str, report: Report, facts: _Facts, loo
                 tally.opportunities += credit
         if opportunity.won_at is None:
             continue
-        converted = convert(opportunity.amount, opportunity.currency, campaign.budget_currency,
-                            opportunity.won_at.date(), facts.rates)
+        converted = outcomes_service.won_value(opportunity, campaign.budget_currency, facts.rates)
         for touch, credit in _ours(campaign, rules.credits(touches, opportunity.won_at, model, lookback)):
             for tally in report.groups(touch.variant, tier):
                 tally.won_deals += credit

@@ -23,8 +23,8 @@ from services.campaign.campaigns import service as campaign_cases
 from services.campaign.campaigns.tables import Campaign
 from services.campaign.customers import repository as customers
 from services.campaign.outcomes import repository as outcomes
-from services.campaign.outcomes.rules import convert
-from services.campaign.reports.rules import INTEREST_KINDS
+from services.campaign.outcomes import service as outcomes_service
+from services.campaign.reports.rules import INTEREST_KINDS, value_tier
 from services.campaign.responses import repository as responses
 from services.campaign.sends import repository as sends
 from services.campaign.sends.rules import send_channel
@@ -35,7 +35,6 @@ from shared.db import utcnow
 from shared.errors import InvalidInput, NotFound
 
 HISTORY = timedelta(days=365)
-UNCLASSIFIED = "unclassified"
 
 
 @dataclass(frozen=True)
@@ -94,13 +93,13 @@ def _plan(session: Session, campaign: Campaign, plan: PlanIn, index: int, averag
     no_consent = frequency_cap = 0
     for customer_id in candidates:
         replica = replicas.get(customer_id)
-        profile = (replica.view.get("profile") or {}) if replica is not None else {}
-        if (profile.get("consent") or {}).get(consent_channel) != "opt_in":
+        view = replica.view if replica is not None else None
+        if (((view or {}).get("profile") or {}).get("consent") or {}).get(consent_channel) != "opt_in":
             no_consent += 1
         elif customer_id in capped:
             frequency_cap += 1
         else:
-            by_tier[str(profile.get("value_tier") or UNCLASSIFIED)] += 1
+            by_tier[value_tier(view)] += 1
     history = _history(session, campaign, channel)
     channel_rates = rules.channel_rates(channel, _total(history))
     tiers = [_tier(tier, reachable, history.get(tier, Observed()), channel_rates)
@@ -159,9 +158,8 @@ def _history(session: Session, campaign: Campaign, channel: str) -> dict[str, Ob
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for pair in delivered:
         replica = replicas.get(pair[1])
-        tier = str(((replica.view.get("profile") or {}) if replica else {}).get("value_tier") or UNCLASSIFIED)
         lead = leads.get(pair)
-        row = counts[tier]
+        row = counts[value_tier(replica.view if replica is not None else None)]
         row[0] += 1
         row[1] += pair in interested
         row[2] += lead is not None
@@ -183,7 +181,6 @@ def _average_deal(session: Session, tenant: str, currency: str) -> tuple[Decimal
     won = outcomes.won_opportunities(session, tenant)
     from_campaigns = {lead.opportunity_id for lead in outcomes.campaign_leads(session, tenant)}
     chosen = [o for o in won if o.id in from_campaigns] or won
-    rates = outcomes.rates(session, tenant)
-    amounts = [a for o in chosen if o.won_at is not None and
-               (a := convert(o.amount, o.currency, currency, o.won_at.date(), rates)) is not None]
+    rates = outcomes.rate_book(session, tenant)
+    amounts = [a for o in chosen if (a := outcomes_service.won_value(o, currency, rates)) is not None]
     return rules.average(amounts), len(amounts)

@@ -21,7 +21,6 @@ from services.campaign.campaigns.schemas import CampaignCreate, CostIn
 from services.campaign.campaigns.tables import Campaign
 from services.campaign.customers.tables import CustomerReplica
 from services.campaign.database import Base
-from services.campaign.outcomes import rules as money
 from services.campaign.outcomes import service as outcomes
 from services.campaign.outcomes.tables import OpportunityOutcome
 from services.campaign.reports import rules, service as reports
@@ -35,6 +34,7 @@ from services.campaign.simulations import service as simulations
 from services.campaign.simulations.schemas import PlanIn
 from shared.db import PLATFORM_METADATA, make_engine, make_sessions, unit_of_work, utcnow
 from shared.errors import InvalidInput
+from shared.exchange_rates import Rate, RateBook
 from shared.types import MoneyIn
 
 TENANT = "acme"
@@ -70,14 +70,21 @@ def test_a_lead_a_campaign_made_counts_that_campaign_even_without_its_response()
 
 
 def test_money_is_converted_at_the_rate_of_its_day_either_way_or_not_at_all() -> None:
-    rates = [money.Rate("USD", "EUR", Decimal("0.9"), date(2026, 1, 1)),
-             money.Rate("USD", "EUR", Decimal("0.8"), date(2026, 6, 1))]
-    assert money.convert(Decimal(100), "USD", "EUR", date(2026, 3, 1), rates) == Decimal("90.0")
-    assert money.convert(Decimal(100), "USD", "EUR", date(2026, 7, 1), rates) == Decimal("80.0")
-    assert money.convert(Decimal(80), "EUR", "USD", date(2026, 7, 1), rates) == Decimal(100)
-    assert money.convert(Decimal(100), "USD", "EUR", date(2025, 12, 31), rates) is None
-    assert money.convert(Decimal(100), "GBP", "EUR", date(2026, 7, 1), rates) is None
-    assert money.convert(Decimal(7), "EUR", "EUR", date(2020, 1, 1), []) == Decimal(7)
+    rates = RateBook([Rate("USD", "EUR", Decimal("0.9"), date(2026, 1, 1)),
+                      Rate("USD", "EUR", Decimal("0.8"), date(2026, 6, 1))])
+    assert rates.convert(Decimal(100), "USD", "EUR", date(2026, 3, 1)) == Decimal("90.0")
+    assert rates.convert(Decimal(100), "USD", "EUR", date(2026, 7, 1)) == Decimal("80.0")
+    assert rates.convert(Decimal(80), "EUR", "USD", date(2026, 7, 1)) == Decimal(100)
+    assert rates.convert(Decimal(100), "USD", "EUR", date(2025, 12, 31)) is None
+    assert rates.convert(Decimal(100), "GBP", "EUR", date(2026, 7, 1)) is None
+    assert RateBook([]).convert(Decimal(7), "EUR", "EUR", date(2020, 1, 1)) == Decimal(7)
+    # A won deal at the rate of the day it was won; one not won has no value yet.
+    deal = OpportunityOutcome(id=uuid.uuid4(), tenant_id=TENANT, customer_id=uuid.uuid4(), status="won",
+                              amount=Decimal(100), currency="USD", created_at=T0,
+                              won_at=datetime(2026, 3, 1, tzinfo=T0.tzinfo), version=2)
+    assert outcomes.won_value(deal, "EUR", rates) == Decimal("90.0")
+    deal.won_at = None
+    assert outcomes.won_value(deal, "EUR", rates) is None
 
 
 # --- simulation arithmetic ----------------------------------------------------------------------
