@@ -74,19 +74,22 @@ def forget_audience(session: Session, audience_id: uuid.UUID) -> None:
     session.execute(delete(AudienceMember).where(AudienceMember.audience_id == audience_id))
 
 
-def member_count(session: Session, audience_id: uuid.UUID) -> int:
-    return session.scalar(select(func.count()).select_from(AudienceMember)
-                          .where(AudienceMember.audience_id == audience_id)) or 0
+def counted_sample(session: Session, audience_id: uuid.UUID, limit: int) -> tuple[int, list[uuid.UUID]]:
+    """How many members the audience has and the first ``limit`` of them in customer id order, read in one
+    statement: two would see two moments under PostgreSQL's read committed, a count of two beside a sample of
+    one while the replica adds a member."""
+    if limit <= 0:
+        return int(session.scalar(select(func.count()).select_from(AudienceMember)
+                                  .where(AudienceMember.audience_id == audience_id)) or 0), []
+    rows = session.execute(select(AudienceMember.customer_id, func.count().over()).where(
+        AudienceMember.audience_id == audience_id).order_by(AudienceMember.customer_id).limit(limit)).all()
+    return (int(rows[0][1]) if rows else 0), [customer_id for customer_id, _ in rows]
 
 
-def member_ids(session: Session, audience_id: uuid.UUID, *, limit: int | None = None,
-               after: uuid.UUID | None = None) -> list[uuid.UUID]:
-    """The audience's members in customer id order (a sample: the first ``limit``)."""
-    query = select(AudienceMember.customer_id).where(AudienceMember.audience_id == audience_id)
-    if after is not None:
-        query = query.where(AudienceMember.customer_id > after)
-    query = query.order_by(AudienceMember.customer_id)
-    return list(session.scalars(query.limit(limit) if limit is not None else query))
+def member_ids(session: Session, audience_id: uuid.UUID) -> list[uuid.UUID]:
+    """The audience's members in customer id order."""
+    return list(session.scalars(select(AudienceMember.customer_id).where(AudienceMember.audience_id == audience_id)
+                                .order_by(AudienceMember.customer_id)))
 
 
 def replica_views(session: Session, tenant: str) -> Iterator[tuple[uuid.UUID, dict[str, Any]]]:

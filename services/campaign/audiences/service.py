@@ -110,10 +110,9 @@ def list_audiences(session: Session, tenant: str, page: PageRequest) -> list[Aud
 def preview(session: Session, tenant: str, audience_id: uuid.UUID, sample_size: int = SAMPLE_SIZE) -> Preview:
     """The stored membership: counted and sampled, not evaluated again."""
     audience = get_audience(session, tenant, audience_id)
-    ids = repository.member_ids(session, audience.id, limit=sample_size)
+    count, ids = repository.counted_sample(session, audience.id, sample_size)
     shown = repository.replicas(session, tenant, set(ids))
-    return Preview(count=repository.member_count(session, audience.id),
-                   sample=[shown[c] for c in ids if c in shown], evaluated_at=audience.evaluated_at)
+    return Preview(count=count, sample=[shown[c] for c in ids if c in shown], evaluated_at=audience.evaluated_at)
 
 
 def preview_rules(session: Session, tenant: str, body: RulesPreview, sample_size: int = SAMPLE_SIZE) -> Preview:

@@ -168,6 +168,7 @@ def test_a_new_audience_holds_the_matching_customers_of_its_tenant_and_its_stati
     assert members(db, german) == {ada, bob}
     shown = service.preview(db, TENANT, german, sample_size=1)
     assert shown.count == 2 and len(shown.sample) == 1 and shown.sample[0].customer_id == min(ada, bob)
+    assert (service.preview(db, TENANT, german, sample_size=0).count, shown.count) == (2, 2)  # no sample: still counted
 
 
 def test_membership_follows_each_view_version_and_a_forgotten_customer_leaves(db: Session) -> None:
@@ -201,7 +202,7 @@ def test_a_changed_audience_is_evaluated_again_and_a_deleted_one_holds_no_one(db
     db.flush()
     with pytest.raises(NotFound):
         service.get_audience(db, TENANT, german)
-    assert repository.member_count(db, german) == 0
+    assert repository.counted_sample(db, german, 10) == (0, [])
 
 
 def test_an_audience_needs_rules_or_known_customers(db: Session) -> None:
